@@ -1,0 +1,52 @@
+"""`DatasetSpec`: what to load and how to turn it into a `DecodingSet` (the `dataset:`
+section of an experiment file; the GUI's data view edits the same object)."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Preprocessing(_Strict):
+    """Signal preprocessing, applied in this order (each step recorded in provenance)."""
+
+    picks: list[str] | str = Field("eeg", description="Channel types ('eeg', 'meg', 'data') or channel names to keep.")
+    reference: str | list[str] | None = Field(None, description="'average', channel name(s), or null to keep the recording's reference.")
+    notch: list[float] | float | None = Field(None, description="Line-noise frequencies to notch out, in Hz.")
+    band: tuple[float | None, float | None] | None = Field(None, description="Band-pass [low, high] in Hz; null for either edge leaves it open.")
+    resample: float | None = Field(None, gt=0, description="New sampling rate in Hz (applied to the continuous signal before epoching).")
+    align: Literal["none", "subject", "session"] = Field("none", description="Euclidean alignment of trials per subject or per session.")
+    standardize: Literal["none", "trial", "subject"] = Field("none", description="Per-channel z-score per trial or per subject.")
+
+
+class ContinuousOptions(_Strict):
+    """How to read continuous features and targets (Kalman-style decoding)."""
+
+    features: list[str] | str | None = Field(None, description="Columns / keys holding neural features.")
+    targets: list[str] | str | None = Field(None, description="Columns / keys holding kinematic targets.")
+    bin_width: float | None = Field(None, gt=0, description="Bin width in seconds for spike times or counts.")
+    lags: int = Field(0, ge=0, description="Number of past bins appended to each feature vector.")
+
+
+class DatasetSpec(_Strict):
+    """Where the data comes from and how trials are made."""
+
+    source: str = Field(..., description="A file, a folder, a BIDS root, 'eegbci', 'moabb:NAME' or 'demo:NAME'.")
+    data_path: str | None = Field(None, description="Local copy of a public dataset (offline use).")
+    subjects: list[int | str] | None = Field(None, description="Subjects to load; null for all.")
+    sessions: list[int | str] | None = None
+    runs: list[int | str] | None = Field(None, description="Runs to load; null for all.")
+    events: dict[str, str] | None = Field(None, description="Event name -> class name; events not named are ignored. Null: every event is its own class.")
+    window: tuple[float, float] = Field((0.0, 3.0), description="Epoch window [start, end] in seconds relative to the event.")
+    baseline: tuple[float | None, float | None] | None = Field(None, description="Baseline interval in seconds, or null for none.")
+    reject: float | None = Field(None, gt=0, description="Drop epochs whose peak-to-peak amplitude exceeds this, in µV.")
+    min_trials: int = Field(5, ge=1, description="Fewest trials each class must keep.")
+    channel_mismatch: Literal["common", "error"] = Field("common", description="Different channel sets across files: keep the common ones (with a warning) or refuse.")
+    preprocessing: Preprocessing = Field(default_factory=Preprocessing)
+    continuous: ContinuousOptions | None = None
+    seed: int = Field(0, description="Seed for simulated (demo) data.")
+    cache: bool = Field(True, description="Reuse preprocessed trials stored on disk.")

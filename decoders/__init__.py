@@ -1,0 +1,10 @@
+"""Decoders: models, the training engine, evaluation protocols, metrics, bundles.
+
+Never imports Qt. torch loads only with the neural decoders that need it.
+"""
+from .base import Decoder, DecoderParams, ParameterError, Task
+from .events import Cancelled, Event, TrainingContext
+from .registry import available, create, get
+
+__all__ = ["Decoder", "DecoderParams", "ParameterError", "Task", "Cancelled", "Event",
+           "TrainingContext", "available", "create", "get"]

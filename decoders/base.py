@@ -1,0 +1,103 @@
+"""The decoder interface: scikit-learn estimators with a typed parameter schema, a declared
+task, training events and cancellation, and array-only state for bundles.
+"""
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError
+from sklearn.base import BaseEstimator
+
+from data.errors import InputError
+
+from .events import TrainingContext
+
+
+class Task(str, Enum):
+    CLASSIFICATION = "classification"      # trials -> class
+    REGRESSION = "regression"              # continuous features -> continuous targets over time
+    RECONSTRUCTION = "reconstruction"      # volumes -> stimulus (e.g. image), cross-subject
+    PRETRAINING = "pretraining"            # self-supervised, then fine-tuned with a task head
+
+
+class DecoderParams(BaseModel):
+    """Base of every decoder's parameter schema. Field descriptions become GUI tooltips."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ParameterError(InputError):
+    """A decoder parameter is unknown or out of range."""
+
+
+class Decoder(BaseEstimator):
+    """Base class of all decoders.
+
+    Subclasses set the class attributes below and implement ``fit`` / ``predict`` (and
+    ``predict_proba`` where it applies). Parameters live in ``Params`` (a pydantic model);
+    the constructor takes exactly those keywords, stored unvalidated as scikit-learn
+    requires; ``params()`` validates them. ``fit`` accepts keyword-only extras that
+    scikit-learn never passes: ``subject`` / ``session`` (per-sample groups), and
+    ``context`` (a `TrainingContext` for events and cancellation).
+
+    Bundles: ``get_state()`` returns ``(arrays, extra)`` where arrays are numpy arrays
+    (saved as safetensors) and extra is JSON-serialisable; ``set_state`` restores a fitted
+    decoder from them. Nothing is ever pickled.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    task: ClassVar[Task]
+    input_kind: ClassVar[str] = "trials"      # trials | continuous | volumes
+    uses_torch: ClassVar[bool] = False
+    Params: ClassVar[type[DecoderParams]] = DecoderParams
+    presets: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    def __init__(self, **params: Any):
+        fields = self.Params.model_fields
+        unknown = sorted(set(params) - set(fields))
+        if unknown:
+            raise ParameterError(f"{type(self).__name__}: unknown parameter(s) {', '.join(unknown)}.",
+                                 hint=f"Known: {', '.join(sorted(fields))}.")
+        for key, info in fields.items():
+            setattr(self, key, params[key] if key in params else info.get_default(call_default_factory=True))
+
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        return sorted(cls.Params.model_fields)
+
+    @classmethod
+    def from_preset(cls, preset: str, **overrides: Any) -> "Decoder":
+        if preset not in cls.presets:
+            raise ParameterError(f"{cls.name}: unknown preset '{preset}'.",
+                                 hint=f"Known: {', '.join(cls.presets) or 'none'}.")
+        return cls(**{**cls.presets[preset], **overrides})
+
+    def params(self) -> DecoderParams:
+        """The current parameters, validated against the schema."""
+        try:
+            return self.Params(**self.get_params(deep=False))
+        except ValidationError as exc:
+            raise ParameterError(f"{self.name}: invalid parameters: {_first_error(exc)}") from None
+
+    # --- to implement -----------------------------------------------------------------
+    def fit(self, X: np.ndarray, y: np.ndarray | None = None, *, subject=None, session=None,
+            context: TrainingContext | None = None) -> "Decoder":
+        raise NotImplementedError
+
+    def predict(self, X: np.ndarray, *, subject=None) -> np.ndarray:
+        raise NotImplementedError
+
+    def get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        raise NotImplementedError(f"{type(self).__name__} cannot be saved as a bundle")
+
+    def set_state(self, arrays: dict[str, np.ndarray], extra: dict[str, Any]) -> "Decoder":
+        raise NotImplementedError(f"{type(self).__name__} cannot be loaded from a bundle")
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    return f"{loc}: {err['msg']}"

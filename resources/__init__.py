@@ -1,0 +1,15 @@
+"""Packaged data files: icons, themes, example experiments."""
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+
+def path(*parts: str) -> Path:
+    """Filesystem path of a packaged resource, e.g. ``path("experiments", "demo.yaml")``."""
+    return Path(str(resources.files(__name__).joinpath(*parts)))
+
+
+def experiments() -> list[Path]:
+    """The example experiment files shipped with NeuroDeck."""
+    return sorted(path("experiments").glob("*.yaml"))
