@@ -90,6 +90,13 @@ class Decoder(BaseEstimator):
     def predict(self, X: np.ndarray, *, subject=None) -> np.ndarray:
         raise NotImplementedError
 
+    supports_fine_tune: ClassVar[bool] = False
+
+    def fine_tune(self, X: np.ndarray, y: np.ndarray, *, subject=None,
+                  context: TrainingContext | None = None) -> "Decoder":
+        """Adapt a fitted decoder to new data (e.g. a new subject's calibration trials)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot be fine-tuned")
+
     def get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         raise NotImplementedError(f"{type(self).__name__} cannot be saved as a bundle")
 
