@@ -312,7 +312,7 @@ def evaluate(data: DecodingSet, decoder: DecoderSource, protocol: str = "kfold",
     splits = make_splits(data, protocol, **options)
     todo = [s for s in splits if s.fold not in completed]
     pretrain_targets = list(dict.fromkeys(str(data.subject[s.test[0]]) for s in todo if s.pretrain is not None))
-    progress = _Progress(context, len(todo) + len(pretrain_targets), progress_span)
+    progress = ProgressRelay(context, len(todo) + len(pretrain_targets), progress_span)
     context.log(f"{protocol}: {len(splits)} folds ({len(splits) - len(todo)} already done)")
 
     results = {k: v for k, v in completed.items() if k in {s.fold for s in splits}}
@@ -394,9 +394,9 @@ def _test(model: Decoder, data: DecodingSet, split: Split, task: Task, fit_secon
                       len(split.train), dict(split.info))
 
 
-class _Progress:
-    """Turns per-fold training progress into overall progress (with ETA) and keeps each
-    fold's "epoch" events for history.csv."""
+class ProgressRelay:
+    """Turns per-fold training progress into overall progress (with ETA) over ``n_units``
+    units of work mapped onto ``span``, and keeps each fold's "epoch" events (``history``)."""
 
     def __init__(self, context: TrainingContext, n_units: int, span: tuple[float, float]):
         self.parent, self.n_units, self.span = context, max(n_units, 1), span

@@ -1,0 +1,483 @@
+"""Experiment files and the one function that runs them: `run_experiment`.
+
+An experiment file (YAML) has five sections::
+
+    name: eegbci-csp-lda
+    dataset:    {source: eegbci, data_path: ../shared/datasets/eegbci, subjects: [1, 2, 3], ...}
+    decoder:    {name: csp-lda, preset: null, params: {}}
+    training:   {device: auto, seed: 0}
+    evaluation: {protocol: kfold, n_folds: 5}
+    output:     {runs_dir: runs, save_model: true, figures: true}
+
+Relative paths (dataset source / data_path, output.runs_dir) are resolved against the current
+working directory, so the shipped EEGBCI examples work when run from the repository root.
+Every unknown key or bad value is reported with the file and the key that holds it.
+
+`run_experiment` is what both the CLI (`neurodeck run`) and the GUI (in a worker thread)
+call: load the data, evaluate the decoder with the protocol, train the final decoder on all
+the data, and write the run folder (see `app.workspace`). It emits "log", "progress",
+"epoch", "fold_end" and "run_end" events and stops cleanly when ``cancel`` is set.
+"""
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import platform
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from data.errors import InputError
+from data.spec import DatasetSpec
+
+PROTOCOL_NAMES = Literal["kfold", "cross-session", "loso", "finetune", "holdout", "blocked-kfold"]
+
+# Which evaluation options each protocol reads (others must stay unset).
+PROTOCOL_OPTIONS = {
+    "kfold": {"n_folds", "within"},
+    "cross-session": {"split_by", "train_groups", "test_groups"},
+    "loso": {"test_subjects"},
+    "finetune": {"n_folds", "within", "test_subjects", "n_calibration"},
+    "holdout": {"train_range", "test_range", "test_fraction"},
+    "blocked-kfold": {"n_folds", "gap"},
+}
+# Parameters a decoder may declare that the data fills in when the file leaves them unset.
+DATA_FILLED_PARAMS = ("sfreq", "n_channels", "n_chans", "n_times", "n_classes", "n_features", "n_targets")
+
+
+class ConfigError(InputError):
+    """An experiment file (or dict) is missing, unreadable or invalid."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DecoderConfig(_Strict):
+    name: str = Field(..., description="Registry name of the decoder (see `neurodeck run --list`).")
+    preset: str | None = Field(None, description="A preset of the decoder, e.g. 'within-subject'.")
+    params: dict[str, Any] = Field(default_factory=dict, description="Parameters overriding the preset.")
+
+
+class TrainingConfig(_Strict):
+    device: str = Field("auto", description="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps.")
+    seed: int = Field(0, description="Seed for the folds and for the decoder (when it takes one).")
+
+
+class EvaluationConfig(_Strict):
+    protocol: PROTOCOL_NAMES = Field("kfold", description="How samples are split into training and test folds.")
+    n_folds: int = Field(5, ge=2, description="Folds per subject/session (kfold, finetune) or time blocks (blocked-kfold).")
+    within: Literal["session", "subject", "all"] = Field("session", description="kfold/finetune: folds inside each subject+session, each subject, or over all trials pooled.")
+    split_by: Literal["session", "run"] = Field("session", description="cross-session: split on sessions or on runs.")
+    train_groups: list[str | int] | None = Field(None, description="cross-session: sessions/runs to train on (null: leave each out in turn).")
+    test_groups: list[str | int] | None = Field(None, description="cross-session: sessions/runs to test on (null: all the others).")
+    test_subjects: list[str | int] | None = Field(None, description="loso/finetune: subjects to test on (null: every subject in turn).")
+    n_calibration: int | None = Field(None, ge=1, description="finetune: fine-tune on only the first n training trials of the target subject.")
+    train_range: tuple[int, int] | None = Field(None, description="holdout: training samples [start, end).")
+    test_range: tuple[int, int] | None = Field(None, description="holdout: test samples [start, end).")
+    test_fraction: float = Field(0.2, gt=0, lt=1, description="holdout without ranges: the last fraction of samples is the test set.")
+    gap: int = Field(0, ge=0, description="blocked-kfold: samples left out of training either side of the test block.")
+
+    @model_validator(mode="after")
+    def _options_match_protocol(self):
+        allowed = PROTOCOL_OPTIONS[self.protocol]
+        fields = type(self).model_fields
+        stray = [k for k in self.model_fields_set - {"protocol"} - allowed
+                 if getattr(self, k) != fields[k].get_default()]
+        if stray:
+            raise ValueError(f"{', '.join(sorted(stray))} not used by protocol '{self.protocol}' "
+                             f"(it reads: {', '.join(sorted(allowed))})")
+        return self
+
+
+class OutputConfig(_Strict):
+    runs_dir: str = Field("runs", description="Folder that receives the run folders.")
+    save_model: bool = Field(True, description="Train the decoder on all the data and save it as a bundle in model/.")
+    figures: bool = Field(True, description="Draw PNG figures into figures/.")
+
+
+class ExperimentConfig(_Strict):
+    name: str = Field("experiment", description="A short name for the experiment.")
+    description: str | None = None
+    dataset: DatasetSpec
+    decoder: DecoderConfig
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    metrics: dict[str, Any]
+
+
+# --------------------------------------------------------------------------- loading
+def load_config(path: str | Path) -> ExperimentConfig:
+    """Read and validate an experiment file; `ConfigError` names the file and the key."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("experiment file not found." if not path.exists() else "not a file.", path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError("not a text (UTF-8) file; an experiment file is YAML.", path) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"not valid YAML{where}: {getattr(exc, 'problem', exc)}.", path) from None
+    if not isinstance(raw, dict):
+        raise ConfigError("an experiment file must be a mapping with dataset, decoder, evaluation... "
+                          f"sections, not {type(raw).__name__}.", path)
+    return validate_config(raw, source=path)
+
+
+def validate_config(raw: dict[str, Any] | ExperimentConfig, source: str | Path | None = None) -> ExperimentConfig:
+    """Validate a dict (the GUI builds one) and check the decoder, preset and parameters."""
+    if isinstance(raw, ExperimentConfig):
+        config = raw
+    else:
+        try:
+            config = ExperimentConfig.model_validate(raw)
+        except ValidationError as exc:
+            raise ConfigError(_explain(exc, raw), source) from None
+    from decoders import registry
+
+    try:
+        cls = registry.get(config.decoder.name)
+    except InputError as exc:
+        raise ConfigError(f"key 'decoder.name': {exc}", source) from None
+    try:
+        registry.create(config.decoder.name, config.decoder.params, config.decoder.preset)
+    except InputError as exc:
+        raise ConfigError(f"key 'decoder.{'preset' if 'preset' in str(exc) else 'params'}': {exc}",
+                          source) from None
+    if config.evaluation.protocol == "finetune" and not getattr(cls, "supports_fine_tune", False):
+        raise ConfigError(f"key 'evaluation.protocol': decoder '{config.decoder.name}' cannot be "
+                          "fine-tuned, so protocol 'finetune' does not apply.", source,
+                          hint="Use kfold or loso, or a decoder that supports fine-tuning (eeg-simpleconv).")
+    return config
+
+
+def _explain(exc: ValidationError, raw: Any) -> str:
+    parts = []
+    for err in exc.errors()[:3]:
+        loc = [str(p) for p in err["loc"]]
+        key = ".".join(loc)
+        if err["type"] == "extra_forbidden":
+            siblings = _fields_at(loc[:-1])
+            close = difflib.get_close_matches(loc[-1], siblings, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else (f" (known: {', '.join(siblings)})" if siblings else "")
+            parts.append(f"key '{key}' is not a known setting{hint}")
+        elif err["type"] == "missing":
+            parts.append(f"key '{key}' is required")
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+            where = f"key '{key}'" if key else "evaluation"
+            given = f" (got {err['input']!r})" if key and not isinstance(err.get("input"), dict) else ""
+            parts.append(f"{where}: {msg}{given}")
+    more = len(exc.errors()) - 3
+    return "; ".join(parts) + (f"; and {more} more problem(s)." if more > 0 else ".")
+
+
+def _fields_at(loc: list[str]) -> list[str]:
+    """Field names of the model at a location like ['dataset', 'preprocessing']."""
+    model: Any = ExperimentConfig
+    for part in loc:
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        ann = field.annotation
+        candidates = [ann, *getattr(ann, "__args__", ())]
+        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        if model is None:
+            return []
+    return list(model.model_fields)
+
+
+# --------------------------------------------------------------------------- running
+def run_experiment(config: ExperimentConfig | dict, on_event: Callable | None = None,
+                   cancel: threading.Event | None = None, out_dir: str | Path | None = None,
+                   *, restart: bool = False) -> RunResult:
+    """Load, evaluate, train the final decoder, and write the run folder.
+
+    config
+        An `ExperimentConfig` or a dict with the same sections.
+    on_event
+        Receives every `decoders.events.Event` (called from this thread).
+    cancel
+        Set it to stop; raises `decoders.events.Cancelled` after keeping the folds done so far
+        in the hidden partial folder, which the same experiment run again resumes.
+    out_dir
+        Runs folder (overrides ``output.runs_dir``); the run gets its own sub-folder.
+    restart
+        Discard the partial results of an earlier interrupted run instead of resuming.
+    """
+    from data.loading import load_dataset
+    from decoders import registry
+    from decoders.evaluation import FoldResult, ProgressRelay, evaluate
+    from decoders.events import Cancelled, TrainingContext
+
+    from . import workspace
+
+    config = validate_config(config if isinstance(config, ExperimentConfig) else dict(config))
+    config = _absolute_paths(config, out_dir)
+    started = time.time()
+    run: workspace.RunFolder | None = None
+    log_lines: list[str] = []
+
+    def sink(event) -> None:
+        if event.kind == "log":
+            line = event.data.get("message", "")
+            if event.data.get("fold") is not None:
+                line = f"[fold {event.data['fold']}] {line}"
+            log_lines.append(line)
+            if run is not None:
+                run.log(line)
+        if on_event is not None:
+            on_event(event)
+
+    ctx = TrainingContext(sink, cancel or threading.Event(), config.training.device)
+    ctx.log(f"experiment '{config.name}': loading {config.dataset.source}")
+    data = load_dataset(config.dataset)
+    ctx.log(f"data: {json.dumps(data.summary())}")
+    ctx.check_cancel()
+
+    cls = registry.get(config.decoder.name)
+    _check_input_kind(cls, data, config)
+    params = _decoder_params(cls, config, data)
+    prototype = registry.create(config.decoder.name, params)
+    resolved = _resolved(config, params)
+    config_hash = hashlib.sha256(json.dumps(resolved, sort_keys=True, default=str).encode()).hexdigest()
+    run = workspace.open_run_folder(config.output.runs_dir, config.decoder.name, config_hash, restart=restart)
+    for line in log_lines:
+        run.log(line)
+    completed = _completed_folds(run, FoldResult)
+    if completed:
+        ctx.log(f"resuming {run.path}: {len(completed)} fold(s) already done")
+    workspace.write_text(run.path / "config.yaml", _yaml(resolved))
+    device = _device_name(cls, config.training.device)
+
+    def save_fold(fold: FoldResult) -> None:
+        workspace.write_json(run.folds_dir / f"fold_{fold.fold:04d}.json", fold.to_json())
+
+    eval_options = config.evaluation.model_dump(exclude={"protocol"}, exclude_unset=True)
+    span = (0.0, 0.9) if config.output.save_model else (0.0, 1.0)
+    try:
+        result = evaluate(data, prototype, config.evaluation.protocol, context=ctx, completed=completed,
+                          on_fold=save_fold, progress_span=span, seed=config.training.seed, **eval_options)
+        ctx.check_cancel()
+        history = [{"fold": f.fold, **row} for f in result.folds for row in f.history]
+        timings = dict(result.timings)
+        if config.output.save_model:
+            final_ctx_relay = ProgressRelay(ctx, 1, (0.9, 1.0))
+            final_ctx = final_ctx_relay.context("final")
+            final_ctx.log(f"training the final decoder on all {len(data)} samples")
+            t0 = time.perf_counter()
+            final = registry.create(config.decoder.name, params)
+            final.fit(data.X, data.y, **_fit_kwargs(final, data, final_ctx))
+            timings["final_fit_seconds"] = time.perf_counter() - t0
+            history += [{"fold": "final", **row} for row in final_ctx_relay.history.get("final", [])]
+            _save_model(final, run.path / "model", data, config, result.summary, ctx)
+            final_ctx_relay.unit_done("final decoder saved")
+        ctx.check_cancel()
+        timings["total_seconds"] = time.time() - started
+        metrics = _metrics_json(config, data, result, device, timings, started)
+        _write_outputs(run, config, data, result, history, metrics)
+        final_dir = run.finish()
+    except (Cancelled, KeyboardInterrupt):
+        run.log("interrupted: the folds done so far are kept here; run the same experiment again to resume")
+        if on_event is not None:
+            ctx.log(f"interrupted; partial results kept in {run.path} (the same run resumes from them)")
+        raise
+    except BaseException as exc:
+        run.log(f"failed: {type(exc).__name__}: {exc}")
+        raise
+    ctx.log(f"run folder: {final_dir}")
+    ctx.emit("run_end", summary=metrics["summary"], run_dir=str(final_dir))
+    return RunResult(final_dir, metrics)
+
+
+def _absolute_paths(config: ExperimentConfig, out_dir) -> ExperimentConfig:
+    """Resolve relative paths against the working directory (recorded in config.yaml)."""
+    config = config.model_copy(deep=True)
+    ds = config.dataset
+    if ds.data_path:
+        ds.data_path = str(Path(ds.data_path).expanduser().resolve())
+    named = ds.source.startswith(("demo:", "moabb:", "eegbci:")) or ds.source == "eegbci"
+    if not named and Path(ds.source).expanduser().exists():
+        ds.source = str(Path(ds.source).expanduser().resolve())
+    runs_dir = out_dir if out_dir is not None else config.output.runs_dir
+    config.output.runs_dir = str(Path(runs_dir).expanduser().resolve())
+    return config
+
+
+def _check_input_kind(cls, data, config: ExperimentConfig) -> None:
+    kind = getattr(cls, "input_kind", "trials")
+    if kind != data.kind:
+        raise ConfigError(f"key 'decoder.name': decoder '{config.decoder.name}' takes {kind} data, but "
+                          f"dataset '{config.dataset.source}' gives {data.kind} data.",
+                          hint="Pick a decoder for this kind of data.")
+
+
+def _decoder_params(cls, config: ExperimentConfig, data) -> dict[str, Any]:
+    """Preset + the file's params + what the data and the training section supply."""
+    params = dict(cls.presets.get(config.decoder.preset, {})) if config.decoder.preset else {}
+    params.update(config.decoder.params)
+    fields = cls.Params.model_fields
+    from_data = {
+        "sfreq": data.sfreq,
+        "n_channels": data.X.shape[1] if data.X.ndim > 1 else None,
+        "n_chans": data.X.shape[1] if data.X.ndim > 1 else None,
+        "n_times": data.X.shape[2] if data.X.ndim == 3 else None,
+        "n_classes": data.n_classes or None,
+        "n_features": data.X.shape[1] if data.kind != "trials" and data.X.ndim > 1 else None,
+        "n_targets": (data.y.shape[1] if data.y is not None and data.y.ndim > 1 else None),
+    }
+    for name in DATA_FILLED_PARAMS:
+        if name in fields and params.get(name) is None and from_data.get(name) is not None:
+            params[name] = from_data[name]
+    if "seed" in fields and "seed" not in params:
+        params["seed"] = config.training.seed
+    return params
+
+
+def _fit_kwargs(model, data, ctx) -> dict[str, Any]:
+    from decoders.evaluation import _kwargs
+
+    return _kwargs(model.fit, subject=data.subject, session=data.session, context=ctx)
+
+
+def _resolved(config: ExperimentConfig, params: dict[str, Any]) -> dict[str, Any]:
+    out = config.model_dump(mode="json")
+    out["decoder"]["params"] = json.loads(json.dumps(params, default=float))
+    return out
+
+
+def _completed_folds(run, fold_cls) -> dict[int, Any]:
+    done = {}
+    for path in sorted(run.folds_dir.glob("fold_*.json")):
+        try:
+            fold = fold_cls.from_json(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError, KeyError):
+            path.unlink(missing_ok=True)  # unreadable: redo that fold
+            continue
+        done[fold.fold] = fold
+    return done
+
+
+def _device_name(cls, device: str) -> str:
+    if not getattr(cls, "uses_torch", False):
+        return "cpu"
+    from decoders.training import resolve_device
+
+    return str(resolve_device(device))
+
+
+def _save_model(decoder, folder: Path, data, config: ExperimentConfig, summary, ctx) -> None:
+    try:
+        from decoders.bundle import save_bundle
+    except ImportError as exc:
+        ctx.log(f"model not saved: bundles are not available ({exc})")
+        return
+    try:
+        save_bundle(decoder, folder, input_spec=input_spec(data, config),
+                    metrics={k: v["mean"] for k, v in summary.items()})
+    except NotImplementedError as exc:
+        ctx.log(f"model not saved: {exc}")
+
+
+def input_spec(data, config: ExperimentConfig) -> dict[str, Any]:
+    """What a bundle needs to turn new recordings into decoder input (`neurodeck predict`)."""
+    ds = config.dataset
+    return {
+        "kind": data.kind, "modality": data.modality, "shape": list(data.X.shape[1:]),
+        "ch_names": list(data.ch_names), "ch_types": list(data.ch_types), "sfreq": data.sfreq,
+        "window": list(ds.window), "baseline": None if ds.baseline is None else list(ds.baseline),
+        "events": ds.events, "class_names": list(data.class_names),
+        "target_names": list(data.target_names),
+        "preprocessing": ds.preprocessing.model_dump(mode="json"),
+        "continuous": None if ds.continuous is None else ds.continuous.model_dump(mode="json"),
+        "steps": data.provenance.get("steps", []), "unit": data.provenance.get("unit"),
+    }
+
+
+def _versions() -> dict[str, str]:
+    import sys
+    from importlib import metadata
+
+    out = {"python": platform.python_version()}
+    for name in ("neurodeck", "numpy", "scikit-learn", "scipy", "mne", "pyriemann", "torch"):
+        if name == "torch" and "torch" not in sys.modules:
+            continue
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def _metrics_json(config: ExperimentConfig, data, result, device, timings, started) -> dict[str, Any]:
+    return {
+        "name": config.name, "decoder": config.decoder.name, "preset": config.decoder.preset,
+        "task": result.task, "protocol": result.protocol, "device": device,
+        "dataset": config.dataset.source, "n_samples": len(data), "subjects": data.subjects,
+        "class_names": list(data.class_names), "target_names": list(data.target_names),
+        "seed": config.training.seed, "folds": result.fold_metrics(), "summary": result.summary,
+        "by_subject": result.by_subject, "timings": timings, "versions": _versions(),
+        "machine": f"{platform.system()} {platform.machine()}, {platform.processor() or 'cpu'}",
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+
+
+def _write_outputs(run, config: ExperimentConfig, data, result, history, metrics) -> None:
+    import numpy as np
+
+    from . import workspace
+
+    rows = []
+    for f in result.folds:
+        for i, idx in enumerate(f.test_index):
+            row = {"fold": f.fold, "index": int(idx), "subject": data.subject[idx],
+                   "session": data.session[idx], "run": data.run[idx]}
+            if result.task == "classification":
+                names = data.class_names
+                name = lambda c: names[int(c)] if names and 0 <= int(c) < len(names) else c  # noqa: E731
+                row["true"], row["pred"] = name(f.y_true[i]), name(f.y_pred[i])
+                if f.proba is not None:
+                    for c, p in enumerate(f.proba[i]):
+                        row[f"p_{names[c] if c < len(names) else c}"] = f"{p:.6g}"
+            else:
+                targets = data.target_names or [f"y{j}" for j in range(np.size(f.y_true[i]))]
+                for j, t in enumerate(targets):
+                    row[f"true_{t}"] = f"{np.ravel(f.y_true[i])[j]:.6g}"
+                    row[f"pred_{t}"] = f"{np.ravel(f.y_pred[i])[j]:.6g}"
+            rows.append(row)
+    workspace.write_csv(run.path / "predictions.csv", rows)
+    workspace.write_csv(run.path / "history.csv", history,
+                        None if history else ["fold", "epoch", "n_epochs", "train_loss"])
+    workspace.write_json(run.path / "metrics.json", metrics)
+    if config.output.figures:
+        confusion = None
+        if result.task == "classification":
+            confusion = np.sum([f.metrics["confusion"] for f in result.folds], axis=0)
+        trajectory = None
+        if result.task == "regression" and result.folds:
+            f = result.folds[0]
+            trajectory = (f.y_true, f.y_pred, list(data.target_names))
+        workspace.draw_figures(run.path / "figures", history=history, task=result.task,
+                               confusion=confusion, class_names=list(data.class_names), trajectory=trajectory)
+
+
+def _yaml(data: dict[str, Any]) -> str:
+    import yaml
+
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, allow_unicode=True)

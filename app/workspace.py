@@ -1,0 +1,232 @@
+"""Run folders: atomic creation and writing, listing for the results table, and figures.
+
+A run is written into ``<runs>/.<decoder>-<hash>.partial/`` and renamed to
+``<runs>/<time>-<decoder>-<hash>/`` only once every file is complete, so a folder without a
+leading dot always holds a finished run. An interrupted run leaves only the hidden partial
+folder (with the folds already done), which the next identical run resumes.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+PARTIAL_SUFFIX = ".partial"
+
+
+# --------------------------------------------------------------------------- atomic files
+def write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and an atomic rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8", newline="") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    write_text(path, json.dumps(data, indent=2, allow_nan=True) + "\n")
+
+
+def write_csv(path: str | Path, rows: Iterable[dict[str, Any]], columns: list[str] | None = None) -> None:
+    """Rows of dicts to CSV; columns default to the union of keys in first-seen order."""
+    rows = list(rows)
+    if columns is None:
+        columns = list(dict.fromkeys(k for row in rows for k in row))
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(path, buf.getvalue())
+
+
+# --------------------------------------------------------------------------- run folders
+@dataclass
+class RunFolder:
+    """A run being written. ``path`` is the hidden partial folder until `finish` renames it."""
+
+    runs_dir: Path
+    stem: str               # "<decoder>-<hash>"
+    path: Path
+    resumed: bool = False
+
+    @property
+    def folds_dir(self) -> Path:
+        return self.path / "folds"
+
+    def log(self, message: str) -> None:
+        """Append a time-stamped line to log.txt (the partial folder is never a finished run)."""
+        with open(self.path / "log.txt", "a", encoding="utf-8") as fh:
+            fh.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
+
+    def finish(self) -> Path:
+        """Drop resume-only files and rename to ``<time>-<stem>``; returns the final folder."""
+        shutil.rmtree(self.folds_dir, ignore_errors=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        final = self.runs_dir / f"{stamp}-{self.stem}"
+        n = 1
+        while final.exists():
+            n += 1
+            final = self.runs_dir / f"{stamp}-{self.stem}-{n}"
+        os.replace(self.path, final)
+        self.path = final
+        return final
+
+    def discard(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def open_run_folder(runs_dir: str | Path, decoder: str, config_hash: str, *, restart: bool = False) -> RunFolder:
+    """The partial folder for this decoder and configuration; reused (resume) when it exists."""
+    runs_dir = Path(runs_dir)
+    stem = f"{_safe(decoder)}-{config_hash[:8]}"
+    partial = runs_dir / f".{stem}{PARTIAL_SUFFIX}"
+    if restart and partial.exists():
+        shutil.rmtree(partial)
+    resumed = partial.is_dir()
+    (partial / "folds").mkdir(parents=True, exist_ok=True)
+    return RunFolder(runs_dir, stem, partial, resumed)
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in name)
+
+
+# --------------------------------------------------------------------------- listing
+@dataclass
+class RunInfo:
+    """One finished run, as the results table shows it."""
+
+    path: Path
+    name: str
+    decoder: str
+    dataset: str
+    protocol: str
+    task: str
+    date: str
+    metrics: dict[str, float] = field(default_factory=dict)   # summary means
+    stds: dict[str, float] = field(default_factory=dict)
+    device: str = ""
+    experiment: str = ""
+
+
+def list_runs(runs_dir: str | Path) -> list[RunInfo]:
+    """Finished runs under ``runs_dir``, newest first. Partial and unreadable folders are skipped."""
+    runs_dir = Path(runs_dir)
+    if not runs_dir.is_dir():
+        return []
+    out = []
+    for folder in runs_dir.iterdir():
+        if folder.name.startswith(".") or not folder.is_dir():
+            continue
+        info = read_run(folder)
+        if info is not None:
+            out.append(info)
+    return sorted(out, key=lambda r: (r.date, r.name), reverse=True)
+
+
+def read_run(folder: str | Path) -> RunInfo | None:
+    """A run folder's `RunInfo`, or None when it holds no readable metrics.json."""
+    folder = Path(folder)
+    try:
+        m = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+        summary = m.get("summary", {})
+        return RunInfo(
+            path=folder, name=folder.name, decoder=str(m.get("decoder", "")),
+            dataset=str(m.get("dataset", "")), protocol=str(m.get("protocol", "")),
+            task=str(m.get("task", "")), date=str(m.get("finished", m.get("created", ""))),
+            metrics={k: v["mean"] for k, v in summary.items() if isinstance(v, dict) and "mean" in v},
+            stds={k: v["std"] for k, v in summary.items() if isinstance(v, dict) and "std" in v},
+            device=str(m.get("device", "")), experiment=str(m.get("name", "")))
+    except (OSError, ValueError, AttributeError, TypeError):
+        return None
+
+
+# --------------------------------------------------------------------------- figures
+def draw_figures(folder: str | Path, *, history: list[dict[str, Any]], task: str,
+                 confusion=None, class_names: list[str] | None = None,
+                 trajectory: tuple[Any, Any, list[str]] | None = None) -> list[Path]:
+    """PNG figures into ``folder``: learning curves (from history rows), the summed confusion
+    matrix (classification), true vs decoded trajectories (regression). Returns the files."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+
+    def save(fig, name):
+        path = folder / name
+        tmp = folder / f".{name}.tmp.png"
+        fig.savefig(tmp, dpi=100, bbox_inches="tight")
+        plt.close(fig)
+        os.replace(tmp, path)
+        written.append(path)
+
+    curves = [k for k in ("train_loss", "val_loss", "train_acc", "val_acc", "val_r2")
+              if any(k in row and row[k] not in (None, "") for row in history)]
+    if curves:
+        losses = [k for k in curves if k.endswith("loss")]
+        scores = [k for k in curves if not k.endswith("loss")]
+        fig, axes = plt.subplots(1, 2 if losses and scores else 1, figsize=(10 if losses and scores else 5, 3.6),
+                                 squeeze=False)
+        for ax, keys in zip(axes[0], [k for k in (losses, scores) if k]):
+            for fold in dict.fromkeys(row.get("fold") for row in history):
+                rows = [r for r in history if r.get("fold") == fold]
+                for key, style in zip(keys, ("-", "--")):
+                    pts = [(r["epoch"], float(r[key])) for r in rows if r.get(key) not in (None, "")]
+                    if pts:
+                        ax.plot(*zip(*pts), style, lw=1, alpha=0.7, label=f"{key} ({fold})")
+            ax.set_xlabel("epoch")
+            ax.set_ylabel(" / ".join(keys))
+            ax.grid(alpha=0.3)
+            if sum(1 for _ in ax.get_lines()) <= 10:
+                ax.legend(fontsize=7)
+        fig.suptitle("Learning curves per fold")
+        save(fig, "learning_curves.png")
+
+    if task == "classification" and confusion is not None:
+        cm = np.asarray(confusion, dtype=float)
+        names = class_names or [str(i) for i in range(len(cm))]
+        fig, ax = plt.subplots(figsize=(1.2 * len(cm) + 2.5, 1.2 * len(cm) + 2))
+        norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+        ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+        for i in range(len(cm)):
+            for j in range(len(cm)):
+                ax.text(j, i, f"{int(cm[i, j])}\n{norm[i, j]:.0%}", ha="center", va="center",
+                        color="white" if norm[i, j] > 0.5 else "black", fontsize=9)
+        ax.set_xticks(range(len(cm)), names)
+        ax.set_yticks(range(len(cm)), names)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_title("Confusion matrix (all test folds)")
+        save(fig, "confusion.png")
+
+    if task == "regression" and trajectory is not None:
+        truth, decoded, names = trajectory
+        truth, decoded = np.asarray(truth, float), np.asarray(decoded, float)
+        truth, decoded = truth.reshape(len(truth), -1), decoded.reshape(len(decoded), -1)
+        n = min(len(truth), 500)
+        fig, axes = plt.subplots(truth.shape[1], 1, figsize=(9, 2.2 * truth.shape[1]), squeeze=False, sharex=True)
+        for i, ax in enumerate(axes[:, 0]):
+            ax.plot(truth[:n, i], "k", lw=1, label="true")
+            ax.plot(decoded[:n, i], "C1", lw=1, label="decoded")
+            ax.set_ylabel(names[i] if names and i < len(names) else f"y{i}")
+            ax.grid(alpha=0.3)
+        axes[0, 0].legend(fontsize=8)
+        axes[-1, 0].set_xlabel("test sample")
+        fig.suptitle("True vs decoded (first test samples)")
+        save(fig, "trajectories.png")
+    return written
