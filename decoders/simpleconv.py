@@ -1,0 +1,381 @@
+"""EEG-SimpleConv decoder (El Ouahidi et al., IEEE TNSRE 2024), faithful to the reference code.
+
+Recipe: Euclidean alignment per subject, per-channel z-score with training statistics,
+resampling to ``resample_hz``, Adam (lr 1e-3), StepLR x0.1 at 4/5 of the epochs, plain
+cross-entropy with mixup (lambda ~ U(0, 1)), optional subject head (loss = (L_cls + T L_subj)/2),
+optional test-time BatchNorm on each test subject's batch, fine-tuning on a new subject.
+
+Resampling: the reference resamples inside the model with torchaudio's windowed-sinc
+``Resample``. We use the same filter written in plain torch (`SincResample`, a strided
+conv1d), applied once to the training trials before training instead of at every batch:
+resampling is linear in time and commutes with mixup's per-trial mixing, so training sees the
+same inputs at a fraction of the cost. The exported module (`module()`) keeps it inside, so
+it takes trials at the recording's rate.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import Field
+
+from data.alignment import reference_matrix
+from data.errors import InputError
+
+from .base import Decoder, DecoderParams, ParameterError, Task
+from .events import TrainingContext
+
+
+class SimpleConvParams(DecoderParams):
+    filters: int = Field(85, ge=1, description="Feature maps of the stem (F); blocks after the first widen by x1.414.")
+    n_blocks: int = Field(1, ge=0, description="Number of conv blocks (each pools time by 2).")
+    kernel_size: int = Field(15, ge=1, description="Temporal kernel length of every convolution, in samples.")
+    resample_hz: float | None = Field(95.0, gt=0, description="Rate the trials are resampled to before the network; null keeps the input rate.")
+    sfreq: float | None = Field(None, gt=0, description="Sampling rate of the input trials in Hz (filled from the dataset by the experiment).")
+    epochs: int = Field(50, ge=0, description="Training epochs.")
+    batch_size: int = Field(16, ge=1, description="Mini-batch size (reference: 16 within-subject, 288 cross-subject).")
+    lr: float = Field(1e-3, gt=0, description="Adam learning rate.")
+    schedule: Literal["step", "cosine", "onecycle", "none"] = Field("step", description="Learning-rate schedule (reference: step).")
+    step_at: float = Field(0.8, gt=0, le=1, description="Step schedule: fraction of the epochs after which lr is multiplied by gamma.")
+    gamma: float = Field(0.1, gt=0, le=1, description="Step schedule: learning-rate factor.")
+    weight_decay: float = Field(0.0, ge=0, description="Adam weight decay (reference: none).")
+    grad_clip: float | None = Field(None, gt=0, description="Clip the gradient norm to this value; null: no clipping.")
+    mixup: bool = Field(True, description="Mix pairs of trials within each batch (lambda ~ Uniform(0, 1)).")
+    align: bool = Field(True, description="Euclidean alignment of the trials of each subject.")
+    standardize: bool = Field(True, description="Per-channel z-score with the training data's mean and std.")
+    subject_head_weight: float = Field(0.0, ge=0, description="T of the subject head: loss = (L_class + T * L_subject) / 2; 0 disables the head.")
+    bn_trick: bool = Field(False, description="At test time, BatchNorm uses the statistics of each test subject's batch.")
+    fine_tune_epochs: int = Field(60, ge=0, description="Epochs when fine-tuning on a new subject.")
+    fine_tune_batch_size: int = Field(16, ge=1, description="Batch size when fine-tuning.")
+    fine_tune_lr: float = Field(1e-3, gt=0, description="Learning rate when fine-tuning.")
+    val_fraction: float = Field(0.0, ge=0, lt=1, description="Fraction of the training trials held out for validation curves (0: none).")
+    early_stopping: int | None = Field(None, ge=1, description="Stop after this many epochs without a better validation loss (needs val_fraction > 0).")
+    amp: bool = Field(True, description="Mixed precision on CUDA GPUs.")
+    device: str = Field("auto", description="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps.")
+    seed: int = Field(0, description="Seed for weights, shuffling and mixup (CPU runs repeat exactly).")
+    checkpoint: str | None = Field(None, description="Checkpoint file: training resumes from it after an interruption.")
+
+
+_CROSS = dict(n_blocks=4, resample_hz=70.0, batch_size=288)
+
+
+class EEGSimpleConv(Decoder):
+    """EEG-SimpleConv: a small 1-D CNN for motor imagery (see the module docstring)."""
+
+    name: ClassVar[str] = "eeg-simpleconv"
+    description: ClassVar[str] = "EEG-SimpleConv: a small 1-D CNN for motor imagery (El Ouahidi et al. 2024)."
+    task: ClassVar[Task] = Task.CLASSIFICATION
+    input_kind: ClassVar[str] = "trials"
+    uses_torch: ClassVar[bool] = True
+    supports_fine_tune: ClassVar[bool] = True
+    Params = SimpleConvParams
+    presets: ClassVar[dict[str, dict[str, Any]]] = {
+        "within-subject": dict(filters=85, n_blocks=1, resample_hz=95.0, kernel_size=15, batch_size=16),
+        "cross-subject": dict(filters=109, kernel_size=8, **_CROSS),
+        "cross-subject-subject-head": dict(filters=160, kernel_size=5, subject_head_weight=0.2, **_CROSS),
+    }
+
+    # ------------------------------------------------------------------ training
+    def fit(self, X, y=None, *, subject=None, session=None, context: TrainingContext | None = None):
+        import torch
+
+        p = self.params()
+        X = _check_trials(X)
+        if y is None:
+            raise InputError("eeg-simpleconv needs class labels y to train.")
+        self.classes_, y_idx = np.unique(np.asarray(y), return_inverse=True)
+        if len(self.classes_) < 2:
+            raise InputError("eeg-simpleconv needs at least two classes to train.")
+        groups = _groups(subject, len(X))
+        self.subjects_ = list(dict.fromkeys(groups.tolist()))
+        self.n_chans_, self.n_times_ = X.shape[1], X.shape[2]
+        self.alignments_ = {}
+        if p.align:
+            self.alignments_ = {s: reference_matrix(X[groups == s]).astype(np.float32) for s in self.subjects_}
+        aligned = self._align(X, groups)
+        mean = aligned.mean(axis=(0, 2))[:, None] if p.standardize else np.zeros((X.shape[1], 1))
+        std = aligned.std(axis=(0, 2))[:, None] if p.standardize else np.ones((X.shape[1], 1))
+        std = np.where(std > 0, std, 1.0)
+
+        from .training import resolve_device, seed_everything
+
+        device = resolve_device(p.device if context is None or p.device != "auto" else context.device)
+        seed_everything(p.seed)
+        n_subjects = len(self.subjects_) if p.subject_head_weight > 0 else 0
+        self.pipeline_ = self._build(p, n_subjects)
+        stage = self.pipeline_.stage
+        stage.mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
+        stage.std.copy_(torch.as_tensor(std, dtype=torch.float32))
+        stage.align.fill_(0).fill_diagonal_(1)  # training inputs are aligned already
+        inputs = self._prepare(aligned, device)
+        arrays = [inputs, torch.as_tensor(y_idx, dtype=torch.long)]
+        if n_subjects:
+            subj_idx = np.array([self.subjects_.index(s) for s in groups])
+            arrays.append(torch.as_tensor(subj_idx, dtype=torch.long))
+        train, val = _split(arrays, y_idx, p.val_fraction, p.seed)
+        self.history_ = self._train(p, train, val, context, device,
+                                    epochs=p.epochs, batch_size=p.batch_size, lr=p.lr,
+                                    subject_weight=p.subject_head_weight if n_subjects else 0.0,
+                                    checkpoint=p.checkpoint)
+        self._default_subject = self.subjects_[0] if len(self.subjects_) == 1 else None
+        return self
+
+    def fine_tune(self, X, y, *, subject=None, context: TrainingContext | None = None):
+        """Continue training a fitted model on a new subject's trials (reference: 60 epochs, batch 16).
+
+        The new subject's alignment comes from these trials; the z-score statistics of the
+        original training data are kept.
+        """
+        import torch
+
+        self._check_fitted()
+        p = self.params()
+        X = _check_trials(X, self.n_chans_)
+        y = np.asarray(y)
+        unknown = sorted(set(y.tolist()) - set(self.classes_.tolist()))
+        if unknown:
+            raise InputError(f"fine-tuning labels {unknown} were not among the trained classes "
+                             f"{self.classes_.tolist()}.")
+        groups = _groups(subject, len(X), default="fine-tune")
+        for s in dict.fromkeys(groups.tolist()):
+            if p.align:
+                self.alignments_[s] = reference_matrix(X[groups == s]).astype(np.float32)
+            if s not in self.subjects_:
+                self.subjects_.append(s)
+        from .training import resolve_device
+
+        device = resolve_device(p.device if context is None or p.device != "auto" else context.device)
+        inputs = self._prepare(self._align(X, groups), device)
+        y_idx = np.searchsorted(self.classes_, y)
+        arrays = [inputs, torch.as_tensor(y_idx, dtype=torch.long)]
+        checkpoint = None if p.checkpoint is None else p.checkpoint + ".fine-tune"
+        self.fine_tune_history_ = self._train(p, arrays, None, context, device,
+                                              epochs=p.fine_tune_epochs, batch_size=p.fine_tune_batch_size,
+                                              lr=p.fine_tune_lr, subject_weight=0.0, checkpoint=checkpoint)
+        subjects = list(dict.fromkeys(groups.tolist()))
+        self._default_subject = subjects[0] if len(subjects) == 1 else None
+        return self
+
+    def calibrate(self, X, *, subject) -> "EEGSimpleConv":
+        """Store a subject's alignment from calibration trials without training (online use)."""
+        self._check_fitted()
+        X = _check_trials(X, self.n_chans_)
+        if self.params().align:
+            self.alignments_[str(subject)] = reference_matrix(X).astype(np.float32)
+        self._default_subject = str(subject)
+        return self
+
+    # ----------------------------------------------------------------- inference
+    def predict_proba(self, X, *, subject=None) -> np.ndarray:
+        """Class probabilities (n_trials, n_classes), columns in ``classes_`` order.
+
+        Alignment per subject: a subject seen in fit / fine_tune / calibrate uses its stored
+        matrix; otherwise the matrix is computed from the trials given here. Without
+        ``subject``: the one known subject if the model has a default, else these trials.
+        """
+        import torch
+
+        self._check_fitted()
+        p = self.params()
+        X = _check_trials(X, self.n_chans_)
+        groups = _groups(subject, len(X), default=self._default_subject or "__test__")
+        net, stage = self.pipeline_.net, self.pipeline_.stage
+        device = next(net.parameters()).device
+        out = np.empty((len(X), len(self.classes_)), dtype=np.float32)
+        with torch.inference_mode():
+            x_all = torch.as_tensor(X, dtype=torch.float32)
+            for s in dict.fromkeys(groups.tolist()):
+                sel = np.flatnonzero(groups == s)
+                align = None
+                if p.align:
+                    matrix = self.alignments_.get(s)
+                    if matrix is None:
+                        matrix = reference_matrix(X[sel]).astype(np.float32)
+                    align = torch.as_tensor(matrix, device=device)
+                if p.bn_trick:
+                    out[sel] = self._bn_trick_proba(x_all[sel].to(device), align)
+                    continue
+                net.eval()
+                for start in range(0, len(sel), 256):
+                    xb = x_all[sel[start:start + 256]].to(device)
+                    out[sel[start:start + 256]] = torch.softmax(net(stage(xb, align)), 1).float().cpu().numpy()
+        return out
+
+    def predict(self, X, *, subject=None) -> np.ndarray:
+        return self.classes_[self.predict_proba(X, subject=subject).argmax(1)]
+
+    def _bn_trick_proba(self, x, align) -> np.ndarray:
+        """Forward one subject's trials with BatchNorm normalising by their own statistics."""
+        import copy
+
+        import torch
+
+        net = copy.deepcopy(self.pipeline_.net)   # leaves the stored running statistics intact
+        net.eval()
+        for m in net.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.train()
+        return torch.softmax(net(self.pipeline_.stage(x, align)), 1).float().cpu().numpy()
+
+    # ------------------------------------------------------------------- export
+    def module(self, subject: str | None = None):
+        """The torch module for export: raw trials at ``sfreq`` -> class probabilities.
+
+        The subject's alignment matrix (default: the fitted or fine-tuned subject) is built
+        in; a model trained on several subjects without one gets the identity.
+        """
+        import copy
+
+        import torch
+
+        self._check_fitted()
+        pipe = copy.deepcopy(self.pipeline_).cpu().eval()
+        key = subject if subject is not None else self._default_subject
+        if self.params().align and key in self.alignments_:
+            pipe.stage.align.copy_(torch.as_tensor(self.alignments_[key]))
+        return pipe
+
+    # -------------------------------------------------------------------- state
+    def get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        self._check_fitted()
+        arrays = {f"model.{k}": v.detach().cpu().numpy() for k, v in self.pipeline_.state_dict().items()}
+        for i, s in enumerate(self.alignments_):
+            arrays[f"align.{i}"] = self.alignments_[s]
+        extra = {"classes": self.classes_.tolist(), "n_chans": self.n_chans_, "n_times": self.n_times_,
+                 "subjects": self.subjects_, "aligned_subjects": list(self.alignments_),
+                 "n_subject_outputs": self._n_subject_outputs(), "default_subject": self._default_subject}
+        return arrays, extra
+
+    def set_state(self, arrays: dict[str, np.ndarray], extra: dict[str, Any]) -> "EEGSimpleConv":
+        import torch
+
+        p = self.params()
+        self.classes_ = np.asarray(extra["classes"])
+        self.n_chans_, self.n_times_ = int(extra["n_chans"]), int(extra["n_times"])
+        self.subjects_ = list(extra["subjects"])
+        self.alignments_ = {s: np.asarray(arrays[f"align.{i}"], dtype=np.float32)
+                            for i, s in enumerate(extra["aligned_subjects"])}
+        self._default_subject = extra.get("default_subject")
+        self.pipeline_ = self._build(p, int(extra["n_subject_outputs"]))
+        state = {k[len("model."):]: torch.as_tensor(v) for k, v in arrays.items() if k.startswith("model.")}
+        self.pipeline_.load_state_dict(state)
+        self.history_ = []
+        return self
+
+    # ------------------------------------------------------------------ helpers
+    def _build(self, p: SimpleConvParams, n_subjects: int):
+        from .simpleconv_net import InputStage, SimpleConvNet, SimpleConvPipeline
+
+        if p.resample_hz is not None and p.sfreq is None:
+            raise ParameterError("eeg-simpleconv: sfreq (the input sampling rate) is needed to resample "
+                                 f"to resample_hz={p.resample_hz}.",
+                                 hint="Set sfreq, or resample_hz: null to keep the input rate.")
+        stage = InputStage(self.n_chans_, p.sfreq, p.resample_hz)
+        net = SimpleConvNet(self.n_chans_, len(self.classes_), p.filters, p.n_blocks, p.kernel_size, n_subjects)
+        return SimpleConvPipeline(stage, net)
+
+    def _n_subject_outputs(self) -> int:
+        head = self.pipeline_.net.subject_head
+        return 0 if head is None else head.out_features
+
+    def _align(self, X: np.ndarray, groups: np.ndarray) -> np.ndarray:
+        if not self.alignments_:
+            return X
+        out = np.empty_like(X)
+        for s in np.unique(groups):
+            sel = groups == s
+            out[sel] = np.einsum("cd,ndt->nct", self.alignments_[s], X[sel])
+        return out
+
+    def _prepare(self, aligned: np.ndarray, device):
+        """Standardise and resample once (no grad), in chunks; returns a tensor on ``device``."""
+        import torch
+
+        stage = self.pipeline_.stage.to(device)
+        parts = []
+        with torch.no_grad():
+            for start in range(0, len(aligned), 512):
+                parts.append(stage(torch.as_tensor(aligned[start:start + 512], device=device)))
+        return torch.cat(parts)
+
+    def _train(self, p, train, val, context, device, *, epochs, batch_size, lr, subject_weight, checkpoint):
+        from .training import Trainer, TrainConfig, classification_loss
+
+        cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer="adam",
+                          weight_decay=p.weight_decay, schedule=p.schedule, step_at=p.step_at,
+                          gamma=p.gamma, grad_clip=p.grad_clip, amp=p.amp, seed=p.seed,
+                          early_stopping=p.early_stopping if val is not None else None)
+        if p.early_stopping and val is None:
+            raise ParameterError("eeg-simpleconv: early_stopping needs val_fraction > 0.")
+        loss = _subject_loss(subject_weight, p.mixup) if subject_weight else classification_loss(p.mixup)
+        val_loss = classification_loss(False)
+        trainer = Trainer(self.pipeline_.net, loss, cfg, val_loss_fn=val_loss, device=device,
+                          context=context, checkpoint=checkpoint)
+        result = trainer.fit(train, val)
+        self.pipeline_.to(device)
+        self.train_result_ = result
+        return result.history
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "pipeline_"):
+            raise InputError("eeg-simpleconv is not trained yet: call fit() first (or load a bundle).")
+
+
+def _subject_loss(weight: float, mixup: bool):
+    """(L_class + T * L_subject) / 2 on (x, y, subject) batches, with mixup of both labels."""
+    import torch
+    import torch.nn.functional as F
+
+    def loss_fn(net, batch):
+        x, y, s = batch
+        if mixup and net.training:
+            lam = float(torch.rand(()))
+            perm = torch.randperm(len(x), device=x.device)
+            logits, subj = net.forward_with_subject(lam * x + (1 - lam) * x[perm])
+            ce = lambda out, t: lam * F.cross_entropy(out, t) + (1 - lam) * F.cross_entropy(out, t[perm])  # noqa: E731
+            target = y if lam >= 0.5 else y[perm]
+        else:
+            logits, subj = net.forward_with_subject(x)
+            ce, target = F.cross_entropy, y
+        loss = (ce(logits, y) + weight * ce(subj, s)) / 2
+        return loss, {"acc": (logits.argmax(1) == target).float().mean()}
+
+    return loss_fn
+
+
+def _check_trials(X, n_chans: int | None = None) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float32)
+    if X.ndim != 3:
+        raise InputError(f"eeg-simpleconv expects trials shaped (n_trials, n_channels, n_times); got shape {X.shape}.")
+    if n_chans is not None and X.shape[1] != n_chans:
+        raise InputError(f"eeg-simpleconv was trained on {n_chans} channels; these trials have {X.shape[1]}.")
+    if len(X) == 0:
+        raise InputError("eeg-simpleconv got no trials.")
+    if not np.isfinite(X).all():
+        raise InputError("eeg-simpleconv: the trials contain NaN or Inf values.")
+    return X
+
+
+def _groups(subject, n: int, default: str = "all") -> np.ndarray:
+    if subject is None:
+        return np.full(n, default)
+    groups = np.asarray(subject).astype(str)
+    if groups.ndim == 0:
+        return np.full(n, str(groups))
+    if len(groups) != n:
+        raise InputError(f"subject has {len(groups)} entries for {n} trials.")
+    return groups
+
+
+def _split(arrays, y_idx: np.ndarray, fraction: float, seed: int):
+    """Stratified train / validation split of tensors (no validation when fraction is 0)."""
+    if fraction <= 0:
+        return arrays, None
+    from sklearn.model_selection import train_test_split
+
+    idx = np.arange(len(y_idx))
+    try:
+        tr, va = train_test_split(idx, test_size=fraction, random_state=seed, stratify=y_idx)
+    except ValueError:
+        tr, va = train_test_split(idx, test_size=fraction, random_state=seed)
+    return [a[tr] for a in arrays], [a[va] for a in arrays]
