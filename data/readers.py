@@ -88,6 +88,10 @@ def open_recording(path: str | Path, *, preload: bool = True):
         raise CorruptFileError("the file is empty (0 bytes).", path)
     if reader in ("edf", "bdf"):
         _check_edf_size(path, label)
+    elif reader == "cnt":
+        _check_cnt_size(path)
+    elif reader == "brainvision":
+        _check_brainvision_size(path)
     try:
         raw = _read(path, reader, preload)
     except DataError:
@@ -111,7 +115,7 @@ def _read(path: Path, reader: str, preload: bool):
     import mne
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # MNE's "channel names not unique" etc.
+        warnings.simplefilter("ignore")  # reader chatter (MNE naming notes, mffpy block notes)
         if reader == "cnt":
             return _read_cnt(path, preload)
         if reader == "mff":
@@ -188,6 +192,46 @@ def _check_edf_size(path: Path, label: str) -> None:
     if actual < expected:
         raise CorruptFileError(f"the file is truncated: {actual} bytes, but its header "
                                f"describes {n_records} records ({expected} bytes).", path)
+
+
+def _check_cnt_size(path: Path) -> None:
+    """The event table follows the samples; a file that ends before it lost samples."""
+    size = path.stat().st_size
+    if size < 900:
+        raise CorruptFileError(f"too short to be a Neuroscan CNT file ({size} bytes; the setup "
+                               "header alone has 900).", path)
+    with open(path, "rb") as fh:
+        fh.seek(886)  # SETUP.EventTablePos
+        event_table = int.from_bytes(fh.read(4), "little", signed=True)
+    if event_table > size:
+        raise CorruptFileError(f"the file is truncated: {size} bytes, but its header places the "
+                               f"event table after the samples at byte {event_table}.", path)
+
+
+def _check_brainvision_size(path: Path) -> None:
+    """A binary BrainVision data file holds whole samples of every channel."""
+    import configparser
+
+    text = path.read_bytes().decode("latin-1")
+    body = text[text.find("["):] if "[" in text else ""
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    try:
+        parser.read_string(body)
+        sections = {name.lower(): parser[name] for name in parser.sections()}
+        common = sections["common infos"]
+        data_file = path.parent / common.get("DataFile", "").strip()
+        n_channels = int(common.get("NumberOfChannels", "0"))
+        fmt = sections.get("binary infos", {}).get("BinaryFormat", "").strip().upper()
+    except (configparser.Error, KeyError, ValueError):
+        return  # let MNE's reader report what is wrong with the header
+    n_bytes = {"INT_16": 2, "UINT_16": 2, "INT_32": 4, "IEEE_FLOAT_32": 4}.get(fmt)
+    if not n_bytes or not n_channels or not data_file.is_file():
+        return
+    size = data_file.stat().st_size
+    if size == 0 or size % (n_channels * n_bytes):
+        raise CorruptFileError(f"its data file {data_file.name} is truncated or damaged: {size} "
+                               f"bytes is not a whole number of samples ({n_channels} channels "
+                               f"x {n_bytes} bytes).", path)
 
 
 def _short(exc: BaseException) -> str:
