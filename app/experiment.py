@@ -357,6 +357,8 @@ def _fit_kwargs(model, data, ctx) -> dict[str, Any]:
 
 def _resolved(config: ExperimentConfig, params: dict[str, Any]) -> dict[str, Any]:
     out = config.model_dump(mode="json")
+    used = PROTOCOL_OPTIONS[config.evaluation.protocol] | {"protocol"}
+    out["evaluation"] = {k: v for k, v in out["evaluation"].items() if k in used}
     out["decoder"]["params"] = json.loads(json.dumps(params, default=float))
     return out
 

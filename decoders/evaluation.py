@@ -331,14 +331,14 @@ def evaluate(data: DecodingSet, decoder: DecoderSource, protocol: str = "kfold",
                 progress.unit_done()
             model, pretrain_seconds = pretrained[target]
             model = copy.deepcopy(model)
-            fold_ctx.log(f"fold {split.fold}: fine-tuning on {len(split.train)} trials ({split.label})")
+            fold_ctx.log(f"fine-tuning on {len(split.train)} trials ({split.label})")
             start = time.perf_counter()
             model.fine_tune(data.X[split.train], data.y[split.train],
                             **_kwargs(model.fine_tune, subject=data.subject[split.train], context=fold_ctx))
             fit_seconds = time.perf_counter() - start
             split.info["pretrain_seconds"] = pretrain_seconds
         else:
-            fold_ctx.log(f"fold {split.fold}: training on {len(split.train)} samples ({split.label})")
+            fold_ctx.log(f"training on {len(split.train)} samples ({split.label})")
             model, fit_seconds = _fit(factory(), data, split.train, fold_ctx)
         context.check_cancel()
         result = _test(model, data, split, task, fit_seconds)

@@ -1,0 +1,92 @@
+"""`neurodeck run EXPERIMENT.yaml`: train and evaluate, write a run folder."""
+from __future__ import annotations
+
+import sys
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "run", help="train and evaluate a decoder from an experiment file, write a run folder",
+        description="Train and evaluate the decoder an experiment file names, with its evaluation "
+                    "protocol, and write a run folder (config.yaml, metrics.json, history.csv, "
+                    "predictions.csv, figures/, model/, log.txt). Relative paths in the file are "
+                    "resolved against the current directory. An interrupted run (Ctrl-C) keeps the "
+                    "folds it finished and the same command resumes from them.")
+    p.add_argument("experiment", metavar="EXPERIMENT.yaml", help="experiment file (see resources/experiments/)")
+    p.add_argument("--out", metavar="DIR", help="runs folder that receives the run folder (default: output.runs_dir of the file)")
+    p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (overrides training.device)")
+    p.add_argument("--restart", action="store_true", help="discard the results of an interrupted earlier run instead of resuming")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from decoders.events import Cancelled
+
+    from ..experiment import load_config, run_experiment, validate_config
+
+    config = load_config(args.experiment)
+    if args.device:
+        config = validate_config(config.model_copy(update={
+            "training": config.training.model_copy(update={"device": args.device})}), args.experiment)
+    display = _Display(enabled=not args.quiet and sys.stderr.isatty())
+    try:
+        result = run_experiment(config, on_event=display, out_dir=args.out, restart=args.restart)
+    except (KeyboardInterrupt, Cancelled):
+        display.close()
+        print("neurodeck: interrupted. The folds finished so far are kept; run the same command "
+              "again to resume (or add --restart to start over).", file=sys.stderr)
+        return 130
+    finally:
+        display.close()
+    print(summary_table(result.metrics))
+    print(f"run folder: {result.run_dir}")
+    return 0
+
+
+def summary_table(metrics: dict) -> str:
+    """The summary metrics as an aligned text table (mean ± std over folds)."""
+    lines = [f"{metrics['decoder']} | {metrics['protocol']} | {len(metrics['folds'])} folds | "
+             f"device {metrics['device']}"]
+    for name, v in metrics["summary"].items():
+        lines.append(f"  {name:<20} {v['mean']:.4f} ± {v['std']:.4f}")
+    t = metrics.get("timings", {})
+    if t:
+        lines.append(f"  {'fit seconds/fold':<20} {t.get('fit_seconds_mean', float('nan')):.3f}")
+        lines.append(f"  {'predict ms/sample':<20} {t.get('predict_ms_per_sample', float('nan')):.4f}")
+    return "\n".join(lines)
+
+
+class _Display:
+    """A progress bar on a terminal (tqdm on stderr) with fold results above it; silent when piped."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.bar = None
+
+    def __call__(self, event) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=1000, file=sys.stderr, unit="", leave=False,
+                            bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}")
+        if event.kind == "progress":
+            target = int(round(1000 * float(event.data.get("fraction", 0))))
+            if target > self.bar.n:
+                self.bar.update(target - self.bar.n)
+            message = event.data.get("message") or ""
+            if message:
+                self.bar.set_postfix_str(message[:60], refresh=False)
+        elif event.kind == "fold_end":
+            m = event.data.get("metrics", {})
+            shown = ", ".join(f"{k} {m[k]:.3f}" for k in ("accuracy", "kappa", "r2", "correlation") if k in m)
+            self.bar.write(f"fold {event.data.get('fold')}: {event.data.get('label', '')}: {shown}", file=sys.stderr)
+        elif event.kind == "log" and event.data.get("fold") is None:
+            self.bar.write(str(event.data.get("message", "")), file=sys.stderr)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
