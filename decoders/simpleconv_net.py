@@ -50,11 +50,12 @@ class SincResample(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.orig == self.new:
             return x
-        lead, n_times = x.shape[:-1], x.shape[-1]
+        lead: list[int] = list(x.shape[:-1])
+        n_times = x.shape[-1]
         flat = nn.functional.pad(x.reshape(-1, 1, n_times), (self.width, self.width + self.orig))
         out = nn.functional.conv1d(flat, self.kernel, stride=self.orig)   # (N, new, steps)
         out = out.transpose(1, 2).reshape(flat.shape[0], -1)[:, :self.output_length(n_times)]
-        return out.reshape(*lead, out.shape[-1])
+        return out.reshape(lead + [out.shape[-1]])
 
 
 class SimpleConvNet(nn.Module):

@@ -1,0 +1,85 @@
+"""Export torch decoders to ONNX (checked against onnxruntime) and TorchScript.
+
+Both take the decoder's ``module()``: raw trials (batch, n_channels, n_times) at the
+recording's rate in, class probabilities out, with alignment, standardisation and
+resampling built in. The batch axis is dynamic.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from data.errors import InputError
+
+
+@dataclass
+class ExportReport:
+    path: Path
+    max_abs_diff: float | None = None   # exported vs torch outputs on the example input
+
+
+def _module(decoder):
+    if not getattr(decoder, "uses_torch", False) or not hasattr(decoder, "module"):
+        raise InputError(f"{decoder.name} is not a torch decoder; export it as a bundle instead.")
+    return decoder.module()
+
+
+def export_onnx(decoder, path: str | Path, example_input: np.ndarray, *, atol: float = 1e-4,
+                opset: int = 17) -> ExportReport:
+    """Write ``decoder`` as ONNX and check onnxruntime reproduces torch on ``example_input``.
+
+    Raises ``RuntimeError`` (and removes the file) if the outputs differ by more than ``atol``.
+    """
+    import onnxruntime as ort
+    import torch
+
+    path = Path(path)
+    module = _module(decoder)
+    x = torch.as_tensor(np.asarray(example_input, dtype=np.float32))
+    if x.ndim == 2:
+        x = x[None]
+    with torch.inference_mode():
+        expected = module(x).numpy()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")   # the TorchScript-based exporter's deprecation notice
+            torch.onnx.export(module, (x,), str(tmp), input_names=["trials"], output_names=["probabilities"],
+                              dynamic_axes={"trials": {0: "batch"}, "probabilities": {0: "batch"}},
+                              opset_version=opset, dynamo=False)
+        session = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
+        got = session.run(None, {"trials": x.numpy()})[0]
+        diff = float(np.abs(got - expected).max())
+        if not diff <= atol:
+            raise RuntimeError(f"ONNX export of {decoder.name}: onnxruntime differs from torch by {diff:.3g} (> {atol}).")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return ExportReport(path, diff)
+
+
+def export_torchscript(decoder, path: str | Path, example_input: np.ndarray | None = None) -> ExportReport:
+    """Write ``decoder`` as TorchScript (``torch.jit.script``; load with ``torch.jit.load``)."""
+    import torch
+
+    path = Path(path)
+    module = _module(decoder)
+    scripted = torch.jit.script(module)
+    diff = None
+    if example_input is not None:
+        x = torch.as_tensor(np.asarray(example_input, dtype=np.float32))
+        with torch.inference_mode():
+            diff = float((scripted(x) - module(x)).abs().max())
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        scripted.save(str(tmp))
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return ExportReport(path, diff)
