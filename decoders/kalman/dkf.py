@@ -80,7 +80,7 @@ class DiscriminativeKalmanFilter(ContinuousDecoder):
             f_var = self._f_variance(X[f_idx], yc[f_idx], params, context)
             f_on_holdout = NadarayaWatson(X[f_idx], yc[f_idx], f_var).predict(X[q_idx])
             self.f_points_, self.f_outputs_ = X, yc
-            self.f_variance_ = np.array(f_var)
+            self.f_variance_ = np.array([f_var])
         else:
             from .neural_f import train_mean_network
 
@@ -94,7 +94,7 @@ class DiscriminativeKalmanFilter(ContinuousDecoder):
             context.log(f"dkf: Q(x) kernel width {np.sqrt(q_var):.3g} (leave-one-out MSE {q_loo:.3g})")
         else:
             q_var = params.q_bandwidth ** 2
-        self.q_points_, self.q_outputs_, self.q_variance_ = X[q_idx], outer, np.array(q_var)
+        self.q_points_, self.q_outputs_, self.q_variance_ = X[q_idx], outer, np.array([q_var])
         self.y_mean_, self.A_, self.G_, self.S_ = y_mean, A, G, S
         self._precompute()
 
@@ -111,11 +111,11 @@ class DiscriminativeKalmanFilter(ContinuousDecoder):
             from .neural_f import NumpyMLP
 
             return NumpyMLP(self.net_weights_)
-        return NadarayaWatson(self.f_points_, self.f_outputs_, float(self.f_variance_))
+        return NadarayaWatson(self.f_points_, self.f_outputs_, _scalar(self.f_variance_))
 
     def _precompute(self) -> None:
         self._f_model = self._mean_model()
-        self._q_model = NadarayaWatson(self.q_points_, self.q_outputs_, float(self.q_variance_))
+        self._q_model = NadarayaWatson(self.q_points_, self.q_outputs_, _scalar(self.q_variance_))
         self.S_inv_ = inv(self.S_)
         # Floor for Q(x): kernel averages far from the data can be near singular.
         self._q_floor = 1e-6 * np.trace(self.S_) / len(self.S_) * np.eye(len(self.S_))
@@ -144,6 +144,10 @@ class DiscriminativeKalmanFilter(ContinuousDecoder):
         self._precompute()
         self.reset()
         return self
+
+
+def _scalar(value) -> float:
+    return float(np.ravel(value)[0])
 
 
 def holdout_blocks(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
