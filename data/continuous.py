@@ -353,8 +353,9 @@ def bin_tables(feats: Table, targs: Table, bin_width: float) -> tuple[Table, Tab
                             "or a times key.", path=table.path)
         if len(table.times) and np.any(np.diff(table.times) < 0) and not table.spikes:
             raise DataError(f"the {role}' time column is not increasing.", path=table.path)
-    start = max(float(np.min(feats.times)), float(np.min(targs.times)))
-    stop = min(float(np.max(feats.times)), float(np.max(targs.times)))
+    # spikes are events, not samples: then the targets' span alone sets the extent
+    spans = [_span(targs.times)] + ([] if feats.spikes else [_span(feats.times)])
+    start, stop = max(s[0] for s in spans), min(s[1] for s in spans)
     n_bins = int(np.floor((stop - start) / bin_width + 1e-9))
     if n_bins < 2:
         raise DataError(f"features and targets overlap for {max(stop - start, 0):.3g} s, fewer than "
@@ -374,6 +375,12 @@ def bin_tables(feats: Table, targs: Table, bin_width: float) -> tuple[Table, Tab
     centres = (edges[:-1] + edges[1:]) / 2
     return (Table(values, names, feats.path, centres, spikes=feats.spikes),
             Table(target_values, targs.names, targs.path, centres), start)
+
+
+def _span(times: np.ndarray) -> tuple[float, float]:
+    """[first, last + one sampling interval): the time a table of samples covers."""
+    step = float(np.median(np.diff(times))) if len(times) > 1 else 0.0
+    return float(times[0]), float(times[-1]) + step
 
 
 def add_lags(X: np.ndarray, names: list[str], lags: int) -> tuple[np.ndarray, list[str]]:

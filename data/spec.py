@@ -26,8 +26,8 @@ class Preprocessing(_Strict):
 class ContinuousOptions(_Strict):
     """How to read continuous features and targets (Kalman-style decoding)."""
 
-    features: list[str] | str | None = Field(None, description="Columns / keys holding neural features.")
-    targets: list[str] | str | None = Field(None, description="Columns / keys holding kinematic targets.")
+    features: list[str | int] | str | int | None = Field(None, description="Columns (names or 0-based indices), keys or a file holding neural features.")
+    targets: list[str | int] | str | int | None = Field(None, description="Columns (names or 0-based indices), keys or a file holding kinematic targets.")
     bin_width: float | None = Field(None, gt=0, description="Bin width in seconds for spike times or counts.")
     lags: int = Field(0, ge=0, description="Number of past bins appended to each feature vector.")
 
