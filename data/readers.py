@@ -437,8 +437,13 @@ def _standardize_eegbci(raw) -> None:
     """Standard channel names ('Fc5.' -> 'FC5') and the standard_1005 montage."""
     from mne.datasets import eegbci
 
+    import mne
+
     eegbci.standardize(raw)
-    raw.set_montage("standard_1005", on_missing="ignore", verbose="error")
+    # the standard 10-05 positions; MNE 1.13 renames 'standard_1005' to 'colin27_1005'
+    builtin = mne.channels.get_builtin_montages()
+    name = "colin27_1005" if "colin27_1005" in builtin else "standard_1005"
+    raw.set_montage(name, on_missing="ignore", verbose="error")
 
 
 # --------------------------------------------------------------------------- MOABB
@@ -456,19 +461,26 @@ def _moabb_offline(data_path):
                                    "MOABB datasets offline and downloads nothing).", target)
         return real_retrieve(url, known_hash, fname=fname, path=path, **kwargs)
 
-    old = os.environ.get("MNE_DATA")
+    # "upstream" stops MOABB's NEMAR mirror look-ups (network); upstream fetches go through
+    # `retrieve`, which only accepts files already present.
+    overrides = {"MOABB_DOWNLOAD_PROVIDER": "upstream"}
     if data_path is not None:
-        os.environ["MNE_DATA"] = str(Path(data_path).expanduser())
+        overrides["MNE_DATA"] = str(Path(data_path).expanduser())
+    saved = {k: os.environ.get(k) for k in overrides}
+    os.environ.update(overrides)
     download.retrieve = offline_retrieve
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            warnings.simplefilter("ignore", FutureWarning)
+            yield
     finally:
         download.retrieve = real_retrieve
-        if data_path is not None:
-            if old is None:
-                os.environ.pop("MNE_DATA", None)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
             else:
-                os.environ["MNE_DATA"] = old
+                os.environ[k] = v
 
 
 def moabb_dataset(name: str):
