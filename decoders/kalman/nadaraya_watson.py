@@ -21,7 +21,11 @@ class NadarayaWatson:
         self.outputs = np.ascontiguousarray(outputs, dtype=float).reshape(len(points), -1)
         self.variance = float(variance)
         self._sq_norms = np.einsum("ij,ij->i", self.points, self.points)
-        self._points_t = np.ascontiguousarray(self.points.T)  # x @ P^T is the faster matvec
+        # For one query: log-weights x.p_i / h - |p_i|^2 / (2h) (+ a constant), one matvec;
+        # a column of ones gives the normaliser in the same product.
+        self._scaled_points_t = np.ascontiguousarray(self.points.T / self.variance)
+        self._half_sq = self._sq_norms / (2.0 * self.variance)
+        self._outputs_1 = np.hstack([self.outputs, np.ones((len(self.outputs), 1))])
 
     def predict(self, X: np.ndarray, chunk: int = 2048) -> np.ndarray:
         X = np.atleast_2d(np.asarray(X, dtype=float))
@@ -32,9 +36,12 @@ class NadarayaWatson:
 
     def predict_one(self, x: np.ndarray) -> np.ndarray:
         """One query (the online step): one matrix-vector product and one exp."""
-        d2 = self._sq_norms - 2.0 * (x @ self._points_t)  # + |x|^2, cancelled by the shift below
-        w = np.exp((d2.min() - d2) / (2.0 * self.variance))
-        return (w @ self.outputs) / w.sum()
+        a = x @ self._scaled_points_t
+        a -= self._half_sq
+        a -= a.max()
+        np.exp(a, out=a)
+        s = a @ self._outputs_1
+        return s[:-1] / s[-1]
 
     def _predict_block(self, X: np.ndarray) -> np.ndarray:
         d2 = self._sq_norms[None, :] - 2.0 * X @ self.points.T
