@@ -232,6 +232,7 @@ class Trainer:
         for epoch in range(start_epoch, cfg.epochs):
             self.model.train()
             sums = _Averager()
+            batch_lr = optimizer.param_groups[0]["lr"]
             for b, batch in enumerate(train_batches):
                 ctx.check_cancel()
                 batch = self._to_device(batch)
@@ -254,6 +255,7 @@ class Trainer:
                     if cfg.grad_clip:
                         nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
                     optimizer.step()
+                batch_lr = optimizer.param_groups[0]["lr"]
                 if cfg.schedule == "onecycle":
                     scheduler.step()
                 n = len(batch[0])
@@ -268,7 +270,7 @@ class Trainer:
                 scheduler.step()
             point = {"epoch": epoch + 1, "n_epochs": cfg.epochs,
                      **{f"train_{k}": v for k, v in sums.means().items()},
-                     "lr": optimizer.param_groups[0]["lr"]}
+                     "lr": batch_lr}  # the rate the epoch's last batch used
             if val_batches is not None:
                 point.update({f"val_{k}": v for k, v in self._evaluate(val_batches).items()})
             result.history.append(point)
