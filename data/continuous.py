@@ -15,6 +15,11 @@ Sources (``DatasetSpec.source`` with options in ``DatasetSpec.continuous``):
   feature tables (a ``time`` column) are summed per bin the same way (counts at a finer
   resolution).
 
+- a recording MNE reads (FIF, EDF, BrainVision, ...) with continuous target channels
+  (``targets``: e.g. misc channels holding velocity): features are the channels
+  ``features`` names (names or types; default ``preprocessing.picks``) as their mean per
+  ``bin_width`` bin, or their log power in ``preprocessing.band`` per bin.
+
 ``lags`` appends the previous bins' features to each sample and drops the first ``lags``
 bins. Samples stay in time order; splits over them must be contiguous (evaluation's
 ``holdout`` / ``blocked-kfold``).
@@ -66,13 +71,19 @@ def load_continuous(spec: DatasetSpec | dict) -> DecodingSet:
     source = Path(spec.source).expanduser()
     if not source.exists():
         raise MissingFileError("no such file or folder.", path=source)
-    if source.is_dir():
-        feats, targs = _read_folder(source, features_sel, targets_sel)
-    else:
-        feats, targs = _read_single(source, features_sel, targets_sel)
-
     steps: list[tuple[str, dict]] = []
     sfreq = None
+    modality = None
+    if source.is_dir():
+        feats, targs = _read_folder(source, features_sel, targets_sel)
+    elif source.suffix.lower() in TABLE_SUFFIXES + KEYED_SUFFIXES:
+        feats, targs = _read_single(source, features_sel, targets_sel)
+    else:  # a recording MNE reads (FIF, EDF, BrainVision ...) with target channels
+        feats, targs, modality = _read_recording(source, spec)
+        steps.append(("bin", {"bin_width": bin_width, "features": "log band power" if
+                              spec.preprocessing.band else "mean signal", "band": spec.preprocessing.band}))
+        sfreq, bin_width = 1.0 / bin_width, None
+
     if bin_width is not None:
         feats, targs, start = bin_tables(feats, targs, bin_width)
         steps.append(("bin", {"bin_width": bin_width, "start": start}))
@@ -95,7 +106,7 @@ def load_continuous(spec: DatasetSpec | dict) -> DecodingSet:
     n = len(X)
     data = DecodingSet(
         X=np.ascontiguousarray(X, dtype=float), y=np.ascontiguousarray(y, dtype=float),
-        kind="continuous", modality="spikes" if feats.spikes else "features",
+        kind="continuous", modality=modality or ("spikes" if feats.spikes else "features"),
         subject=np.full(n, "1"), session=np.full(n, "1"), run=np.full(n, "1"), sfreq=sfreq,
         ch_names=list(names), ch_types=["misc"] * len(names), target_names=list(targs.names),
         times=None if sfreq is None else np.arange(n) / sfreq,
@@ -318,6 +329,66 @@ def _check_finite(values: np.ndarray, table: Table) -> None:
         raise BadSamplesError(f"{int(bad.sum())} NaN/Inf value(s); the first in column '{name}', "
                               f"row {int(row)} (0-based, after binning).", path=table.path,
                               hint="Remove or interpolate those rows first.")
+
+
+# ------------------------------------------------------------- MNE recordings
+def _read_recording(path: Path, spec: DatasetSpec) -> tuple[Table, Table, str]:
+    """Features and targets binned from one recording: targets are (misc) channels named in
+    ``continuous.targets``; features are the channels ``continuous.features`` names (or
+    ``preprocessing.picks``), as the mean signal per bin or, with ``preprocessing.band``,
+    the log power in that band per bin."""
+    from .readers import open_recording
+
+    opts = spec.continuous
+    if opts is None or opts.targets is None:
+        raise DataError("name the target channels of this recording.", path=path,
+                        hint="Set dataset.continuous.targets (e.g. [vx, vy]) and bin_width.")
+    if opts.bin_width is None:
+        raise DataError("a recording is binned into samples: set dataset.continuous.bin_width (seconds).",
+                        path=path)
+    raw = open_recording(path)
+    names = list(raw.ch_names)
+    targets = [opts.targets] if isinstance(opts.targets, (str, int)) else list(opts.targets)
+    target_chs = [_channel(names, t, path, "targets") for t in targets]
+    picks = opts.features if opts.features is not None else spec.preprocessing.picks
+    picks = [picks] if isinstance(picks, (str, int)) else list(picks)
+    types = dict(zip(names, raw.get_channel_types()))
+    feature_chs = []
+    for p in picks:
+        if isinstance(p, str) and p in set(types.values()) and p not in names:
+            feature_chs += [n for n in names if types[n] == p]
+        else:
+            feature_chs.append(_channel(names, p, path, "features"))
+    feature_chs = [c for c in dict.fromkeys(feature_chs) if c not in target_chs]
+    if not feature_chs:
+        raise DataError(f"no feature channels: {picks} selects none besides the targets.", path=path,
+                        hint=f"Channel types here: {', '.join(sorted(set(types.values())))}.")
+    sfreq = raw.info["sfreq"]
+    feats = raw.get_data(picks=feature_chs)
+    band = spec.preprocessing.band
+    if band is not None:
+        import mne
+
+        feats = mne.filter.filter_data(feats, sfreq, band[0], band[1], verbose="error") ** 2
+    edges = np.arange(0, raw.n_times / sfreq + 1e-9, opts.bin_width)
+    if len(edges) < 3:
+        raise DataError(f"the recording ({raw.n_times / sfreq:.3g} s) is shorter than two bins.", path=path)
+    times = raw.times
+    X = bin_rows(times, feats.T, edges, "mean")
+    if band is not None:
+        X = np.log(X + 1e-30)
+    y = bin_rows(times, raw.get_data(picks=target_chs).T, edges, "mean")
+    centres = (edges[:-1] + edges[1:]) / 2
+    kinds = {types[c] for c in feature_chs}
+    modality = "ieeg" if kinds & {"ecog", "seeg", "dbs"} else (kinds.pop() if len(kinds) == 1 else "mixed")
+    return Table(X, feature_chs, path, centres), Table(y, target_chs, path, centres), modality
+
+
+def _channel(names: list[str], item, path: Path, role: str) -> str:
+    if str(item) in names:
+        return str(item)
+    raise DataError(f"no channel '{item}' for the {role}.", path=path,
+                    hint=f"Channels: {', '.join(names[:30])}{' ...' if len(names) > 30 else ''}.")
 
 
 # -------------------------------------------------------------------- binning, lags

@@ -155,3 +155,41 @@ def test_center_out_demo_is_deterministic_and_cosine_tuned():
                       "continuous": {"lags": 1}})
     assert z.X.shape[1] == 2 * a.X.shape[1]
     np.testing.assert_allclose(z.X[:, :a.X.shape[1]].mean(0), 0, atol=0.05)
+
+
+def _recording_with_velocity(tmp_path):
+    import mne
+
+    rng = np.random.default_rng(5)
+    sfreq, seconds = 200.0, 120
+    t = np.arange(int(sfreq * seconds)) / sfreq
+    # a smooth "velocity" that modulates the 10 Hz amplitude of channel C3
+    vx = np.convolve(rng.normal(size=t.size), np.hanning(201), mode="same")
+    vx /= vx.std()
+    eeg = rng.normal(scale=0.5, size=(3, t.size))
+    eeg[0] += np.exp(0.5 * vx) * np.sin(2 * np.pi * 10 * t)
+    info = mne.create_info(["C3", "Cz", "C4", "vx"], sfreq, ["eeg", "eeg", "eeg", "misc"])
+    raw = mne.io.RawArray(np.vstack([eeg * 1e-5, vx]), info, verbose=False)
+    path = tmp_path / "reach_raw.fif"
+    raw.save(path, verbose=False)
+    return path
+
+
+def test_mne_recording_with_target_channels(tmp_path):
+    from decoders.kalman import KalmanFilterDecoder
+    from decoders.metrics import regression
+
+    path = _recording_with_velocity(tmp_path)
+    data = load_dataset({"source": str(path), "preprocessing": {"band": [8, 12]},
+                         "continuous": {"features": "eeg", "targets": ["vx"], "bin_width": 0.1}})
+    assert data.X.shape == (1200, 3) and data.ch_names == ["C3", "Cz", "C4"]
+    assert data.target_names == ["vx"] and data.modality == "eeg" and data.sfreq == 10.0
+    n = 900
+    kf = KalmanFilterDecoder().fit(data.X[:n], data.y[:n])
+    assert regression(data.y[n:], kf.predict(data.X[n:]))["correlation"] > 0.6
+    plain = load_continuous(spec(path, features=["Cz"], targets="vx", bin_width=0.5))
+    assert plain.X.shape == (240, 1)
+    with pytest.raises(DataError, match=r"reach_raw.fif: no channel 'vy' for the targets"):
+        load_continuous(spec(path, targets=["vx", "vy"], bin_width=0.1))
+    with pytest.raises(DataError, match="bin_width"):
+        load_continuous(spec(path, targets=["vx"]))
