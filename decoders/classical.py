@@ -247,7 +247,10 @@ class TangentSpaceLR(_ClassicalDecoder):
             raise ParameterError(f"tangent-space-lr: estimator: {exc}") from None
 
     def _features(self, X):
-        from pyriemann.utils.tangentspace import tangent_space
+        try:
+            from pyriemann.geometry.tangentspace import tangent_space
+        except ImportError:  # pyRiemann < 0.12
+            from pyriemann.utils.tangentspace import tangent_space
 
         return tangent_space(self._covariances(X), self.reference_, metric="riemann")
 

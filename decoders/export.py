@@ -69,7 +69,9 @@ def export_torchscript(decoder, path: str | Path, example_input: np.ndarray | No
 
     path = Path(path)
     module = _module(decoder)
-    scripted = torch.jit.script(module)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch marks TorchScript deprecated
+        scripted = torch.jit.script(module)
     diff = None
     if example_input is not None:
         x = torch.as_tensor(np.asarray(example_input, dtype=np.float32))
