@@ -64,13 +64,14 @@ def loo_variance(points: np.ndarray, outputs: np.ndarray) -> tuple[float, float]
     sq = np.einsum("ij,ij->i", points, points)
     d2 = np.maximum(sq[queries, None] + sq[None, :] - 2.0 * points[queries] @ points.T, 0.0)
     d2[np.arange(len(queries)), queries] = np.inf  # leave each query out
-    shift = d2.min(1, keepdims=True)
-    shifted = d2 - shift
+    # float32 halves the memory and the time of the exp; ample for choosing a bandwidth
+    shifted = (d2 - d2.min(1, keepdims=True)).astype(np.float32)
+    outputs32 = outputs.astype(np.float32)
     target = outputs[queries]
 
     def loo_mse(log_var: float) -> float:
-        w = np.exp(-shifted / (2.0 * np.exp(log_var)))
-        pred = (w @ outputs) / w.sum(1, keepdims=True)
+        w = np.exp(shifted * np.float32(-0.5 / np.exp(log_var)))
+        pred = (w @ outputs32) / w.sum(1, keepdims=True)
         return float(np.mean((pred - target) ** 2))
 
     finite = d2[np.isfinite(d2)]
