@@ -172,7 +172,17 @@ class OnlineSession:
 
     def run(self, on_output: Callable[[int, np.ndarray, Sample], None] | None = None,
             max_steps: int | None = None) -> OnlineReport:
-        """Reset the decoder, then step through the source; returns outputs, timings, metrics."""
+        """Reset the decoder, then step through the source; returns outputs, timings, metrics.
+
+        BLAS runs single-threaded meanwhile: a step's products are tiny, and waking helper
+        threads costs more than it saves (and adds scheduler-tick spikes to the latency).
+        """
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):
+            return self._run(on_output, max_steps)
+
+    def _run(self, on_output, max_steps) -> OnlineReport:
         self.decoder.reset()
         outputs, costs, truth = [], [], []
         history: np.ndarray | None = None

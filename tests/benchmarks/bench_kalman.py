@@ -37,6 +37,14 @@ DECODERS = {
 
 
 def step_costs(decoder, X, passes: int = 3) -> np.ndarray:
+    """Per-step microseconds, BLAS single-threaded as in `app.online.OnlineSession`."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return _step_costs(decoder, X, passes)
+
+
+def _step_costs(decoder, X, passes: int) -> np.ndarray:
     costs = []
     clock = time.perf_counter_ns
     for _ in range(passes):
@@ -73,6 +81,7 @@ def main() -> dict:
         "benchmark": "kalman", "date": time.strftime("%Y-%m-%d"),
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
         "python": platform.python_version(), "numpy": np.__version__,
+        "load_average_1min": round(__import__("os").getloadavg()[0], 2),
         "protocol": "Flint 2012 run 1: train bins [0, 5000), test [5000, 6000); 10 features, 2-D velocity",
         "reference": REFERENCE, "rows": rows,
     }
