@@ -70,12 +70,15 @@ def test_mismatched_sources_and_decoders_are_refused(flint_dir, flint, tmp_path)
         ReplaySource(flint_dir, start=9000, stop=9100)
 
 
-def test_lsl_stream_source(flint):
+def test_lsl_stream_source(flint, tmp_path, capsys):
     import mne
     from mne_lsl.player import PlayerLSL
 
+    from decoders.bundle import save_bundle
+
     X, y = flint
     kf = KalmanFilterDecoder().fit(X[:2000], y[:2000])
+    bundle = save_bundle(kf, tmp_path / "kf", input_spec={"kind": "continuous", "target_names": ["vx", "vy"]})
     info = mne.create_info([f"x{i}" for i in range(10)], 100.0, "misc")
     raw = mne.io.RawArray(X[:1000].T, info, verbose=False)
     player = PlayerLSL(raw, chunk_size=1, name="neurodeck-test-features",
@@ -84,8 +87,13 @@ def test_lsl_stream_source(flint):
         source = LSLSource("neurodeck-test-features", duration=10, max_samples=30)
         received = []
         report = OnlineSession(kf, source).run(on_output=lambda t, out, s: received.append(s.x))
+        capsys.readouterr()
+        assert main(["online", str(bundle), "--stream", "neurodeck-test-features", "--max-steps", "5"]) == 0
+        printed = capsys.readouterr().out.splitlines()
     finally:
         player.stop()
+    assert printed[0] == "bin\tvx\tvy" and printed[5].startswith("4\t")
+    assert printed[6].startswith("kalman: 5 steps, step cost median")
     assert report.outputs.shape == (30, 2) and np.isfinite(report.outputs).all()
     # every received sample is a row of the played features, in order
     rows = [int(np.argmin(np.abs(X[:1000] - x).sum(1))) for x in received]
