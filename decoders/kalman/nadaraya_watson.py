@@ -27,9 +27,10 @@ class NadarayaWatson:
         self._half_sq = self._sq_norms / (2.0 * self.variance)
         self._outputs_1 = np.hstack([self.outputs, np.ones((len(self.outputs), 1))])
 
-    def predict(self, X: np.ndarray, chunk: int = 2048) -> np.ndarray:
+    def predict(self, X: np.ndarray) -> np.ndarray:
         X = np.atleast_2d(np.asarray(X, dtype=float))
         out = np.empty((len(X), self.outputs.shape[1]))
+        chunk = max(1, 4_000_000 // len(self.points))  # queries per block: ~32 MB of weights
         for start in range(0, len(X), chunk):
             out[start:start + chunk] = self._predict_block(X[start:start + chunk])
         return out
