@@ -1,0 +1,299 @@
+"""`Workbench`: every GUI action as a plain call on the models (views only draw).
+
+Long work (opening data, loading trials, detecting devices, training) runs off the Qt
+thread; results and errors come back as signals on the GUI thread.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from data.errors import InputError
+
+from .models import DataModel, DecoderModel, TrainingModel, open_source
+from .settings import Settings
+from .worker import Background, TrainingThread, TrainingWorker
+
+
+class Workbench(QObject):
+    """The application state and its actions, without widgets.
+
+    Signals: ``error(title, message)`` for anything the user should read;
+    ``busy_changed(text)``: what runs now ("" when idle); ``devices_changed(list)``;
+    ``runs_changed()`` when a run finished; ``training_done(state)``.
+    """
+
+    error = Signal(str, str)
+    busy_changed = Signal(str)
+    devices_changed = Signal(list)
+    runs_changed = Signal()
+    training_done = Signal(str)
+    source_opened = Signal(str)
+    trials_loaded = Signal()
+    registry_ready = Signal()
+
+    def __init__(self, settings: Settings | None = None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.settings = settings or Settings()
+        self.data = DataModel()
+        self.decoder = DecoderModel()
+        self.decoder.device = self.settings.device
+        self.training = TrainingModel()
+        self.devices: list[tuple[str, str]] = [("auto", "auto (best available)"), ("cpu", "CPU")]
+        self.background = Background(self)
+        self.background.busy_changed.connect(self._busy)
+        self._training: TrainingThread | None = None
+
+    # ------------------------------------------------------------------ state text
+    def _busy(self, _text: str = "") -> None:
+        self.busy_changed.emit(self.busy_text())
+
+    def busy_text(self) -> str:
+        parts = []
+        if self.training_running():
+            parts.append(f"training {self.decoder.name or ''}".strip())
+        if self.background.is_busy():
+            parts.append(self.background.busy_text())
+        return ", ".join(parts)
+
+    @property
+    def runs_dir(self) -> Path:
+        return Path(self.settings.workspace)
+
+    def set_runs_dir(self, folder: str | Path) -> None:
+        self.settings.workspace = str(folder)
+        self.runs_changed.emit()
+
+    # ------------------------------------------------------------------------ data
+    def open(self, source: str | Path, data_path: str | None = None) -> None:
+        """Open a file, folder, BIDS root, public dataset name or ``demo:NAME``."""
+        source = str(source)
+        if not source.startswith(("demo:", "eegbci", "moabb:")):
+            path = Path(source).expanduser()
+            if not path.exists():
+                self.error.emit("Cannot open data", f"{path}: no such file or folder.")
+                return
+            source = str(path)
+            self.settings.last_folder = path
+        label = f"opening {Path(source).name if not source.startswith(('demo:', 'eegbci', 'moabb:')) else source}"
+
+        def done(content) -> None:
+            self.data.set_content(content)
+            self.settings.add_recent_source(source)
+            self.source_opened.emit(source)
+            if not content.recordings:  # a demo that builds its trials directly
+                self.load_trials()
+
+        self.background.submit(label, lambda: open_source(source, data_path), done,
+                               lambda exc: self._report("Cannot open data", exc))
+
+    def update_spec(self, **changes: Any) -> bool:
+        """Change dataset settings; a bad value becomes an error message. Returns success."""
+        try:
+            self.data.update_spec(**changes)
+        except InputError as exc:
+            self.error.emit("Invalid setting", str(exc))
+            return False
+        return True
+
+    def load_trials(self) -> None:
+        """Make the trials the current settings give (in the background)."""
+        try:
+            spec = self.data.run_spec()
+        except InputError as exc:
+            self.error.emit("Cannot load trials", str(exc))
+            return
+
+        def load():
+            from data.loading import load_dataset
+
+            return load_dataset(spec)
+
+        def done(trials) -> None:
+            if self.data.spec is not None and self.data.spec.source == spec.source:
+                self.data.set_trials(trials)
+                self.trials_loaded.emit()
+
+        self.background.submit("making trials", load, done, lambda exc: self._report("Cannot make trials", exc))
+
+    def prepare(self) -> None:
+        """After the window shows: read the decoder registry, then see what torch sees."""
+        def done(entries) -> None:
+            self.decoder.set_entries(entries)
+            self.registry_ready.emit()
+            self.detect_devices()
+
+        def load():
+            import decoders
+
+            return decoders.available()
+
+        self.background.submit("loading decoders", load, done,
+                               lambda exc: self._report("Cannot read the decoder registry", exc))
+
+    # --------------------------------------------------------------------- devices
+    def detect_devices(self) -> None:
+        """List what torch sees (imports torch off the GUI thread)."""
+        self.background.submit("detecting devices", list_devices, self._set_devices,
+                               lambda exc: self._report("Device detection failed", exc))
+
+    def _set_devices(self, devices: list[tuple[str, str]]) -> None:
+        self.devices = devices
+        self.devices_changed.emit(devices)
+
+    def device_label(self) -> str:
+        """Human name of the device training will use (the status bar's text)."""
+        choice = self.decoder.device
+        names = dict(self.devices)
+        if choice == "auto":
+            best = next((d for d, _ in self.devices if d not in ("auto", "cpu")), "cpu")
+            return names.get(best, "CPU") if best != "cpu" else "CPU"
+        return names.get(choice, choice)
+
+    def set_device(self, device: str) -> None:
+        self.decoder.set_device(device)
+        self.settings.device = device
+
+    # -------------------------------------------------------------------- training
+    def training_running(self) -> bool:
+        return self._training is not None and self._training.is_running()
+
+    def experiment_config(self) -> dict:
+        spec = self.data.run_spec()
+        return self.decoder.experiment_config(spec, self.runs_dir)
+
+    def start_training(self, runner=None) -> bool:
+        """Start training the chosen decoder on the chosen data. Returns False (after an
+        error message) if something is missing or invalid."""
+        if self.training_running():
+            self.error.emit("Training is running", "Cancel the current run before starting another.")
+            return False
+        try:
+            config = self.experiment_config()
+            self._validate(config)
+        except InputError as exc:
+            self.error.emit("Cannot start training", str(exc))
+            return False
+        class_names = list(self.data.trials.class_names) if self.data.trials is not None else \
+            list(self.data.trial_counts)
+        self.training.start(class_names)
+        self.training.add_log(f"training {config['decoder']['name']} on {config['dataset']['source']} "
+                              f"({config['evaluation']['protocol']}, device {config['training']['device']})")
+        worker = TrainingWorker(config, runner=runner)
+        worker.event.connect(self._on_event)  # a method of this GUI-thread object: queued
+        worker.finished.connect(self._finished)
+        worker.cancelled.connect(self._cancelled)
+        worker.failed.connect(self._failed)
+        self._training = TrainingThread(worker, self)
+        self._training.done.connect(self._thread_done)
+        self._training.start()
+        self._busy()
+        return True
+
+    @staticmethod
+    def _validate(config: dict) -> None:
+        """Check the config with the experiment schema before starting a thread."""
+        try:
+            from app.experiment import ExperimentConfig
+        except ImportError:
+            return
+        from pydantic import ValidationError
+
+        try:
+            ExperimentConfig.model_validate(config)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"])
+            raise InputError(f"experiment setting '{where}': {err['msg']}.") from None
+
+    def cancel_training(self) -> None:
+        if self._training is not None:
+            self.training.add_log("cancelling…")
+            self._training.cancel()
+
+    @Slot(object)
+    def _on_event(self, event) -> None:
+        self.training.apply(event)
+
+    @Slot(object)
+    def _finished(self, result) -> None:
+        metrics = getattr(result, "metrics", {}) or {}
+        run_dir = getattr(result, "run_dir", None)
+        self.training.finish(str(run_dir) if run_dir else None, metrics.get("summary"))
+        self.training.add_log(f"finished: {run_dir}")
+
+    @Slot()
+    def _cancelled(self) -> None:
+        self.training.cancel()
+
+    @Slot(str, str)
+    def _failed(self, message: str, details: str) -> None:
+        self.training.fail(message)
+        if details:
+            self.training.add_log(details.rstrip())
+        self.error.emit("Training failed", message)
+
+    @Slot()
+    def _thread_done(self) -> None:
+        thread, self._training = self._training, None
+        if thread is not None:
+            thread.deleteLater()
+        self._busy()
+        self.training_done.emit(self.training.state)
+        self.runs_changed.emit()
+
+    def shutdown(self, timeout_ms: int = 20000) -> bool:
+        """Cancel what runs and wait for it (closing the window)."""
+        ok = True
+        if self._training is not None:
+            self._training.cancel()
+            ok = self._training.wait(timeout_ms)
+        return self.background.wait(timeout_ms) and ok
+
+    # --------------------------------------------------------------------- results
+    def list_runs(self) -> list:
+        from app.workspace import list_runs
+
+        return list_runs(self.runs_dir) if self.runs_dir.is_dir() else []
+
+    def export_decoder(self, run_dir: str | Path, destination: str | Path) -> Path:
+        """Copy a run's decoder bundle to ``destination`` (a folder, or a ``.zip`` file)."""
+        source = Path(run_dir) / "model"
+        if not source.is_dir():
+            raise InputError(f"{run_dir}: this run has no trained decoder (model/ is missing).")
+        destination = Path(destination)
+        if destination.suffix.lower() == ".zip":
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            archive = shutil.make_archive(str(destination.with_suffix("")), "zip", source)
+            return Path(archive)
+        if destination.exists():
+            raise InputError(f"{destination}: already exists; choose a new folder name.")
+        shutil.copytree(source, destination)
+        return destination
+
+    # ---------------------------------------------------------------------- errors
+    def _report(self, title: str, exc: BaseException) -> None:
+        if isinstance(exc, InputError):
+            self.error.emit(title, str(exc))
+        else:
+            detail = getattr(exc, "traceback_text", "")
+            self.training.add_log(f"{title}: {type(exc).__name__}: {exc}\n{detail}".rstrip())
+            self.error.emit(title, f"{type(exc).__name__}: {exc}")
+
+
+def list_devices() -> list[tuple[str, str]]:
+    """(value, label) of every device torch can use, ``auto`` first."""
+    import torch
+
+    devices = [("auto", "auto (best available)")]
+    if torch.cuda.is_available():
+        for i in range(torch.cuda.device_count()):
+            devices.append((f"cuda:{i}", f"GPU {i}: {torch.cuda.get_device_name(i)}"))
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        devices.append(("mps", "Apple GPU (MPS)"))
+    devices.append(("cpu", f"CPU ({torch.get_num_threads()} threads)"))
+    return devices

@@ -1,0 +1,139 @@
+"""Reconstruction pane: what decoders that reconstruct report while they train.
+
+`ReconstructionPane.show_event(data)` takes the fields of a "reconstruction" event
+(decoders/events.py): view "images" (truth, decoded: (n, h, w)), "signal" (truth,
+decoded, mask: (n_times,)) or "trajectory" (truth, decoded: (n, d), target_names).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+
+from . import theme
+
+
+class ImageGrid(pg.GraphicsLayoutWidget):
+    """True images on the top row, reconstructions below (up to ``max_images``)."""
+
+    def __init__(self, max_images: int = 8):
+        super().__init__()
+        self.max_images = max_images
+        self.n_shown = 0
+
+    def show_images(self, truth: np.ndarray, decoded: np.ndarray) -> None:
+        self.clear()
+        n = min(len(truth), len(decoded), self.max_images)
+        fg = theme.colors()["plot_foreground"]
+        for row, (label, images) in enumerate((("true", truth), ("reconstructed", decoded))):
+            self.addLabel(label, row=row, col=0, angle=-90, color=fg)
+            for i in range(n):
+                view = self.addViewBox(row=row, col=i + 1, lockAspect=True, invertY=True, enableMouse=False)
+                image = np.asarray(images[i], dtype=float)
+                item = pg.ImageItem(image.T, levels=(np.nanmin(image), np.nanmax(image) + 1e-12))
+                view.addItem(item)
+        self.n_shown = n
+
+
+class SignalOverlay(pg.PlotWidget):
+    """A signal with its masked spans shaded, the truth and the reconstruction overlaid."""
+
+    def show_signal(self, truth: np.ndarray, decoded: np.ndarray, mask: np.ndarray | None) -> None:
+        self.clear()
+        self.addLegend(offset=(-10, 10))
+        t = np.arange(len(truth))
+        c = theme.colors()
+        if mask is not None and np.any(mask):
+            edges = np.flatnonzero(np.diff(np.r_[0, np.asarray(mask, dtype=int), 0]))
+            for start, stop in zip(edges[::2], edges[1::2]):
+                region = pg.LinearRegionItem((start, stop), movable=False,
+                                             brush=pg.mkBrush(c["accent_soft"]), pen=pg.mkPen(None))
+                self.addItem(region)
+        self.plot(t, truth, pen=pg.mkPen(c["trace"], width=1.5), name="true")
+        self.plot(t, decoded, pen=pg.mkPen(theme.class_color(1), width=1.5), name="reconstructed")
+        self.setLabel("bottom", "sample")
+
+
+class TrajectoryView(pg.PlotWidget):
+    """True versus decoded trajectory (2-D path, or each target over time otherwise)."""
+
+    def show_trajectory(self, truth: np.ndarray, decoded: np.ndarray, target_names: list[str] | None = None) -> None:
+        self.clear()
+        self.addLegend(offset=(-10, 10))
+        truth, decoded = np.asarray(truth, float), np.asarray(decoded, float)
+        if truth.ndim == 1:
+            truth, decoded = truth[:, None], decoded[:, None]
+        names = list(target_names or [f"target {i}" for i in range(truth.shape[1])])
+        c = theme.colors()
+        if truth.shape[1] == 2:
+            self.plot(truth[:, 0], truth[:, 1], pen=pg.mkPen(c["trace"], width=1.5), name="true")
+            self.plot(decoded[:, 0], decoded[:, 1], pen=pg.mkPen(theme.class_color(1), width=1.5), name="decoded")
+            self.setLabel("bottom", names[0])
+            self.setLabel("left", names[1])
+            return
+        t = np.arange(len(truth))
+        for i, name in enumerate(names):
+            color = theme.class_color(i)
+            self.plot(t, truth[:, i], pen=pg.mkPen(color, width=1.5), name=f"{name} true")
+            self.plot(t, decoded[:, i], pen=pg.mkPen(color, width=1.5, style=Qt.DashLine), name=f"{name} decoded")
+        self.setLabel("bottom", "sample")
+
+
+class ReconstructionPane(QWidget):
+    """Shows the latest reconstruction event of the running decoder."""
+
+    VIEWS = ("images", "signal", "trajectory")
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.images = ImageGrid()
+        self.signal = SignalOverlay()
+        self.trajectory = TrajectoryView()
+        self.placeholder = QLabel("Decoders that reconstruct images, signals or trajectories show them here "
+                                  "while they train.")
+        self.placeholder.setAlignment(Qt.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setProperty("class", "hint")
+        self.title = QLabel("")
+        self.stack = QStackedWidget()
+        for widget in (self.placeholder, self.images, self.signal, self.trajectory):
+            self.stack.addWidget(widget)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.title)
+        layout.addWidget(self.stack, 1)
+        self.current: str | None = None
+        self.apply_theme()
+
+    def apply_theme(self) -> None:
+        for plot in (self.signal, self.trajectory):
+            theme.style_plot(plot)
+        self.images.setBackground(theme.colors()["plot_background"])
+
+    def clear(self) -> None:
+        self.current = None
+        self.title.setText("")
+        self.stack.setCurrentWidget(self.placeholder)
+
+    def show_event(self, data: dict) -> None:
+        view = data.get("view")
+        where = f" (fold {data['fold']})" if data.get("fold") is not None else ""
+        if view == "images":
+            self.images.show_images(np.asarray(data["truth"]), np.asarray(data["decoded"]))
+            self.stack.setCurrentWidget(self.images)
+            self.title.setText(f"True and reconstructed images{where}")
+        elif view == "signal":
+            mask = data.get("mask")
+            self.signal.show_signal(np.asarray(data["truth"]), np.asarray(data["decoded"]),
+                                    None if mask is None else np.asarray(mask, bool))
+            self.stack.setCurrentWidget(self.signal)
+            self.title.setText(f"Masked signal (shaded) and its reconstruction{where}")
+        elif view == "trajectory":
+            self.trajectory.show_trajectory(np.asarray(data["truth"]), np.asarray(data["decoded"]),
+                                            data.get("target_names"))
+            self.stack.setCurrentWidget(self.trajectory)
+            self.title.setText(f"True and decoded trajectory{where}")
+        else:
+            return
+        self.current = view

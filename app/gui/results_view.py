@@ -1,0 +1,322 @@
+"""Results view: the runs of the workspace folder (those made from the CLI too), sortable;
+a run's curves, metrics and figures; two runs side by side; export a decoder; open a folder."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QFileSystemWatcher, QSortFilterProxyModel, Qt, QTimer, QUrl
+from PySide6.QtGui import QDesktopServices, QPixmap, QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QPushButton,
+                               QScrollArea, QSplitter, QTableView, QTableWidget, QTableWidgetItem, QTabWidget,
+                               QVBoxLayout, QWidget)
+
+from data.errors import InputError
+
+from .models import read_history
+from .training_view import LOSS_KEYS, SCORE_KEYS, CurvePlot
+
+COLUMNS = ["run", "finished", "decoder", "dataset", "protocol", "score", "± std", "device"]
+SCORE_ORDER = ("accuracy", "balanced_accuracy", "r2", "correlation", "pixcorr")
+
+
+def main_score(run) -> tuple[str, float | None, float | None]:
+    for key in SCORE_ORDER:
+        if key in run.metrics:
+            return key, run.metrics[key], run.stds.get(key)
+    return "", None, None
+
+
+class ResultsView(QWidget):
+    def __init__(self, workbench, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.wb = workbench
+        self.runs: list = []
+        self._build()
+        self.watcher = QFileSystemWatcher(self)
+        self.watcher.directoryChanged.connect(lambda _p: self._refresh_timer.start())
+        self._refresh_timer = QTimer(self, singleShot=True, interval=400)
+        self._refresh_timer.timeout.connect(self.refresh)
+        self.wb.runs_changed.connect(self.refresh)
+
+    def _build(self) -> None:
+        title = QLabel("Results")
+        title.setObjectName("viewTitle")
+        self.folder_label = QLabel("")
+        self.folder_label.setObjectName("viewHint")
+        self.table_model = QStandardItemModel(0, len(COLUMNS))
+        self.table_model.setHorizontalHeaderLabels(COLUMNS)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.table_model)
+        self.proxy.setSortRole(Qt.UserRole)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.ExtendedSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
+        self.table.doubleClicked.connect(lambda _i: self.open_folder())
+
+        buttons = QHBoxLayout()
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.clicked.connect(self.refresh)
+        self.compare_button = QPushButton("Compare two")
+        self.compare_button.setToolTip("Select two runs (Ctrl+click) to see them side by side")
+        self.compare_button.clicked.connect(self.compare_selected)
+        self.export_button = QPushButton("Export decoder…")
+        self.export_button.setObjectName("primary")
+        self.export_button.setToolTip("Save the run's trained decoder bundle (folder or .zip) (Ctrl+E)")
+        self.export_button.clicked.connect(self.ask_export)
+        self.open_button = QPushButton("Open folder")
+        self.open_button.clicked.connect(self.open_folder)
+        for b in (self.refresh_button, self.compare_button, self.open_button, self.export_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addWidget(self.table, 1)
+        ll.addLayout(buttons)
+
+        self.loss_plot = CurvePlot("loss", LOSS_KEYS, "loss")
+        self.score_plot = CurvePlot("accuracy", SCORE_KEYS, "accuracy / R²", legend=False)
+        curves = QWidget()
+        cl = QHBoxLayout(curves)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.addWidget(self.loss_plot)
+        cl.addWidget(self.score_plot)
+        self.metrics = QTableWidget()
+        self.metrics.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.metrics.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.figures = QWidget()
+        self.figures_layout = QVBoxLayout(self.figures)
+        figure_scroll = QScrollArea()
+        figure_scroll.setWidgetResizable(True)
+        figure_scroll.setWidget(self.figures)
+        self.compare = QWidget()
+        comp = QVBoxLayout(self.compare)
+        self.compare_table = QTableWidget()
+        self.compare_table.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.compare_table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.compare_plot = CurvePlot("validation / training score per epoch (mean over folds)", SCORE_KEYS, "score")
+        comp.addWidget(self.compare_table, 1)
+        comp.addWidget(self.compare_plot, 1)
+        self.details = QTabWidget()
+        self.details.addTab(curves, "Curves")
+        self.details.addTab(self.metrics, "Metrics")
+        self.details.addTab(figure_scroll, "Figures")
+        self.details.addTab(self.compare, "Compare")
+        self.details_title = QLabel("Select a run to see its curves, metrics and figures.")
+        self.details_title.setObjectName("viewHint")
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addWidget(self.details_title)
+        rl.addWidget(self.details, 1)
+
+        split = QSplitter(Qt.Vertical)
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setSizes([260, 440])
+        layout = QVBoxLayout(self)
+        layout.addWidget(title)
+        layout.addWidget(self.folder_label)
+        layout.addWidget(split, 1)
+        self._selection_changed()
+        self.apply_theme()
+
+    def apply_theme(self) -> None:
+        from . import theme
+
+        for plot in (self.loss_plot, self.score_plot, self.compare_plot):
+            theme.style_plot(plot)
+
+    # ---------------------------------------------------------------------- listing
+    def refresh(self) -> None:
+        folder = self.wb.runs_dir
+        self.folder_label.setText(f"Runs in {folder} (the CLI's `neurodeck run` writes here too)")
+        selected = {r.path for r in self.selected_runs()}
+        try:
+            self.runs = self.wb.list_runs()
+        except Exception as exc:  # noqa: BLE001 - an unreadable workspace is a message, not a crash
+            self.runs = []
+            self.wb.error.emit("Cannot list runs", f"{folder}: {type(exc).__name__}: {exc}")
+        if folder.is_dir() and str(folder) not in self.watcher.directories():
+            for old in self.watcher.directories():
+                self.watcher.removePath(old)
+            self.watcher.addPath(str(folder))
+        self.table.setSortingEnabled(False)
+        self.table_model.removeRows(0, self.table_model.rowCount())
+        for index, run in enumerate(self.runs):
+            metric, mean, std = main_score(run)
+            values = [run.name, run.date[:19].replace("T", " "), run.decoder, run.dataset, run.protocol,
+                      mean, std, run.device]
+            row = []
+            for col, value in enumerate(values):
+                text = ("" if value is None else f"{value:.3f}") if col in (5, 6) else str(value)
+                item = QStandardItem(f"{metric} {text}" if col == 5 and text else text)
+                item.setData(value if value is not None else (-1.0 if col in (5, 6) else ""), Qt.UserRole)
+                item.setData(index, Qt.UserRole + 1)
+                item.setEditable(False)
+                item.setToolTip(str(run.path))
+                row.append(item)
+            self.table_model.appendRow(row)
+        self.table.setSortingEnabled(True)
+        for row in range(self.proxy.rowCount()):
+            if self.run_at(row).path in selected:
+                self.table.selectRow(row)
+        self._selection_changed()
+
+    def run_at(self, proxy_row: int):
+        source_row = self.proxy.mapToSource(self.proxy.index(proxy_row, 0)).row()
+        return self.runs[self.table_model.item(source_row, 0).data(Qt.UserRole + 1)]
+
+    def select_run(self, run_dir: str | Path) -> bool:
+        for row in range(self.proxy.rowCount()):
+            if Path(self.run_at(row).path) == Path(run_dir):
+                self.table.selectRow(row)
+                return True
+        return False
+
+    def selected_runs(self) -> list:
+        if not self.runs:
+            return []
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        return [self.run_at(r) for r in rows]
+
+    # ---------------------------------------------------------------------- details
+    def _selection_changed(self) -> None:
+        runs = self.selected_runs()
+        self.export_button.setEnabled(len(runs) == 1)
+        self.open_button.setEnabled(len(runs) == 1)
+        self.compare_button.setEnabled(len(runs) == 2)
+        if len(runs) == 1:
+            self.show_run(runs[0])
+        elif len(runs) == 2:
+            self.compare_selected()
+
+    def show_run(self, run) -> None:
+        self.details_title.setText(f"{run.name} · {run.decoder} on {run.dataset} · {run.protocol} · {run.device}")
+        history = read_history(run.path)
+        self.loss_plot.reset()
+        self.score_plot.reset()
+        for fold, rows in history.items():
+            self.loss_plot.update_fold(fold, rows)
+            self.score_plot.update_fold(fold, rows)
+        keys = list(run.metrics)
+        self.metrics.setRowCount(len(keys))
+        self.metrics.setColumnCount(2)
+        self.metrics.setHorizontalHeaderLabels(["mean", "std"])
+        self.metrics.setVerticalHeaderLabels(keys)
+        for row, key in enumerate(keys):
+            self.metrics.setItem(row, 0, QTableWidgetItem(_fmt(run.metrics[key])))
+            self.metrics.setItem(row, 1, QTableWidgetItem(_fmt(run.stds.get(key))))
+        while self.figures_layout.count():
+            widget = self.figures_layout.takeAt(0).widget()
+            if widget is not None:
+                widget.deleteLater()
+        pngs = sorted((Path(run.path) / "figures").glob("*.png"))
+        for png in pngs:
+            caption = QLabel(png.stem.replace("_", " "))
+            caption.setProperty("class", "hint")
+            image = QLabel()
+            pixmap = QPixmap(str(png))
+            if pixmap.width() > 900:
+                pixmap = pixmap.scaledToWidth(900, Qt.SmoothTransformation)
+            image.setPixmap(pixmap)
+            self.figures_layout.addWidget(caption)
+            self.figures_layout.addWidget(image)
+        if not pngs:
+            self.figures_layout.addWidget(QLabel("This run has no figures."))
+        self.figures_layout.addStretch(1)
+        if self.details.currentWidget() is self.compare:
+            self.details.setCurrentIndex(0)
+
+    def compare_selected(self) -> None:
+        runs = self.selected_runs()
+        if len(runs) != 2:
+            self.wb.error.emit("Compare runs", "Select exactly two runs (Ctrl+click) to compare them.")
+            return
+        a, b = runs
+        keys = list(dict.fromkeys([*a.metrics, *b.metrics]))
+        rows = [("decoder", a.decoder, b.decoder), ("dataset", a.dataset, b.dataset),
+                ("protocol", a.protocol, b.protocol), ("device", a.device, b.device)]
+        rows += [(k, _pm(a, k), _pm(b, k)) for k in keys]
+        self.compare_table.setRowCount(len(rows))
+        self.compare_table.setColumnCount(2)
+        self.compare_table.setHorizontalHeaderLabels([a.name, b.name])
+        self.compare_table.setVerticalHeaderLabels([r[0] for r in rows])
+        for i, (_, left, right) in enumerate(rows):
+            self.compare_table.setItem(i, 0, QTableWidgetItem(left))
+            self.compare_table.setItem(i, 1, QTableWidgetItem(right))
+        self.compare_plot.reset()
+        for index, run in enumerate((a, b)):
+            self.compare_plot.update_fold(index, _mean_curve(read_history(run.path)))
+        self.compare_plot.legend.clear()  # one entry per run instead of per "fold" index
+        for index, run in enumerate((a, b)):
+            for (fold, key), curve in self.compare_plot.curves.items():
+                if fold == index:
+                    self.compare_plot.legend.addItem(curve, f"{run.decoder} ({run.name[:19]}) {key}")
+        self.details_title.setText(f"{a.name}  vs  {b.name}")
+        self.details.setCurrentWidget(self.compare)
+
+    # ---------------------------------------------------------------------- actions
+    def ask_export(self) -> None:
+        runs = self.selected_runs()
+        if len(runs) != 1:
+            self.wb.error.emit("Export decoder", "Select one run to export its decoder.")
+            return
+        run = runs[0]
+        suggestion = str(Path(self.wb.settings.last_folder) / f"{run.name}-decoder.zip")
+        path, _ = QFileDialog.getSaveFileName(self, "Export the trained decoder", suggestion,
+                                              "Decoder bundle (*.zip);;Bundle folder (*)")
+        if path:
+            self.export(run, path)
+
+    def export(self, run, destination: str | Path) -> Path | None:
+        try:
+            written = self.wb.export_decoder(run.path, destination)
+        except InputError as exc:
+            self.wb.error.emit("Cannot export the decoder", str(exc))
+            return None
+        except OSError as exc:
+            self.wb.error.emit("Cannot export the decoder", f"{destination}: {exc.strerror or exc}")
+            return None
+        self.wb.settings.last_folder = Path(written).parent
+        self.details_title.setText(f"Decoder of {run.name} exported to {written}")
+        return written
+
+    def open_folder(self) -> None:
+        runs = self.selected_runs()
+        if len(runs) == 1:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(runs[0].path)))
+
+
+def _fmt(value) -> str:
+    return "" if value is None else f"{value:.4g}"
+
+
+def _pm(run, key: str) -> str:
+    if key not in run.metrics:
+        return "–"
+    std = run.stds.get(key)
+    return f"{run.metrics[key]:.4g}" + (f" ± {std:.3g}" if std is not None else "")
+
+
+def _mean_curve(history: dict) -> list[dict]:
+    """Per-epoch mean over the evaluation folds (the final fit left out)."""
+    import numpy as np
+
+    by_epoch: dict[float, dict[str, list[float]]] = {}
+    for fold, rows in history.items():
+        if fold == "final":
+            continue
+        for row in rows:
+            slot = by_epoch.setdefault(row.get("epoch", 0), {})
+            for key in SCORE_KEYS:
+                if isinstance(row.get(key), float):
+                    slot.setdefault(key, []).append(row[key])
+    return [{"epoch": e, **{k: float(np.mean(v)) for k, v in vals.items()}} for e, vals in sorted(by_epoch.items())]
