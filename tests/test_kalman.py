@@ -65,14 +65,14 @@ def test_dkf_nadaraya_watson_beats_kalman_by_15_percent_on_flint(flint_kf, flint
     assert dkf["angle_error"] < kf["angle_error"]
 
 
-def test_robust_dkf_differs_and_still_beats_kalman(flint, flint_kf):
-    X, y, Xt, yt = flint
-    robust = DiscriminativeKalmanFilter(robust=True).fit(X, y)
+def test_robust_dkf_differs_and_still_beats_kalman(flint, flint_kf, flint_dkf):
+    _, _, Xt, yt = flint
+    # the robust variant learns the same f and Q; only the update drops -S^-1
+    robust = DiscriminativeKalmanFilter().set_state(*flint_dkf[0].get_state())
+    robust.set_params(robust=True)
     m = regression(yt, robust.predict(Xt))
     assert m["nrmse"] < flint_kf[1]["nrmse"]
-    plain = DiscriminativeKalmanFilter().set_state(*robust.get_state())
-    plain.set_params(robust=False)
-    assert not np.allclose(plain.predict(Xt[:100]), robust.predict(Xt[:100]))
+    assert m["nrmse"] != pytest.approx(flint_dkf[1]["nrmse"], abs=1e-3)
 
 
 def test_wiener_filter_learns_on_flint(flint):
