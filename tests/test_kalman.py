@@ -145,6 +145,9 @@ def test_neural_dkf_trains_on_the_engine_and_streams_trajectories(flint, flint_k
     assert any(k.startswith("net.") for k in arrays)
     restored = DiscriminativeKalmanFilter().set_state(arrays, extra)
     np.testing.assert_allclose(restored.predict(Xt[:50]), dkf.predict(Xt[:50]), rtol=1e-10)
+    # refitting the same object with the other f forgets the network
+    dkf.set_params(f="nadaraya-watson", bandwidth=0.7, q_bandwidth=1.0).fit(X[:1000], y[:1000])
+    assert not hasattr(dkf, "net_weights_") and not any(k.startswith("net.") for k in dkf.get_state()[0])
 
 
 def test_neural_dkf_honours_cancel(flint):

@@ -71,6 +71,7 @@ class DiscriminativeKalmanFilter(ContinuousDecoder):
     uses_torch: ClassVar[bool] = False  # only f="neural" trains (briefly) on torch
 
     def _fit(self, X, y, breaks, params, context) -> None:
+        self._forget_mean_model()
         y_mean = y.mean(0) if params.center else np.zeros(y.shape[1])
         yc = y - y_mean
         A, G = fit_state_model(yc, breaks)
@@ -106,6 +107,10 @@ class DiscriminativeKalmanFilter(ContinuousDecoder):
         context.log(f"dkf: f(x) kernel width {np.sqrt(var):.3g} (leave-one-out MSE {loo:.3g})")
         return var
 
+    def _forget_mean_model(self) -> None:
+        for key in ("net_weights_", "f_points_", "f_outputs_", "f_variance_"):
+            self.__dict__.pop(key, None)
+
     def _mean_model(self):
         if hasattr(self, "net_weights_"):
             from .neural_f import NumpyMLP
@@ -135,6 +140,7 @@ class DiscriminativeKalmanFilter(ContinuousDecoder):
 
     def set_state(self, arrays, extra) -> "DiscriminativeKalmanFilter":
         self._restore_base(extra)
+        self._forget_mean_model()
         net = {k[4:]: np.asarray(v, dtype=float) for k, v in arrays.items() if k.startswith("net.")}
         if net:
             self.net_weights_ = net
