@@ -1,0 +1,240 @@
+"""EEG-SimpleConv in NeuroDeck against a minimal plain-torch transcription of the published
+architecture and recipe, on the same real EEGBCI trials and folds, in one run.
+
+Data: EEGBCI (PhysioNet EEGMMIDB) subjects 1-3, runs 3/4/7/8/11/12, T1 left vs T2 right fist
+(executed and imagined), 0-3 s, 64 channels at 160 Hz, no filtering (as the reference's
+PhysionetMI setting); 90 trials per subject. Protocol: within-subject stratified k-fold.
+Both implementations get the within-subject recipe: F=85, 1 block, kernel 15, resampling to
+95 Hz, Adam 1e-3, StepLR x0.1 at 4/5, batch 16, mixup, Euclidean alignment and z-score from
+the training fold. Classical baselines run on the same folds for context.
+
+Measured: accuracy per fold, training throughput (trial passes per second), single-trial
+inference latency (batch 1, CPU, median and p99) through each implementation's own
+predict path (alignment + standardisation + network). Writes results/simpleconv.json.
+
+    python tests/benchmarks/bench_simpleconv.py [--folds 3] [--epochs 50] [--threads 1]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+RESULTS = Path(__file__).resolve().parent / "results"
+DATASETS = REPO.parent / "shared" / "datasets"
+
+
+# ----------------------------------------------------------------------------- data
+def load_eegbci():
+    from data.loading import load_dataset
+
+    spec = {"source": "eegbci", "data_path": str(DATASETS / "eegbci"), "subjects": [1, 2, 3],
+            "runs": [3, 4, 7, 8, 11, 12], "events": {"T1": "left", "T2": "right"},
+            "window": [0.0, 3.0], "cache": False}
+    return load_dataset(spec)
+
+
+# ------------------------------------------------ the plain-torch transcription (reference)
+def plain_transcription():
+    """A minimal transcription of elouayas/EEGSimpleConv (models/EEGSimpleConv.py and the
+    training loop of scripts/scripts.py), with torchaudio's default sinc Resample written out
+    in torch. Resampling happens inside the model at every forward pass, as in the reference."""
+    import torch
+    import torch.nn.functional as F
+
+    class Resample(torch.nn.Module):  # torchaudio.transforms.Resample defaults (hann, width 6, rolloff .99)
+        def __init__(self, orig, new):
+            super().__init__()
+            g = math.gcd(int(orig), int(new))
+            self.o, self.n = int(orig) // g, int(new) // g
+            base = min(self.o, self.n) * 0.99
+            self.w = math.ceil(6 * self.o / base)
+            idx = torch.arange(-self.w, self.w + self.o, dtype=torch.float64)[None, None] / self.o
+            t = (torch.arange(0, -self.n, -1, dtype=torch.float64)[:, None, None] / self.n + idx) * base
+            t = t.clamp(-6, 6)
+            window = torch.cos(t * math.pi / 12) ** 2
+            t = t * math.pi
+            k = torch.where(t == 0, torch.tensor(1.0, dtype=torch.float64), t.sin() / t) * window * base / self.o
+            self.register_buffer("k", k.float())
+
+        def forward(self, x):
+            b, c, n = x.shape
+            y = F.conv1d(F.pad(x.reshape(b * c, 1, n), (self.w, self.w + self.o)), self.k, stride=self.o)
+            y = y.transpose(1, 2).reshape(b * c, -1)[:, :math.ceil(self.n * n / self.o)]
+            return y.reshape(b, c, -1)
+
+    class EEGSimpleConv(torch.nn.Module):
+        def __init__(self, fm, n_convs, resampling, kernel_size, n_chan, n_classes, sfreq):
+            super().__init__()
+            self.rs = Resample(sfreq, resampling)
+            self.conv = torch.nn.Conv1d(n_chan, fm, kernel_size=kernel_size, padding=kernel_size // 2, bias=False)
+            self.bn = torch.nn.BatchNorm1d(fm)
+            blocks, newfm, oldfm = [], fm, fm
+            for i in range(n_convs):
+                if i > 0:
+                    newfm = int(1.414 * newfm)
+                blocks.append(torch.nn.Sequential(
+                    torch.nn.Conv1d(oldfm, newfm, kernel_size=kernel_size, padding=kernel_size // 2, bias=False),
+                    torch.nn.BatchNorm1d(newfm), torch.nn.MaxPool1d(2), torch.nn.ReLU(),
+                    torch.nn.Conv1d(newfm, newfm, kernel_size=kernel_size, padding=kernel_size // 2, bias=False),
+                    torch.nn.BatchNorm1d(newfm), torch.nn.ReLU()))
+                oldfm = newfm
+            self.blocks = torch.nn.ModuleList(blocks)
+            self.fc = torch.nn.Linear(oldfm, n_classes)
+
+        def forward(self, x):
+            y = torch.relu(self.bn(self.conv(self.rs(x))))
+            for seq in self.blocks:
+                y = seq(y)
+            return self.fc(y.mean(dim=2))
+
+    def ea_matrix(X):
+        R = np.einsum("nct,ndt->cd", X.astype(np.float64), X.astype(np.float64)) / (X.shape[0] * X.shape[2])
+        w, v = np.linalg.eigh(R)
+        return ((v / np.sqrt(w)) @ v.T).astype(np.float32)
+
+    class Plain:
+        def fit(self, X, y, sfreq, epochs, seed):
+            torch.manual_seed(seed)
+            np.random.seed(seed)
+            self.classes = np.unique(y)
+            yi = torch.as_tensor(np.searchsorted(self.classes, y))
+            self.R = ea_matrix(X)
+            Xa = np.einsum("cd,ndt->nct", self.R, X)
+            self.mean, self.std = Xa.mean(axis=(0, 2), keepdims=True)[0], Xa.std(axis=(0, 2), keepdims=True)[0]
+            Xt = torch.as_tensor((Xa - self.mean) / self.std, dtype=torch.float32)
+            self.model = EEGSimpleConv(85, 1, 95, 15, X.shape[1], len(self.classes), sfreq)
+            opt = torch.optim.Adam(self.model.parameters(), lr=1e-3)
+            sched = torch.optim.lr_scheduler.StepLR(opt, max(1, int(epochs * 4 / 5)), 0.1)
+            self.model.train()
+            for _ in range(epochs):
+                perm = torch.randperm(len(Xt))
+                for i in range(0, len(Xt), 16):
+                    idx = perm[i:i + 16]
+                    xb, yb = Xt[idx], yi[idx]
+                    lam = float(np.random.rand())          # mixup, lambda ~ U(0, 1)
+                    mix = torch.randperm(len(xb))
+                    out = self.model(lam * xb + (1 - lam) * xb[mix])
+                    loss = lam * F.cross_entropy(out, yb) + (1 - lam) * F.cross_entropy(out, yb[mix])
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+                sched.step()
+            self.model.eval()
+            return self
+
+        def predict_proba(self, X):
+            with torch.no_grad():
+                x = torch.as_tensor((np.einsum("cd,ndt->nct", self.R, X) - self.mean) / self.std, dtype=torch.float32)
+                return torch.softmax(self.model(x), 1).numpy()
+
+    return Plain
+
+
+# ------------------------------------------------------------------------ measuring
+def latency_ms(fn, trials, repeats: int) -> dict:
+    for i in range(10):
+        fn(trials[i % len(trials)][None])
+    times = []
+    for i in range(repeats):
+        x = trials[i % len(trials)][None]
+        t0 = time.perf_counter()
+        fn(x)
+        times.append((time.perf_counter() - t0) * 1e3)
+    return {"median_ms": float(np.median(times)), "p99_ms": float(np.percentile(times, 99))}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--folds", type=int, default=3)
+    ap.add_argument("--epochs", type=int, default=50)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads for both (the machine is shared)")
+    ap.add_argument("--latency-repeats", type=int, default=300)
+    ap.add_argument("--no-classical", action="store_true")
+    args = ap.parse_args()
+
+    import torch
+    from sklearn.model_selection import StratifiedKFold
+
+    from decoders import create
+
+    torch.set_num_threads(args.threads)
+    ds = load_eegbci()
+    X, y, subjects = ds.X.astype(np.float32), ds.y, ds.subject
+    print(f"EEGBCI: {X.shape[0]} trials, {X.shape[1]} channels x {X.shape[2]} samples at {ds.sfreq} Hz, "
+          f"subjects {ds.subjects}, classes {ds.class_names}", flush=True)
+    Plain = plain_transcription()
+    names = ["neurodeck", "plain-torch"] + ([] if args.no_classical else ["csp-lda", "fbcsp-lda", "tangent-space-lr"])
+    folds, train_time, train_passes, last = [], {n: 0.0 for n in names}, {n: 0 for n in names}, {}
+    for subject in ds.subjects:
+        idx = np.flatnonzero(subjects == subject)
+        cv = StratifiedKFold(args.folds, shuffle=True, random_state=0)
+        for k, (tr, te) in enumerate(cv.split(X[idx], y[idx])):
+            tr, te = idx[tr], idx[te]
+            row = {"subject": subject, "fold": k, "n_train": len(tr), "n_test": len(te)}
+            for name in names:                 # interleaved, so both see the same machine load
+                t0 = time.perf_counter()
+                if name == "neurodeck":
+                    model = create("eeg-simpleconv", {"sfreq": ds.sfreq, "epochs": args.epochs, "device": "cpu",
+                                                      "seed": k}, preset="within-subject")
+                    model.fit(X[tr], y[tr], subject=subjects[tr])
+                    predict = lambda x, m=model, s=subject: m.predict_proba(x, subject=s)  # noqa: E731
+                elif name == "plain-torch":
+                    model = Plain().fit(X[tr], y[tr], ds.sfreq, args.epochs, seed=k)
+                    predict = model.predict_proba
+                else:
+                    model = create(name, {"sfreq": ds.sfreq} if name == "fbcsp-lda" else {}).fit(X[tr], y[tr])
+                    predict = model.predict_proba
+                seconds = time.perf_counter() - t0
+                acc = float(np.mean(np.argmax(predict(X[te]), 1) == np.searchsorted(np.unique(y[tr]), y[te])))
+                row[name] = acc
+                train_time[name] += seconds
+                train_passes[name] += len(tr) * (args.epochs if name in ("neurodeck", "plain-torch") else 1)
+                last[name] = (predict, X[te])
+            folds.append(row)
+            print(f"subject {subject} fold {k}: " + "  ".join(f"{n} {row[n]:.3f}" for n in names), flush=True)
+
+    summary = {}
+    for name in names:
+        accs = np.array([f[name] for f in folds])
+        summary[name] = {"accuracy_mean": float(accs.mean()), "accuracy_std": float(accs.std(ddof=1)),
+                         "train_seconds": train_time[name],
+                         "train_trials_per_s": train_passes[name] / train_time[name]}
+    for name in ("neurodeck", "plain-torch"):
+        predict, trials = last[name]
+        summary[name]["latency_batch1"] = latency_ms(predict, trials, args.latency_repeats)
+    diff = np.array([f["neurodeck"] - f["plain-torch"] for f in folds])
+    paired = {"mean_diff": float(diff.mean()), "std_diff": float(diff.std(ddof=1)),
+              "se_diff": float(diff.std(ddof=1) / np.sqrt(len(diff)))}
+    out = {
+        "benchmark": "simpleconv", "date": time.strftime("%Y-%m-%d"),
+        "machine": f"2-core x86-64 CPU, no GPU ({platform.processor() or platform.machine()})",
+        "torch": torch.__version__, "torch_threads": args.threads,
+        "data": "EEGBCI subjects 1-3, runs 3/4/7/8/11/12, T1 left / T2 right, 0-3 s, 64 ch, 160 Hz, unfiltered",
+        "protocol": f"within-subject stratified {args.folds}-fold (shuffle, random_state 0)",
+        "recipe": f"within-subject preset, {args.epochs} epochs, batch 16, Adam 1e-3, StepLR 4/5, mixup, EA, z-score",
+        "folds": folds, "summary": summary, "neurodeck_minus_plain": paired,
+        "command": "python tests/benchmarks/bench_simpleconv.py " + " ".join(sys.argv[1:]),
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "simpleconv.json").write_text(json.dumps(out, indent=2))
+
+    print(f"\n{'decoder':18s} {'accuracy':>15s} {'train trials/s':>15s} {'latency med ms':>15s} {'p99 ms':>8s}")
+    for name in names:
+        s = summary[name]
+        lat = s.get("latency_batch1", {})
+        print(f"{name:18s} {s['accuracy_mean']:7.3f} ± {s['accuracy_std']:5.3f} {s['train_trials_per_s']:15.1f} "
+              f"{lat.get('median_ms', float('nan')):15.2f} {lat.get('p99_ms', float('nan')):8.2f}")
+    print(f"neurodeck - plain: {paired['mean_diff']:+.3f} (s.e. {paired['se_diff']:.3f}) over {len(diff)} folds")
+
+
+if __name__ == "__main__":
+    main()
