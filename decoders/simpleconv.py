@@ -202,7 +202,8 @@ class EEGSimpleConv(Decoder):
         return out
 
     def predict(self, X, *, subject=None) -> np.ndarray:
-        return self.classes_[self.predict_proba(X, subject=subject).argmax(1)]
+        proba = self.predict_proba(X, subject=subject)
+        return self.classes_[proba.argmax(1)]
 
     def _bn_trick_proba(self, x, align) -> np.ndarray:
         """Forward one subject's trials with BatchNorm normalising by their own statistics."""
