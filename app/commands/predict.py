@@ -1,0 +1,131 @@
+"""`neurodeck predict BUNDLE DATA [--out CSV]`: apply a trained decoder to new data.
+
+The bundle's input spec (events, window, baseline, preprocessing, channels, sampling rate)
+turns DATA into trials (or feature rows) exactly as the training data were made; channels
+are picked and ordered as the decoder expects, and anything that does not fit is reported.
+"""
+from __future__ import annotations
+
+import sys
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "predict", help="apply a trained decoder (bundle or run folder) to new data",
+        description="Apply a decoder bundle (or a run folder's model/) to new recordings: they "
+                    "are epoched and preprocessed as the bundle's training data were. Writes one "
+                    "CSV row per trial (or sample): subject, session, run, the true class when the "
+                    "data are labelled, the prediction and the class probabilities.")
+    p.add_argument("bundle", metavar="BUNDLE", help="decoder bundle (folder or .zip) or run folder")
+    p.add_argument("data", metavar="DATA", help="file, folder, BIDS root, eegbci, moabb:NAME or demo:NAME")
+    p.add_argument("--out", metavar="CSV", help="write the predictions here (default: standard output)")
+    p.add_argument("--data-path", metavar="DIR", help="local copy of a public dataset (eegbci, moabb)")
+    p.add_argument("--subjects", metavar="LIST", help="comma-separated subjects to load")
+    p.add_argument("--runs", metavar="LIST", help="comma-separated runs to load")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from decoders.bundle import load_bundle
+
+    from ..workspace import write_csv
+    from .export import resolve_bundle
+
+    bundle = resolve_bundle(args.bundle)
+    decoder, manifest = load_bundle(bundle)
+    spec = manifest.get("input") or {}
+    data = load_for_bundle(spec, args.data, data_path=args.data_path,
+                           subjects=_split(args.subjects), runs=_split(args.runs), bundle=bundle)
+    rows, accuracy = predict_rows(decoder, spec, data)
+    if args.out:
+        write_csv(args.out, rows)
+        print(f"{len(rows)} predictions written to {args.out}", file=sys.stderr)
+    else:
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    if accuracy is not None:
+        print(f"accuracy on the labelled trials: {accuracy:.4f}", file=sys.stderr)
+    return 0
+
+
+def load_for_bundle(spec: dict, source: str, *, data_path=None, subjects=None, runs=None, bundle=None):
+    """Load ``source`` the way the bundle's training data were loaded; check it fits."""
+    from data.errors import ChannelMismatchError, DataError
+    from data.loading import load_dataset
+    from data.spec import DatasetSpec
+
+    kind = spec.get("kind", "trials")
+    fields = {"source": source, "data_path": data_path, "subjects": subjects, "runs": runs}
+    if kind == "trials":
+        preprocessing = dict(spec.get("preprocessing") or {})
+        if spec.get("sfreq") and not preprocessing.get("resample"):
+            preprocessing["resample"] = None  # resampled below only if the rates differ
+        fields.update(events=spec.get("events"), window=tuple(spec.get("window") or (0.0, 3.0)),
+                      baseline=None if spec.get("baseline") is None else tuple(spec["baseline"]),
+                      preprocessing=preprocessing, min_trials=1)
+    else:
+        fields.update(continuous=spec.get("continuous"))
+    data = load_dataset(DatasetSpec(**fields))
+    if kind == "trials" and spec.get("sfreq") and data.sfreq and abs(data.sfreq - spec["sfreq"]) > 1e-6:
+        fields["preprocessing"]["resample"] = spec["sfreq"]
+        data = load_dataset(DatasetSpec(**fields))
+    if data.kind != kind:
+        raise DataError(f"gives {data.kind} data but the decoder takes {kind} data.", source)
+    expected = spec.get("ch_names") or []
+    if kind == "trials" and expected:
+        missing = [c for c in expected if c not in data.ch_names]
+        if missing:
+            raise ChannelMismatchError(
+                f"lacks {len(missing)} channel(s) the decoder was trained on: {', '.join(missing[:10])}"
+                f"{' ...' if len(missing) > 10 else ''}.", source)
+        order = [data.ch_names.index(c) for c in expected]
+        data.X = data.X[:, order]
+        data.ch_names = list(expected)
+    shape = spec.get("shape")
+    if shape and list(data.X.shape[1:]) != list(shape):
+        raise DataError(f"gives inputs of shape {list(data.X.shape[1:])} but the decoder expects {shape} "
+                        "(window or sampling rate differ).", source)
+    return data
+
+
+def predict_rows(decoder, spec: dict, data):
+    """CSV rows and, for labelled trials, the accuracy."""
+    import numpy as np
+
+    from decoders.evaluation import predict_with_proba
+
+    y_pred, proba, _ = predict_with_proba(decoder, data.X, subject=data.subject)
+    names = spec.get("class_names") or []
+    rows, correct = [], []
+    for i in range(len(data)):
+        row = {"index": i, "subject": data.subject[i], "session": data.session[i], "run": data.run[i]}
+        if data.kind == "trials":
+            if data.y is not None and data.class_names:
+                truth = data.class_names[int(data.y[i])]
+                row["true"] = truth
+            pred = names[int(y_pred[i])] if names and 0 <= int(y_pred[i]) < len(names) else y_pred[i]
+            row["pred"] = pred
+            if "true" in row:
+                correct.append(row["true"] == pred)
+            if proba is not None:
+                for c, p in enumerate(proba[i]):
+                    row[f"p_{names[c] if c < len(names) else c}"] = f"{p:.6g}"
+        else:
+            targets = spec.get("target_names") or [f"y{j}" for j in range(np.size(y_pred[i]))]
+            for j, t in enumerate(targets):
+                if data.y is not None:
+                    row[f"true_{t}"] = f"{np.ravel(data.y[i])[j]:.6g}"
+                row[f"pred_{t}"] = f"{np.ravel(y_pred[i])[j]:.6g}"
+        rows.append(row)
+    return rows, (float(np.mean(correct)) if correct else None)
+
+
+def _split(text: str | None) -> list[str] | None:
+    if not text:
+        return None
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
