@@ -94,6 +94,11 @@ def open_recording(path: str | Path, *, preload: bool = True):
         _check_brainvision_size(path)
     try:
         raw = _read(path, reader, preload)
+        if not preload and raw.n_times:
+            # lazy readers only meet a truncated data file when they reach its end
+            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+                warnings.simplefilter("ignore")
+                raw.get_data(start=raw.n_times - 1, stop=raw.n_times)
     except DataError:
         raise
     except FileNotFoundError as exc:
