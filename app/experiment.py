@@ -294,11 +294,13 @@ def run_experiment(config: ExperimentConfig | dict, on_event: Callable | None = 
         final_dir = run.finish()
     except (Cancelled, KeyboardInterrupt):
         run.log("interrupted: the folds done so far are kept here; run the same experiment again to resume")
+        workspace.release(run.path)
         if on_event is not None:
             ctx.log(f"interrupted; partial results kept in {run.path} (the same run resumes from them)")
         raise
     except BaseException as exc:
         run.log(f"failed: {type(exc).__name__}: {exc}")
+        workspace.release(run.path)
         raise
     ctx.log(f"run folder: {final_dir}")
     ctx.emit("run_end", summary=metrics["summary"], run_dir=str(final_dir))

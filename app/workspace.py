@@ -71,6 +71,7 @@ class RunFolder:
     def finish(self) -> Path:
         """Drop resume-only files and rename to ``<time>-<stem>``; returns the final folder."""
         shutil.rmtree(self.folds_dir, ignore_errors=True)
+        (self.path / LOCK).unlink(missing_ok=True)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         final = self.runs_dir / f"{stamp}-{self.stem}"
         n = 1
@@ -86,15 +87,50 @@ class RunFolder:
 
 
 def open_run_folder(runs_dir: str | Path, decoder: str, config_hash: str, *, restart: bool = False) -> RunFolder:
-    """The partial folder for this decoder and configuration; reused (resume) when it exists."""
+    """The partial folder for this decoder and configuration; reused (resume) when it exists.
+
+    A lock file holding the process id keeps two processes from writing the same partial
+    folder; a lock left by a process that no longer exists is taken over.
+    """
+    from data.errors import InputError
+
     runs_dir = Path(runs_dir)
     stem = f"{_safe(decoder)}-{config_hash[:8]}"
     partial = runs_dir / f".{stem}{PARTIAL_SUFFIX}"
+    owner = _lock_owner(partial)
+    if owner is not None and owner != os.getpid():
+        raise InputError(f"the same experiment is already running (process {owner}) and writing here.",
+                         partial, hint="Wait for it to finish, or change the experiment.")
     if restart and partial.exists():
         shutil.rmtree(partial)
     resumed = partial.is_dir()
     (partial / "folds").mkdir(parents=True, exist_ok=True)
+    (partial / LOCK).write_text(str(os.getpid()), encoding="utf-8")
     return RunFolder(runs_dir, stem, partial, resumed)
+
+
+LOCK = ".lock"
+
+
+def release(folder: Path) -> None:
+    """Remove the lock of a partial folder this process holds."""
+    if _lock_owner(folder) == os.getpid():
+        (folder / LOCK).unlink(missing_ok=True)
+
+
+def _lock_owner(partial: Path) -> int | None:
+    """The live process holding ``partial``'s lock, or None."""
+    try:
+        pid = int((partial / LOCK).read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid
+    return pid
 
 
 def _safe(name: str) -> str:

@@ -328,6 +328,8 @@ def evaluate(data: DecodingSet, decoder: DecoderSource, protocol: str = "kfold",
                 pre_ctx.log(f"pretraining on {len(split.pretrain)} trials of the subjects other than {target}")
                 model, seconds = _fit(factory(), data, split.pretrain, pre_ctx)
                 pretrained[target] = (model, seconds)
+                # the pretraining curves go with the first fold of this target (history.csv)
+                progress.history.setdefault(split.fold, []).extend(progress.history.pop(f"pretrain:{target}", []))
                 progress.unit_done()
             model, pretrain_seconds = pretrained[target]
             model = copy.deepcopy(model)

@@ -191,6 +191,10 @@ def test_finetune_pretrains_once_per_subject_and_resumes():
     assert fits == [80, 80, 80]  # pretrained once per target on the two other subjects
     assert result.summary["accuracy"]["mean"] > 0.85
     assert all(f.info["pretrain_seconds"] > 0 for f in result.folds)
+    # pretraining curves go with each target's first fold (this decoder's fine_tune emits none)
+    assert {row["fold"] for row in result.folds[0].history} == {"pretrain:1"}
+    assert result.folds[1].history == []
+    assert {row["fold"] for row in result.folds[5].history} == {"pretrain:2"}
     kfold = evaluate(data, LogVarLDA(), "kfold", n_folds=5, seed=0, within="subject")
     assert [f.test_index.tolist() for f in result.folds] == [f.test_index.tolist() for f in kfold.folds]
     fits.clear()

@@ -195,3 +195,18 @@ def test_list_runs_skips_partial_and_broken_folders(tmp_path):
     (tmp_path / "broken" / "metrics.json").write_text("{not json")
     assert workspace.list_runs(tmp_path) == []
     assert workspace.list_runs(tmp_path / "nothing-here") == []
+
+
+def test_a_partial_run_is_locked_against_a_second_process(tmp_path):
+    import os
+
+    first = workspace.open_run_folder(tmp_path, "csp-lda", "abcdef0123")
+    assert workspace.open_run_folder(tmp_path, "csp-lda", "abcdef0123").path == first.path  # same process
+    (first.path / ".lock").write_text(str(os.getppid()))  # a live process holds it
+    with pytest.raises(experiment.InputError, match="already running"):
+        workspace.open_run_folder(tmp_path, "csp-lda", "abcdef0123")
+    (first.path / ".lock").write_text("999999999")  # a process that no longer exists
+    again = workspace.open_run_folder(tmp_path, "csp-lda", "abcdef0123")
+    assert again.resumed and (again.path / ".lock").read_text() == str(os.getpid())
+    workspace.release(again.path)
+    assert not (again.path / ".lock").exists()
