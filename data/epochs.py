@@ -95,15 +95,15 @@ def _build(spec: DatasetSpec) -> DecodingSet:
     mapping, class_names = class_mapping(spec.events, available, spec.source)
 
     channel_sets = []
-    for rec, name in zip(recordings, names):
-        rec.raw.load_data(verbose="error")
-        check_finite(rec.raw, name)
+    for rec, name in zip(recordings, names):  # picking needs no samples: nothing loaded yet
         pick_step = pick_channels(rec.raw, pre.picks, name)
         channel_sets.append(list(rec.raw.ch_names))
     common, dropped = _common_channels(channel_sets, names, spec.channel_mismatch)
 
     parts, steps = [], [pick_step]
-    for rec, name in zip(recordings, names):
+    for rec, name in zip(recordings, names):  # one continuous signal in memory at a time
+        rec.raw.load_data(verbose="error")
+        check_finite(rec.raw, name)
         raw_steps = preprocess_raw(rec.raw, pre, name, common_channels=common)
         if len(steps) == 1:
             steps += raw_steps
