@@ -65,7 +65,8 @@ class DecoderConfig(_Strict):
 
 
 class TrainingConfig(_Strict):
-    device: str = Field("auto", description="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps.")
+    device: str = Field("auto", pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$",
+                        description="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps.")
     seed: int = Field(0, description="Seed for the folds and for the decoder (when it takes one).")
 
 
@@ -256,6 +257,7 @@ def run_experiment(config: ExperimentConfig | dict, on_event: Callable | None = 
     prototype = registry.create(config.decoder.name, params)
     resolved = _resolved(config, params)
     config_hash = hashlib.sha256(json.dumps(resolved, sort_keys=True, default=str).encode()).hexdigest()
+    device = _device_name(cls, config.training.device)  # an unavailable device fails before any file
     run = workspace.open_run_folder(config.output.runs_dir, config.decoder.name, config_hash, restart=restart)
     for line in log_lines:
         run.log(line)
@@ -263,7 +265,6 @@ def run_experiment(config: ExperimentConfig | dict, on_event: Callable | None = 
     if completed:
         ctx.log(f"resuming {run.path}: {len(completed)} fold(s) already done")
     workspace.write_text(run.path / "config.yaml", _yaml(resolved))
-    device = _device_name(cls, config.training.device)
 
     def save_fold(fold: FoldResult) -> None:
         workspace.write_json(run.folds_dir / f"fold_{fold.fold:04d}.json", fold.to_json())

@@ -64,6 +64,7 @@ def test_shipped_experiment_files_are_valid():
     (lambda c: c["dataset"].update(windw=[0, 3]), r"dataset\.windw.*did you mean 'window'"),
     (lambda c: c["dataset"]["preprocessing"].update(band=[8, 30, 40]), r"dataset\.preprocessing\.band"),
     (lambda c: c.pop("decoder"), r"key 'decoder' is required"),
+    (lambda c: c.update(training={"device": "gpu"}), r"training\.device.*'gpu'"),
     (lambda c: c["decoder"].update(name="csp-lad"), r"decoder\.name.*unknown decoder 'csp-lad'"),
     (lambda c: c["decoder"].update(name="eeg-simpleconv", params={"filterz": 3}), r"decoder\.params.*filterz"),
     (lambda c: c["decoder"].update(name="eeg-simpleconv", params={"epochs": -1}), r"decoder\.params.*epochs"),
