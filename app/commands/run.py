@@ -27,8 +27,9 @@ def run(args) -> int:
 
     config = load_config(args.experiment)
     if args.device:
-        config = validate_config(config.model_copy(update={
-            "training": config.training.model_copy(update={"device": args.device})}), args.experiment)
+        raw = config.model_dump()
+        raw["training"]["device"] = args.device
+        config = validate_config(raw, source=f"{args.experiment} with --device {args.device}")
     display = _Display(enabled=not args.quiet and sys.stderr.isatty())
     try:
         result = run_experiment(config, on_event=display, out_dir=args.out, restart=args.restart)
