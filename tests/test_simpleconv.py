@@ -65,20 +65,24 @@ def demo():
 
 
 def test_far_above_chance_on_the_motor_imagery_demo(demo):
-    """Within-subject, 180 training / 60 test trials per subject; a reduced network and epoch
-    count keep the test short (the full preset is measured in the benchmark)."""
+    """Two subjects pooled (Euclidean alignment per subject), 180 training / 60 test trials
+    each. A reduced cross-subject network (32 filters, 2 blocks) and 30 epochs keep the test
+    short; the full presets are measured in the benchmark."""
     from sklearn.model_selection import train_test_split
 
-    correct = total = 0
+    train, test = [], []
     for subject in ("1", "2"):
         idx = np.flatnonzero(demo.subject == subject)
         tr, te = train_test_split(idx, test_size=0.25, random_state=0, stratify=demo.y[idx])
-        decoder = create("eeg-simpleconv", {"sfreq": demo.sfreq, "resample_hz": 64.0, "filters": 32,
-                                            "epochs": 30, "device": "cpu"}, preset="within-subject")
-        decoder.fit(demo.X[tr], demo.y[tr], subject=demo.subject[tr])
-        correct += int(np.sum(decoder.predict(demo.X[te], subject=subject) == demo.y[te]))
-        total += len(te)
-    assert correct / total >= 0.65, f"{correct}/{total} correct (chance 0.5)"
+        train.append(tr)
+        test.append(te)
+    tr, te = np.concatenate(train), np.concatenate(test)
+    decoder = create("eeg-simpleconv", {"sfreq": demo.sfreq, "filters": 32, "n_blocks": 2, "batch_size": 32,
+                                        "epochs": 30, "device": "cpu"}, preset="cross-subject")
+    decoder.fit(demo.X[tr], demo.y[tr], subject=demo.subject[tr])
+    correct = int(np.sum(decoder.predict(demo.X[te], subject=demo.subject[te]) == demo.y[te]))
+    # 80/120 correct has p < 0.001 under chance (binomial, p = 0.5)
+    assert correct >= 80, f"{correct}/{len(te)} correct (chance 0.5)"
 
 
 def test_fine_tuning_adapts_to_a_new_subject():
