@@ -94,13 +94,16 @@ def _build(spec: DatasetSpec) -> DecodingSet:
             available[event] = available.get(event, 0) + n
     mapping, class_names = class_mapping(spec.events, available, spec.source)
 
-    channel_sets = []
+    channel_sets, bads = [], {}
     for rec, name in zip(recordings, names):  # picking needs no samples: nothing loaded yet
-        pick_step = pick_channels(rec.raw, pre.picks, name)
+        excluded = pick_channels(rec.raw, pre.picks, name)["params"]["excluded_bads"]
+        if excluded:
+            bads[name] = excluded
         channel_sets.append(list(rec.raw.ch_names))
     common, dropped = _common_channels(channel_sets, names, spec.channel_mismatch)
 
-    parts, steps = [], [pick_step]
+    parts = []
+    steps = [{"name": "pick", "params": {"picks": pre.picks, "excluded_bads": bads}}]
     for rec, name in zip(recordings, names):  # one continuous signal in memory at a time
         rec.raw.load_data(verbose="error")
         check_finite(rec.raw, name)

@@ -78,7 +78,9 @@ def _describe_set(source, data_path, subjects) -> dict[str, Any]:
 
     data = load_dataset(DatasetSpec(source=source, data_path=data_path, subjects=subjects,
                                     cache=False))
-    out = {"source": source, "kind": "set", **data.summary()}
+    out = {"source": source, **data.summary()}
+    out["data_kind"] = out.pop("kind")
+    out["kind"] = "set"
     out["sessions"] = _distinct(data.session)
     out["runs"] = _distinct(data.run)
     if data.ch_names:
@@ -94,7 +96,7 @@ def format_description(info: dict[str, Any]) -> str:
     """Human-readable text of `describe`'s dict (what ``neurodeck info`` prints)."""
     lines = [f"Source: {info['source']}"]
     if info["kind"] == "set":
-        lines.append(f"Kind: {info['kind']} ({info.get('modality')}, {info.get('kind')}), "
+        lines.append(f"Data set: {info['data_kind']} ({info.get('modality')}), "
                      f"{info['n_samples']} samples, shape {info['shape']}")
         if info.get("sfreq"):
             lines.append(f"Sampling rate: {info['sfreq']:g} Hz")

@@ -290,7 +290,7 @@ def open_source(source: str, *, data_path: str | Path | None = None, subjects=No
     recordings = []
     for item in files:
         raw = open_recording(item.path, preload=preload)
-        if kind == "eegbci":
+        if kind == "eegbci" or (_is_eegbci_name(item.path) and raw.ch_names[0].endswith(".")):
             _standardize_eegbci(raw)
         recordings.append(Recording(raw, item.subject, item.session, item.run, str(item.path)))
     return recordings
@@ -317,6 +317,10 @@ def _same_id(value, wanted) -> bool:
 
 def _keep(value: str, wanted) -> bool:
     return wanted is None or any(_same_id(value, w) for w in wanted)
+
+
+def _is_eegbci_name(path: Path) -> bool:
+    return re.fullmatch(r"S\d{3}R\d{2}\.edf", path.name, flags=re.IGNORECASE) is not None
 
 
 def _file_entities(path: Path) -> SourceFile:

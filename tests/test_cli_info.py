@@ -49,6 +49,13 @@ def test_info_demo(capsys):
     assert "left (" in out and "right (" in out and "Subjects: 1" in out
 
 
+def test_info_on_a_demo_that_builds_a_set(capsys):
+    assert main(["info", "--json", "demo:center-out"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["kind"] == "set" and info["data_kind"] == "continuous"
+    assert info["n_samples"] == info["shape"][0] > 0
+
+
 @pytest.fixture(scope="module")
 def corpus(datasets, tmp_path_factory):
     return build_corpus(datasets, tmp_path_factory.mktemp("broken-cli"))

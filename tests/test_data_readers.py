@@ -94,6 +94,7 @@ def test_folder_of_recordings(datasets, tmp_path):
         shutil.copy(datasets / "eegbci/MNE-eegbci-data/files/eegmmidb/1.0.0/S002" / name, tmp_path)
     recordings = open_source(str(tmp_path))
     assert [(r.subject, r.run) for r in recordings] == [("2", "3"), ("2", "4")]
+    assert "C3" in recordings[0].raw.ch_names  # EEGBCI files get standard names here too
     assert [r.subject for r in open_source(str(tmp_path), runs=[4])] == ["2"]
 
 
