@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-                               QMainWindow, QMessageBox, QProgressBar, QStackedWidget, QToolButton, QVBoxLayout,
+                               QMainWindow, QMessageBox, QProgressBar, QSizePolicy, QStackedWidget, QToolButton, QVBoxLayout,
                                QWidget)
 
 from . import theme
@@ -41,6 +41,7 @@ class MainWindow(QMainWindow):
         self.wb.decoder.subscribe(lambda change, info: self._show_device() if change == "device" else None)
         self._restore()
         QTimer.singleShot(0, self.wb.prepare)
+        QTimer.singleShot(300, self._build_views_when_idle)
 
     # ----------------------------------------------------------------------- layout
     def _build(self) -> None:
@@ -105,6 +106,7 @@ class MainWindow(QMainWindow):
         self.device_label = QLabel()
         self.device_label.setToolTip("Where training runs (choose in the Decoder view)")
         self.activity_label = QLabel("ready")
+        self.activity_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         self.activity_bar = QProgressBar()
         self.activity_bar.setRange(0, 1000)
         self.activity_bar.setFixedWidth(140)
@@ -150,6 +152,14 @@ class MainWindow(QMainWindow):
                 widget = OnlineView(self.wb)
             self._install(key, widget)
         return self.views[key]
+
+    def _build_views_when_idle(self) -> None:
+        """Build the remaining views one per event-loop turn after the window shows, so
+        that no later click (or the end of a training run) waits for one."""
+        missing = [key for key, _ in STEPS if key not in self.views]
+        if missing:
+            self.view(missing[0])
+            QTimer.singleShot(0, self._build_views_when_idle)
 
     def show_step(self, key: str) -> QWidget:
         widget = self.view(key)
@@ -287,7 +297,8 @@ class MainWindow(QMainWindow):
 
                 self.activity_label.setText(f"training {self.wb.decoder.name}: {m.progress:.0%}, "
                                             f"about {format_eta(m.eta_s)} left")
-            self._update_steps()
+            if change == "state":  # the step list re-lays itself out: not on every progress tick
+                self._update_steps()
 
     def _training_done(self, state: str) -> None:
         self._show_activity(self.wb.busy_text())
@@ -302,14 +313,16 @@ class MainWindow(QMainWindow):
         notes = {
             "data": Path(self.wb.data.source).name if self.wb.data.source else "open or pick a demo",
             "decoder": d.name or "choose one",
-            "train": {"running": f"running {m.progress:.0%}", "finished": "finished", "failed": "failed",
+            "train": {"running": "running", "finished": "finished", "failed": "failed",
                       "cancelled": "cancelled"}.get(m.state, "ready" if d.name and self.wb.data.source else ""),
             "results": "runs of the workspace",
             "online": "coming later",
         }
         for i, (key, label) in enumerate(STEPS):
             item = self.steps.item(i)
-            item.setText(f"{label}\n{notes[key]}" if notes[key] else label)
+            text = f"{label}\n{notes[key]}" if notes[key] else label
+            if item.text() != text:
+                item.setText(text)
 
     # ------------------------------------------------------------- drag and drop
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API

@@ -93,9 +93,10 @@ class ResultsView(QWidget):
         self.metrics.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
         self.figures = QWidget()
         self.figures_layout = QVBoxLayout(self.figures)
-        figure_scroll = QScrollArea()
+        figure_scroll = self.figure_scroll = QScrollArea()
         figure_scroll.setWidgetResizable(True)
         figure_scroll.setWidget(self.figures)
+        self._figures_run = self._figures_shown = None
         self.compare = QWidget()
         comp = QVBoxLayout(self.compare)
         self.compare_table = QTableWidget()
@@ -109,6 +110,8 @@ class ResultsView(QWidget):
         self.details.addTab(self.metrics, "Metrics")
         self.details.addTab(figure_scroll, "Figures")
         self.details.addTab(self.compare, "Compare")
+        self.details.currentChanged.connect(
+            lambda _i: self._show_figures() if self.details.currentWidget() is self.figure_scroll else None)
         self.details_title = QLabel("Select a run to see its curves, metrics and figures.")
         self.details_title.setObjectName("viewHint")
         right = QWidget()
@@ -214,6 +217,19 @@ class ResultsView(QWidget):
         for row, key in enumerate(keys):
             self.metrics.setItem(row, 0, QTableWidgetItem(_fmt(run.metrics[key])))
             self.metrics.setItem(row, 1, QTableWidgetItem(_fmt(run.stds.get(key))))
+        self._figures_run = run
+        self._figures_shown = None
+        if self.details.currentWidget() is self.figure_scroll:
+            self._show_figures()
+        if self.details.currentWidget() is self.compare:
+            self.details.setCurrentIndex(0)
+
+    def _show_figures(self) -> None:
+        """Load the selected run's PNG figures (only when the Figures tab is shown)."""
+        run = getattr(self, "_figures_run", None)
+        if run is None or self._figures_shown is run:
+            return
+        self._figures_shown = run
         while self.figures_layout.count():
             widget = self.figures_layout.takeAt(0).widget()
             if widget is not None:
@@ -232,8 +248,6 @@ class ResultsView(QWidget):
         if not pngs:
             self.figures_layout.addWidget(QLabel("This run has no figures."))
         self.figures_layout.addStretch(1)
-        if self.details.currentWidget() is self.compare:
-            self.details.setCurrentIndex(0)
 
     def compare_selected(self) -> None:
         runs = self.selected_runs()

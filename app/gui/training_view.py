@@ -176,7 +176,7 @@ class TrainingView(QWidget):
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(False)
         self.progress_label = QLabel("idle")
-        self.progress_label.setMinimumWidth(320)
+        self.progress_label.setFixedWidth(430)  # text changes must not re-lay the view out
         prow = QHBoxLayout()
         prow.addWidget(self.progress, 1)
         prow.addWidget(self.progress_label)

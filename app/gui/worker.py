@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+from types import SimpleNamespace
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slot
@@ -13,10 +14,20 @@ from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slo
 PROGRESS_INTERVAL_S = 0.05  # at most 20 progress updates a second reach the GUI
 
 
+CANCEL_GRACE_S = 15.0  # after a cancel, how long the training process may take to stop
+
+
 class TrainingWorker(QObject):
     """Runs one experiment; every `Event` comes back as the ``event`` signal (queued to the
     GUI thread). Exactly one of ``finished(result)``, ``cancelled()`` or
-    ``failed(message, details)`` ends the run."""
+    ``failed(message, details)`` ends the run.
+
+    By default `app.experiment.run_experiment` runs in a child process (spawned), and this
+    worker, in its QThread, relays the child's events. The GUI process then never competes
+    for the GIL with data loading or training code, so the window keeps drawing, and a crash
+    in native code cannot take the window down. ``runner`` (a callable with
+    run_experiment's signature) runs in this thread instead.
+    """
 
     event = Signal(object)
     finished = Signal(object)
@@ -45,13 +56,16 @@ class TrainingWorker(QObject):
 
     @Slot()
     def run(self) -> None:
+        if self._runner is None:
+            self._run_process()
+        else:
+            self._run_here(self._runner)
+
+    def _run_here(self, runner) -> None:
         from data.errors import InputError
         from decoders.events import Cancelled
 
         try:
-            runner = self._runner
-            if runner is None:
-                from app.experiment import run_experiment as runner
             result = runner(self.config, on_event=self._on_event, cancel=self.cancel_flag, out_dir=self.out_dir)
         except Cancelled:
             self.cancelled.emit()
@@ -67,6 +81,61 @@ class TrainingWorker(QObject):
                 self.cancelled.emit()
             else:
                 self.finished.emit(result)
+
+    def _run_process(self) -> None:
+        import multiprocessing as mp
+
+        from .training_process import run_in_child
+
+        ctx = mp.get_context("spawn")
+        child_cancel = ctx.Event()
+        receiver, sender = ctx.Pipe(duplex=False)
+        process = ctx.Process(target=run_in_child, args=(self.config, self.out_dir, sender, child_cancel),
+                              name="neurodeck-training", daemon=True)
+        try:
+            process.start()
+        except Exception as exc:  # noqa: BLE001
+            self.failed.emit(f"cannot start the training process: {type(exc).__name__}: {exc}", "")
+            return
+        sender.close()
+        cancel_time = None
+        outcome = None
+        while outcome is None:
+            if self.cancel_flag.is_set() and cancel_time is None:
+                child_cancel.set()
+                cancel_time = time.monotonic()
+            if cancel_time is not None and time.monotonic() - cancel_time > CANCEL_GRACE_S:
+                process.terminate()
+                outcome = ("cancelled", None)
+                break
+            try:
+                ready = receiver.poll(0.05)  # waits without holding the GIL
+            except (EOFError, OSError):
+                ready = False
+            if ready:
+                try:
+                    kind, payload = receiver.recv()
+                except (EOFError, OSError):
+                    kind, payload = "died", None
+                if kind == "event":
+                    self._on_event(payload)
+                    continue
+                outcome = (kind, payload)
+            elif not process.is_alive():
+                outcome = ("died", None)
+        process.join(5)
+        receiver.close()
+        kind, payload = outcome
+        if kind == "result":
+            self.finished.emit(SimpleNamespace(run_dir=payload["run_dir"], metrics=payload["metrics"]))
+        elif kind == "cancelled" or self.cancel_flag.is_set():
+            self.cancelled.emit()
+        elif kind == "input_error":
+            self.failed.emit(payload, "")
+        elif kind == "error":
+            self.failed.emit(*payload)
+        else:
+            self.failed.emit(f"the training process ended unexpectedly (exit code {process.exitcode}).", "")
 
 
 class TrainingThread(QObject):

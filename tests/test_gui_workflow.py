@@ -1,0 +1,181 @@
+"""The whole path a newcomer takes, driven through the widgets (offscreen): pick
+demo:motor-imagery, pick EEG-SimpleConv, shorten training in the form, start, watch the
+curves grow a point per epoch while the Qt event loop keeps ticking, find the run in the
+results table, export its decoder.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.gui
+
+EPOCHS = 2
+FOLDS = 2
+
+
+def wait_until(app, condition, timeout_s: float, what: str):
+    end = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        app.processEvents()
+        time.sleep(0.005)
+
+
+@pytest.fixture(scope="module")
+def walk(qapp, tmp_path_factory):
+    """Run the walk once; the tests below check what it recorded."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtTest import QTest
+    from PySide6.QtCore import Qt
+
+    from app.gui.main_window import MainWindow
+
+    root = tmp_path_factory.mktemp("gui-walk")
+    os.environ["NEURODECK_SETTINGS"] = str(root / "settings.ini")
+    record: dict = {"points": [], "ticks": []}
+    window = MainWindow()
+    window.resize(1280, 800)
+    window.show()
+    window.wb.set_runs_dir(root / "runs")
+
+    # Data: pick the demo in the combo, as a user would.
+    data_view = window.view("data")
+    index = data_view.demo_box.findData("demo:motor-imagery")
+    assert index > 0, "demo:motor-imagery is listed"
+    data_view.demo_box.setCurrentIndex(index)
+    data_view.demo_box.activated.emit(index)
+    wait_until(qapp, lambda: window.wb.data.recordings or window.error_text(), 120, "the demo to open")
+    assert not window.error_text(), window.error_text()
+    record["summary"] = data_view.summary.text()
+    record["counts_all"] = data_view.counts.text()
+    # One subject keeps the test short; the counts must follow at once.
+    data_view.subjects_edit.setText("1")
+    data_view.subjects_edit.editingFinished.emit()
+    record["counts_one"] = data_view.counts.text()
+
+    # Decoder: wait for the registry, click EEG-SimpleConv, shorten training in the form.
+    window.steps.setCurrentRow(1)
+    decoder_view = window.view("decoder")
+    wait_until(qapp, lambda: window.wb.decoder.entries, 120, "the decoder registry")
+    wait_until(qapp, lambda: not window.wb.background.is_busy(), 120, "device detection")
+    items = [decoder_view.list.item(i) for i in range(decoder_view.list.count())]
+    item = next(i for i in items if i.data(Qt.UserRole) == "eeg-simpleconv")
+    rect = decoder_view.list.visualItemRect(item)
+    QTest.mouseClick(decoder_view.list.viewport(), Qt.LeftButton, pos=rect.center())
+    assert window.wb.decoder.name == "eeg-simpleconv"
+    record["preset"] = decoder_view.preset_box.currentText()
+    decoder_view.form.edit("epochs", EPOCHS)
+    decoder_view.form.edit("val_fraction", 0.25)
+    decoder_view.eval_form.edit("n_folds", FOLDS)
+    decoder_view.eval_form.edit("within", "all")
+    record["overrides"] = window.wb.decoder.overrides()
+
+    # Train: count curve points after every epoch event; watch the event loop.
+    training_view = window.view("train")
+
+    def on_change(change, info):
+        if change == "epoch":
+            fold = info["fold"]
+            record["points"].append((fold, training_view.loss_plot.n_points(fold, "train_loss"),
+                                     len(window.wb.training.history[fold])))
+
+    window.wb.training.subscribe(on_change)
+    window.wb.training_done.connect(lambda state: record.__setitem__("done", state))
+    ticker = QTimer()
+    ticker.setInterval(10)
+    ticker.timeout.connect(lambda: record["ticks"].append(time.perf_counter()))
+    QTest.mouseClick(decoder_view.start_button, Qt.LeftButton)
+    ticker.start()
+    record["step_while_training"] = window.current_step()
+    wait_until(qapp, lambda: "done" in record, 300, "training to end")
+    ticker.stop()
+    record["state"] = window.wb.training.state
+    record["error"] = window.error_text()
+    record["run_dir"] = window.wb.training.run_dir
+    record["confusion_folds"] = list(training_view.confusion.matrices)
+    record["progress"] = training_view.progress.value()
+
+    # Results: the run is in the table; export its decoder.
+    results = window.show_step("results")
+    record["selected"] = results.select_run(record["run_dir"]) if record["run_dir"] else False
+    runs = results.selected_runs()
+    record["export"] = results.export(runs[0], root / "exported" / "decoder.zip") if runs else None
+    record["window"] = window
+    record["root"] = root
+    yield record
+    window.close()
+    os.environ.pop("NEURODECK_SETTINGS", None)
+
+
+def test_data_view_shows_summary_and_counts_at_once(walk):
+    assert "36 eeg" in walk["summary"] and "160 Hz" in walk["summary"]
+    assert "left ×160" in walk["summary"] and "right ×160" in walk["summary"]
+    assert walk["counts_all"] == "left 160  ·  right 160"
+    assert walk["counts_one"] == "left 40  ·  right 40"
+
+
+def test_decoder_form_and_preset(walk):
+    assert walk["preset"] == "within-subject"
+    assert walk["overrides"] == {"epochs": EPOCHS, "val_fraction": 0.25}
+
+
+def test_training_finishes_with_a_curve_point_per_epoch(walk):
+    assert walk["step_while_training"] == "train"
+    assert walk["state"] == "finished", walk["error"]
+    assert walk["progress"] == 1000
+    folds = [0, 1]
+    for fold in folds:
+        seen = [(points, epochs) for f, points, epochs in walk["points"] if f == fold]
+        assert [p for p, _ in seen] == list(range(1, EPOCHS + 1)), f"fold {fold}: {seen}"
+        assert [e for _, e in seen] == list(range(1, EPOCHS + 1))
+    assert sorted(f for f in walk["confusion_folds"]) == folds
+    window = walk["window"]
+    view = window.view("train")
+    for fold in folds:  # validation curves too (val_fraction in the form)
+        assert view.loss_plot.n_points(fold, "val_loss") == EPOCHS
+        assert view.score_plot.n_points(fold, "train_acc") == EPOCHS
+
+
+def test_event_loop_never_stalls_during_training(walk):
+    ticks = np.asarray(walk["ticks"])
+    assert len(ticks) > 50, "the timer ran during training"
+    gaps = np.diff(ticks) * 1000
+    print(f"\nevent loop during training: {len(ticks)} ticks over {ticks[-1] - ticks[0]:.1f} s, "
+          f"largest gap {gaps.max():.1f} ms, median {np.median(gaps):.1f} ms")
+    assert gaps.max() < 100, f"the event loop stalled for {gaps.max():.0f} ms"
+
+
+def test_run_appears_in_results_and_decoder_exports(walk):
+    from decoders.bundle import load_bundle
+
+    results = walk["window"].view("results")
+    assert walk["selected"], ("the finished run is in the results table", walk["run_dir"],
+                              [str(r.path) for r in results.runs])
+    exported = walk["export"]
+    assert exported is not None and exported.exists() and exported.suffix == ".zip"
+    decoder, manifest = load_bundle(exported)
+    assert manifest["decoder"] == "eeg-simpleconv" if isinstance(manifest.get("decoder"), str) \
+        else manifest["decoder"]["name"] == "eeg-simpleconv"
+
+
+def test_runs_made_elsewhere_appear_and_compare(walk, qapp):
+    """A run folder written by another process (the CLI) shows up without a restart."""
+    import shutil
+    from pathlib import Path
+
+    window = walk["window"]
+    results = window.view("results")
+    source = Path(walk["run_dir"])
+    shutil.copytree(source, source.parent / (source.name + "-cli"))
+    wait_until(qapp, lambda: len(results.runs) == 2, 10, "the file watcher to list the new run")
+    results.table.selectAll()
+    results.compare_selected()
+    assert results.details.currentWidget() is results.compare
+    assert results.compare_table.columnCount() == 2
+    assert results.compare_table.item(0, 0).text() == "eeg-simpleconv"
+
