@@ -37,15 +37,26 @@ def run(args) -> int:
     data = load_for_bundle(spec, args.data, data_path=args.data_path,
                            subjects=_split(args.subjects), runs=_split(args.runs), bundle=bundle)
     rows, accuracy = predict_rows(decoder, spec, data)
+    if not rows:
+        from data.errors import DataError
+
+        raise DataError("holds no trials or samples to predict.", args.data)
     if args.out:
         write_csv(args.out, rows)
         print(f"{len(rows)} predictions written to {args.out}", file=sys.stderr)
     else:
         import csv
 
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+        try:
+            writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+            sys.stdout.flush()
+        except BrokenPipeError:  # e.g. piped into `head`: the reader has what it wanted
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
     if accuracy is not None:
         print(f"accuracy on the labelled trials: {accuracy:.4f}", file=sys.stderr)
     return 0
