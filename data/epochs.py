@@ -45,7 +45,7 @@ def _cache_key(spec: DatasetSpec) -> str | None:
     from . import readers
 
     params = spec.model_dump(mode="json", exclude={"cache"})
-    kind, name = readers._kind(spec.source)
+    kind, name = readers.source_kind(spec.source)
     if kind == "demo":
         from . import demos
         import importlib.util

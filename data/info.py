@@ -17,9 +17,9 @@ def describe(source: str, *, data_path: str | None = None, subjects=None, sessio
 
     For ``demo:NAME`` demos that build a data set directly, the set's summary.
     """
-    from .readers import _kind
+    from .readers import source_kind
 
-    kind, name = _kind(source)
+    kind, name = source_kind(source)
     if kind == "demo":
         from . import demos
 

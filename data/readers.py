@@ -251,7 +251,7 @@ def resolve_files(source: str, *, data_path: str | Path | None = None, subjects=
 
     Returns ``None`` for sources whose files are not plain recordings (demos, MOABB).
     """
-    kind, arg = _kind(source)
+    kind, arg = source_kind(source)
     if kind == "eegbci":
         return _eegbci_files(arg, data_path, subjects, runs)
     if kind in ("demo", "moabb"):
@@ -278,7 +278,7 @@ def open_source(source: str, *, data_path: str | Path | None = None, subjects=No
 
     ``spec`` (a `DatasetSpec`) is only used by demos, which simulate from its seed.
     """
-    kind, arg = _kind(source)
+    kind, arg = source_kind(source)
     if kind == "demo":
         return _demo_recordings(arg, source, data_path, subjects, sessions, runs, spec)
     if kind == "moabb":
@@ -296,7 +296,8 @@ def open_source(source: str, *, data_path: str | Path | None = None, subjects=No
     return recordings
 
 
-def _kind(source: str) -> tuple[str, str]:
+def source_kind(source: str) -> tuple[str, str]:
+    """('eegbci' | 'demo' | 'moabb' | 'path', the part after the prefix)."""
     text = str(source).strip()
     lower = text.lower()
     if lower == "eegbci" or lower.startswith("eegbci:"):
