@@ -253,6 +253,9 @@ def resolve_files(source: str, *, data_path: str | Path | None = None, subjects=
     """
     kind, arg = source_kind(source)
     if kind == "eegbci":
+        if sessions is not None and not _keep("1", sessions):
+            raise DataError(f"EEGBCI has a single session ('1'), not {list(sessions)}.",
+                            hint="Leave sessions out for EEGBCI.")
         return _eegbci_files(arg, data_path, subjects, runs)
     if kind in ("demo", "moabb"):
         return None

@@ -86,6 +86,8 @@ def test_eegbci_all_local_subjects_and_missing_ones(datasets):
     assert [r.subject for r in recordings] == ["1", "2", "3"]
     with pytest.raises(MissingFileError, match="subject 2 run 5"):
         open_source("eegbci:2", data_path=datasets / "eegbci", runs=[5])
+    with pytest.raises(DataError, match="single session"):
+        open_source("eegbci:2", data_path=datasets / "eegbci", sessions=[2])
 
 
 def test_folder_of_recordings(datasets, tmp_path):
