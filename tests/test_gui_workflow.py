@@ -89,8 +89,8 @@ def walk(qapp, tmp_path_factory):
     ticker = QTimer()
     ticker.setInterval(10)
     ticker.timeout.connect(lambda: record["ticks"].append(time.perf_counter()))
-    QTest.mouseClick(decoder_view.start_button, Qt.LeftButton)
     ticker.start()
+    QTest.mouseClick(decoder_view.start_button, Qt.LeftButton)
     record["step_while_training"] = window.current_step()
     wait_until(qapp, lambda: "done" in record, 300, "training to end")
     ticker.stop()
@@ -145,8 +145,11 @@ def test_event_loop_never_stalls_during_training(walk):
     ticks = np.asarray(walk["ticks"])
     assert len(ticks) > 50, "the timer ran during training"
     gaps = np.diff(ticks) * 1000
+    worst = int(np.argmax(gaps))
     print(f"\nevent loop during training: {len(ticks)} ticks over {ticks[-1] - ticks[0]:.1f} s, "
-          f"largest gap {gaps.max():.1f} ms, median {np.median(gaps):.1f} ms")
+          f"largest gap {gaps.max():.1f} ms ({ticks[worst] - ticks[0]:.1f} s after the start, "
+          f"{ticks[-1] - ticks[worst]:.1f} s before the end), median {np.median(gaps):.1f} ms, "
+          f"{int((gaps > 50).sum())} gaps over 50 ms")
     assert gaps.max() < 100, f"the event loop stalled for {gaps.max():.0f} ms"
 
 

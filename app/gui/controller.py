@@ -242,8 +242,8 @@ class Workbench(QObject):
         if thread is not None:
             thread.deleteLater()
         self._busy()
-        self.training_done.emit(self.training.state)
         self.runs_changed.emit()
+        self.training_done.emit(self.training.state)
 
     def shutdown(self, timeout_ms: int = 20000) -> bool:
         """Cancel what runs and wait for it (closing the window)."""

@@ -24,7 +24,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, workbench: Workbench | None = None, settings: Settings | None = None):
         super().__init__()
-        self.wb = workbench or Workbench(settings)
+        self.wb = workbench or Workbench(settings, parent=self)
         self.setWindowTitle("NeuroDeck")
         self.setWindowIcon(theme.app_icon())
         self.setAcceptDrops(True)
@@ -158,7 +158,9 @@ class MainWindow(QMainWindow):
         that no later click (or the end of a training run) waits for one."""
         missing = [key for key, _ in STEPS if key not in self.views]
         if missing:
-            self.view(missing[0])
+            widget = self.view(missing[0])
+            for child in widget.findChildren(QWidget):  # style sheets now, not on first show
+                child.ensurePolished()
             QTimer.singleShot(0, self._build_views_when_idle)
 
     def show_step(self, key: str) -> QWidget:
@@ -303,10 +305,11 @@ class MainWindow(QMainWindow):
     def _training_done(self, state: str) -> None:
         self._show_activity(self.wb.busy_text())
         if state == "finished" and self.wb.training.run_dir:
-            results = self.view("results")
-            results.refresh()
-            results.select_run(self.wb.training.run_dir)
-            self.activity_label.setText(f"finished: {Path(self.wb.training.run_dir).name} (see Results)")
+            run_dir = self.wb.training.run_dir
+            # The results table refreshed on runs_changed; select the new run on a later turn
+            # of the event loop so no single step of the hand-over blocks it for long.
+            QTimer.singleShot(0, lambda: self.view("results").select_run(run_dir))
+            self.activity_label.setText(f"finished: {Path(run_dir).name} (see Results)")
 
     def _update_steps(self) -> None:
         m, d = self.wb.training, self.wb.decoder

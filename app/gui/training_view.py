@@ -225,6 +225,7 @@ class TrainingView(QWidget):
     def apply_theme(self) -> None:
         for plot in (self.loss_plot, self.score_plot):
             theme.style_plot(plot)
+            plot.showGrid(x=False, y=True, alpha=theme.colors()["plot_grid"])  # y grid: half the paint
 
     def describe_setup(self, text: str) -> None:
         self.setup.setText(text)
