@@ -80,6 +80,7 @@ class EEGSimpleConv(Decoder):
         import torch
 
         p = self.params()
+        _check_sfreq(p)
         X = _check_trials(X)
         if y is None:
             raise InputError("eeg-simpleconv needs class labels y to train.")
@@ -106,7 +107,6 @@ class EEGSimpleConv(Decoder):
         stage = self.pipeline_.stage
         stage.mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
         stage.std.copy_(torch.as_tensor(std, dtype=torch.float32))
-        stage.align.fill_(0).fill_diagonal_(1)  # training inputs are aligned already
         inputs = self._prepare(aligned, device)
         arrays = [inputs, torch.as_tensor(y_idx, dtype=torch.long)]
         if n_subjects:
@@ -267,10 +267,7 @@ class EEGSimpleConv(Decoder):
     def _build(self, p: SimpleConvParams, n_subjects: int):
         from .simpleconv_net import InputStage, SimpleConvNet, SimpleConvPipeline
 
-        if p.resample_hz is not None and p.sfreq is None:
-            raise ParameterError("eeg-simpleconv: sfreq (the input sampling rate) is needed to resample "
-                                 f"to resample_hz={p.resample_hz}.",
-                                 hint="Set sfreq, or resample_hz: null to keep the input rate.")
+        _check_sfreq(p)
         stage = InputStage(self.n_chans_, p.sfreq, p.resample_hz)
         net = SimpleConvNet(self.n_chans_, len(self.classes_), p.filters, p.n_blocks, p.kernel_size, n_subjects)
         return SimpleConvPipeline(stage, net)
@@ -342,6 +339,13 @@ def _subject_loss(weight: float, mixup: bool):
         return loss, {"acc": (logits.argmax(1) == target).float().mean()}
 
     return loss_fn
+
+
+def _check_sfreq(p: SimpleConvParams) -> None:
+    if p.resample_hz is not None and p.sfreq is None:
+        raise ParameterError("eeg-simpleconv: sfreq (the input sampling rate) is needed to resample "
+                             f"to resample_hz={p.resample_hz}.",
+                             hint="Set sfreq, or resample_hz: null to keep the input rate.")
 
 
 def _check_trials(X, n_chans: int | None = None) -> np.ndarray:

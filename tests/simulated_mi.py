@@ -6,6 +6,8 @@ matrix and gain, so cross-subject transfer needs alignment.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
 
@@ -30,3 +32,22 @@ def simulate(n_subjects: int = 1, n_per_class: int = 40, n_chans: int = 8, sfreq
                 y.append(label)
                 subj.append(f"S{s + 1}")
     return np.asarray(X, np.float32), np.asarray(y), np.asarray(subj)
+
+
+@contextmanager
+def one_thread():
+    """Run torch and BLAS on one thread, restoring the previous settings afterwards.
+
+    On a small shared machine, two spinning BLAS/OpenMP threads per process slow small
+    problems down ten-fold and more; one thread keeps the tests fast and steady.
+    """
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            yield
+    finally:
+        torch.set_num_threads(before)

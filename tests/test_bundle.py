@@ -13,7 +13,7 @@ from decoders.classical import TangentSpaceLR
 from decoders.export import export_onnx, export_torchscript
 from decoders.simpleconv import EEGSimpleConv
 from data.errors import InputError
-from tests.simulated_mi import simulate
+from tests.simulated_mi import one_thread, simulate
 
 INPUT = {"ch_names": [f"E{i}" for i in range(8)], "sfreq": 100.0, "window": [0.0, 2.0],
          "preprocessing": [{"name": "filter", "params": {"l_freq": 4.0, "h_freq": 40.0}}],
@@ -21,11 +21,9 @@ INPUT = {"ch_names": [f"E{i}" for i in range(8)], "sfreq": 100.0, "window": [0.0
 
 
 @pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def single_thread():
+    with one_thread():
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -139,6 +137,7 @@ def test_bad_bundles_name_the_file_and_the_problem(tmp_path, simpleconv):
         load_bundle(truncated)
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")
 def test_onnx_and_torchscript_exports_match_the_decoder(tmp_path, trials, simpleconv):
     import onnxruntime as ort
 

@@ -9,10 +9,16 @@ from decoders import create
 from decoders.base import ParameterError
 from decoders.classical import CSPLDA, FilterBankCSPLDA, TangentSpaceLR
 from data.errors import InputError
-from tests.simulated_mi import simulate
+from tests.simulated_mi import one_thread, simulate
 
 DEMO_SPEC = {"source": "demo:motor-imagery", "subjects": ["1"], "runs": ["1", "2", "3"],
              "window": [0.5, 3.5], "preprocessing": {"band": [8.0, 30.0]}}
+
+
+@pytest.fixture(autouse=True)
+def single_thread():
+    with one_thread():
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +28,8 @@ def demo_split():
 
     from data.loading import load_dataset
 
-    ds = load_dataset(DEMO_SPEC)
+    with one_thread():
+        ds = load_dataset(DEMO_SPEC)
     tr, te = train_test_split(np.arange(len(ds)), test_size=0.25, random_state=0, stratify=ds.y)
     return ds, tr, te
 

@@ -12,18 +12,15 @@ from decoders.events import Cancelled
 from decoders.simpleconv import EEGSimpleConv
 from decoders.simpleconv_net import SimpleConvNet, SincResample
 from data.errors import InputError
-from tests.simulated_mi import simulate
+from tests.simulated_mi import one_thread, simulate
 
 SMALL = dict(sfreq=100.0, resample_hz=50.0, filters=16, kernel_size=7, epochs=12, batch_size=16, device="cpu")
 
 
 @pytest.fixture(autouse=True)
-def one_torch_thread():
-    """2 shared cores: one torch thread avoids oversubscription; restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def single_thread():
+    with one_thread():
+        yield
 
 
 def n_params(module) -> int:
@@ -60,8 +57,9 @@ def test_sinc_resample_matches_polyphase_resampling():
 def demo():
     from data.loading import load_dataset
 
-    return load_dataset({"source": "demo:motor-imagery", "subjects": ["1", "2"], "runs": ["1", "2", "3"],
-                         "window": [0.5, 3.5], "preprocessing": {"band": [8.0, 30.0]}})
+    with one_thread():
+        return load_dataset({"source": "demo:motor-imagery", "subjects": ["1", "2"], "runs": ["1", "2", "3"],
+                             "window": [0.5, 3.5], "preprocessing": {"band": [8.0, 30.0]}})
 
 
 def test_far_above_chance_on_the_motor_imagery_demo(demo):

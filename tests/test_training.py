@@ -13,15 +13,13 @@ from decoders.base import ParameterError
 from decoders.events import Cancelled, TrainingContext
 from decoders.training import (TrainConfig, Trainer, TrainingDiverged, available_devices,
                                classification_loss, resolve_device, seed_everything)
+from tests.simulated_mi import one_thread
 
 
 @pytest.fixture(autouse=True)
-def one_torch_thread():
-    """2 shared cores: one torch thread avoids oversubscription; restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def single_thread():
+    with one_thread():
+        yield
 
 
 def blobs(n=200, seed=0, noise=1.0):
