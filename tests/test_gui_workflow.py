@@ -36,7 +36,9 @@ def walk(qapp, tmp_path_factory):
     from app.gui.main_window import MainWindow
 
     root = tmp_path_factory.mktemp("gui-walk")
+    saved_env = {k: os.environ.get(k) for k in ("NEURODECK_SETTINGS", "NEURODECK_CACHE")}
     os.environ["NEURODECK_SETTINGS"] = str(root / "settings.ini")
+    os.environ["NEURODECK_CACHE"] = str(root / "cache")  # the training process inherits it
     record: dict = {"points": [], "ticks": []}
     window = MainWindow()
     window.resize(1280, 800)
@@ -109,7 +111,11 @@ def walk(qapp, tmp_path_factory):
     record["root"] = root
     yield record
     window.close()
-    os.environ.pop("NEURODECK_SETTINGS", None)
+    for key, value in saved_env.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 def test_data_view_shows_summary_and_counts_at_once(walk):
@@ -182,3 +188,23 @@ def test_runs_made_elsewhere_appear_and_compare(walk, qapp):
     assert results.compare_table.columnCount() == 2
     assert results.compare_table.item(0, 0).text() == "eeg-simpleconv"
 
+
+
+def test_closing_the_window_during_a_run_cancels_it_cleanly(walk, qapp):
+    """Last in this module: it closes the window."""
+    from pathlib import Path
+
+    window = walk["window"]
+    window.show_step("decoder").form.edit("epochs", 200)
+    runs_before = sorted(p.name for p in Path(window.wb.runs_dir).iterdir())
+    epochs = []
+    window.wb.training.subscribe(lambda change, info: epochs.append(info) if change == "epoch" else None)
+    assert window.start_training()
+    wait_until(qapp, lambda: epochs, 120, "the first epoch")
+    started = time.monotonic()
+    window.close()
+    assert time.monotonic() - started < 20, "closing waits only for the current batch"
+    assert not window.wb.training_running()
+    assert window.wb.training.state == "cancelled"
+    runs_after = sorted(p.name for p in Path(window.wb.runs_dir).iterdir() if not p.name.startswith("."))
+    assert runs_after == [r for r in runs_before if not r.startswith(".")], "no finished-looking run folder"

@@ -164,7 +164,15 @@ class TrainingThread(QObject):
         return self.thread.isRunning()
 
     def wait(self, timeout_ms: int = 30000) -> bool:
-        return self.thread.wait(timeout_ms)
+        """Wait for the thread to end, keeping the GUI thread's events flowing (the worker's
+        end reaches ``thread.quit`` through them) and without holding the GIL the worker needs."""
+        from PySide6.QtCore import QCoreApplication
+
+        deadline = time.monotonic() + timeout_ms / 1000
+        while self.thread.isRunning() and time.monotonic() < deadline:
+            QCoreApplication.processEvents()
+            time.sleep(0.02)
+        return not self.thread.isRunning()
 
 
 class _TaskSignals(QObject):
@@ -235,4 +243,8 @@ class Background(QObject):
         return bool(self._pending)
 
     def wait(self, timeout_ms: int = 30000) -> bool:
-        return self.pool.waitForDone(timeout_ms)
+        """Wait for running calls (polling: QThreadPool.waitForDone would hold the GIL)."""
+        deadline = time.monotonic() + timeout_ms / 1000
+        while self.pool.activeThreadCount() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.pool.activeThreadCount() == 0
