@@ -52,8 +52,7 @@ class CurvePlot(pg.PlotWidget):
                 which = "train" if key.startswith("train") else "validation"
                 label = f"{'all data' if fold == 'final' else f'fold {fold}'} {which}"
                 curve = self.plot([], [], pen=pg.mkPen(color, width=2, style=style),
-                                  name=label if self.legend is not None else None,
-                                  symbol="o", symbolSize=4, symbolBrush=color, symbolPen=None)
+                                  name=label if self.legend is not None else None)
                 self.curves[(fold, key)] = curve
             x, y = zip(*points)
             curve.setData(np.asarray(x, float), np.asarray(y, float))
