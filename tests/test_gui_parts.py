@@ -208,7 +208,9 @@ def test_reconstruction_pane_shows_each_view(qtbot):
     assert pane.stack.currentWidget() is pane.signal and len(pane.signal.listDataItems()) == 2
     pane.show_event({"view": "trajectory", "truth": rng.random((100, 2)), "decoded": rng.random((100, 2)),
                      "target_names": ["vx", "vy"]})
-    assert pane.stack.currentWidget() is pane.trajectory and len(pane.trajectory.listDataItems()) == 2
+    # true and decoded for each of the two targets, the last 400 samples of 100
+    assert pane.stack.currentWidget() is pane.trajectory and len(pane.trajectory.listDataItems()) == 4
+    assert all(len(item.xData) == 100 for item in pane.trajectory.listDataItems())
     assert pane.current == "trajectory"
 
 

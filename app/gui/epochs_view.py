@@ -27,6 +27,7 @@ class EpochsView(QWidget):
             box.setToolTip("Band of the ERD/ERS power")
         self.status = QLabel("Make trials in the panel on the left to see them here.")
         self.status.setProperty("class", "hint")
+        self.status.setWordWrap(True)
         for signal in (self.mode_box.currentIndexChanged, self.channel_box.currentIndexChanged,
                        self.low_box.valueChanged, self.high_box.valueChanged):
             signal.connect(self.redraw)

@@ -314,11 +314,11 @@ class MainWindow(QMainWindow):
     def _update_steps(self) -> None:
         m, d = self.wb.training, self.wb.decoder
         notes = {
-            "data": Path(self.wb.data.source).name if self.wb.data.source else "open or pick a demo",
+            "data": _short(Path(self.wb.data.source).name) if self.wb.data.source else "open or pick a demo",
             "decoder": d.name or "choose one",
             "train": {"running": "running", "finished": "finished", "failed": "failed",
                       "cancelled": "cancelled"}.get(m.state, "ready" if d.name and self.wb.data.source else ""),
-            "results": "runs of the workspace",
+            "results": "all runs",
             "online": "coming later",
         }
         for i, (key, label) in enumerate(STEPS):
@@ -360,6 +360,10 @@ class MainWindow(QMainWindow):
         self.wb.settings.save_layout(self.saveGeometry(), self.saveState(), self.steps.currentRow())
         self.wb.settings.sync()
         super().closeEvent(event)
+
+
+def _short(text: str, limit: int = 18) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _escape(text: str) -> str:

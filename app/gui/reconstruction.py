@@ -56,7 +56,9 @@ class SignalOverlay(pg.PlotWidget):
 
 
 class TrajectoryView(pg.PlotWidget):
-    """True versus decoded trajectory (2-D path, or each target over time otherwise)."""
+    """True versus decoded trajectory: each target over time (the last ``max_samples``)."""
+
+    max_samples = 400
 
     def show_trajectory(self, truth: np.ndarray, decoded: np.ndarray, target_names: list[str] | None = None) -> None:
         self.clear()
@@ -65,19 +67,20 @@ class TrajectoryView(pg.PlotWidget):
         if truth.ndim == 1:
             truth, decoded = truth[:, None], decoded[:, None]
         names = list(target_names or [f"target {i}" for i in range(truth.shape[1])])
+        truth, decoded = truth[-self.max_samples:], decoded[-self.max_samples:]
         c = theme.colors()
-        if truth.shape[1] == 2:
-            self.plot(truth[:, 0], truth[:, 1], pen=pg.mkPen(c["trace"], width=1.5), name="true")
-            self.plot(decoded[:, 0], decoded[:, 1], pen=pg.mkPen(theme.class_color(1), width=1.5), name="decoded")
-            self.setLabel("bottom", names[0])
-            self.setLabel("left", names[1])
-            return
+        # Each target over time, stacked: the true trace and the decoded one on top of it.
+        spread = float(np.nanstd(truth)) or 1.0
         t = np.arange(len(truth))
+        ticks = []
         for i, name in enumerate(names):
-            color = theme.class_color(i)
-            self.plot(t, truth[:, i], pen=pg.mkPen(color, width=1.5), name=f"{name} true")
-            self.plot(t, decoded[:, i], pen=pg.mkPen(color, width=1.5, style=Qt.DashLine), name=f"{name} decoded")
-        self.setLabel("bottom", "sample")
+            offset = -4.0 * spread * i
+            self.plot(t, truth[:, i] + offset, pen=pg.mkPen(c["trace"], width=1.5), name="true" if i == 0 else None)
+            self.plot(t, decoded[:, i] + offset, pen=pg.mkPen(theme.class_color(1), width=1.5),
+                      name="decoded" if i == 0 else None)
+            ticks.append((offset, name))
+        self.getAxis("left").setTicks([ticks, []])
+        self.setLabel("bottom", f"sample (last {len(truth)})")
 
 
 class ReconstructionPane(QWidget):

@@ -209,6 +209,9 @@ class ResultsView(QWidget):
         for fold, rows in history.items():
             self.loss_plot.update_fold(fold, rows)
             self.score_plot.update_fold(fold, rows)
+        if not self.loss_plot.curves and not self.score_plot.curves:
+            for plot in (self.loss_plot, self.score_plot):
+                plot.show_note(f"{run.decoder} reports no per-epoch curves")
         keys = list(run.metrics)
         self.metrics.setRowCount(len(keys))
         self.metrics.setColumnCount(2)

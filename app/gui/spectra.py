@@ -27,16 +27,17 @@ def psd_per_class(X, y, sfreq, fmax: float | None = 45.0):
 
 def band_power_course(X, sfreq, band: tuple[float, float], smooth_s: float = 0.25) -> np.ndarray:
     """Instantaneous power in ``band`` (band-pass, square, moving average): like X."""
+    from scipy.ndimage import uniform_filter1d
     from scipy.signal import butter, sosfiltfilt
 
     low, high = band
     high = min(high, 0.45 * sfreq)
     sos = butter(4, [low, high], btype="bandpass", fs=sfreq, output="sos")
-    padlen = min(X.shape[-1] - 1, 3 * 9)
-    power = sosfiltfilt(sos, X, axis=-1, padlen=padlen) ** 2
+    # A second of reflected padding keeps the filter's edge transients out of the trial.
+    padlen = int(min(X.shape[-1] - 1, sfreq))
+    power = sosfiltfilt(sos, X, axis=-1, padtype="even", padlen=padlen) ** 2
     width = max(1, int(round(smooth_s * sfreq)))
-    kernel = np.ones(width) / width
-    return np.apply_along_axis(lambda v: np.convolve(v, kernel, mode="same"), -1, power)
+    return uniform_filter1d(power, width, axis=-1, mode="nearest")
 
 
 def erd_ers(X, y, sfreq, band=(8.0, 13.0), times: np.ndarray | None = None):

@@ -18,10 +18,13 @@ CLASS_COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"
 _current = "light"
 
 
-@lru_cache(maxsize=None)
 def colors(name: str | None = None) -> dict:
     """The colour table of a theme (the current one by default)."""
-    name = name or _current
+    return _colors(name or _current)
+
+
+@lru_cache(maxsize=None)
+def _colors(name: str) -> dict:
     return json.loads(resources.path("themes", f"{name}.json").read_text())
 
 

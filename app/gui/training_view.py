@@ -32,12 +32,22 @@ class CurvePlot(pg.PlotWidget):
         self.getAxis("bottom").enableAutoSIPrefix(False)
         self.legend = self.addLegend(offset=(-10, 10), labelTextSize="8pt") if legend else None
         self.curves: dict[tuple, pg.PlotDataItem] = {}
+        self.note = pg.TextItem("", anchor=(0.5, 0.5))
+        self.note.setParentItem(self.getPlotItem().getViewBox())
 
     def reset(self) -> None:
         self.clear()
         if self.legend is not None:
             self.legend.clear()
         self.curves.clear()
+        self.show_note("")
+
+    def show_note(self, text: str) -> None:
+        """A line of text in the middle of the plot (e.g. why it stays empty)."""
+        self.note.setText(text)
+        self.note.setColor(theme.colors()["muted"])
+        box = self.getPlotItem().getViewBox().boundingRect()
+        self.note.setPos(box.center())
 
     def update_fold(self, fold, rows: list[dict]) -> None:
         for key in self.keys:
@@ -265,6 +275,9 @@ class TrainingView(QWidget):
             self.reconstruction.show_event(self.model.reconstructions[info["view"]])
         elif change == "run_end":
             self._show_progress()
+        if change == "state" and self.model.state == "finished" and not self.model.history:
+            for plot in (self.loss_plot, self.score_plot):
+                plot.show_note("this decoder fits in one step: no per-epoch curves")
 
     def _show_progress(self) -> None:
         m = self.model
