@@ -248,7 +248,7 @@ def run_experiment(config: ExperimentConfig | dict, on_event: Callable | None = 
     ctx = TrainingContext(sink, cancel or threading.Event(), config.training.device)
     ctx.log(f"experiment '{config.name}': loading {config.dataset.source}")
     data = load_dataset(config.dataset)
-    ctx.log(f"data: {json.dumps(data.summary())}")
+    ctx.log(f"data: {json.dumps(data.summary(), default=str)}")
     ctx.check_cancel()
 
     cls = registry.get(config.decoder.name)
