@@ -183,22 +183,24 @@ class EEGSimpleConv(Decoder):
         device = next(net.parameters()).device
         out = np.empty((len(X), len(self.classes_)), dtype=np.float32)
         with torch.inference_mode():
-            x_all = torch.as_tensor(X, dtype=torch.float32)
-            for s in dict.fromkeys(groups.tolist()):
-                sel = np.flatnonzero(groups == s)
+            x_all = torch.from_numpy(np.ascontiguousarray(X))
+            names = list(dict.fromkeys(groups.tolist()))
+            for s in names:
+                sel = slice(None) if len(names) == 1 else np.flatnonzero(groups == s)
+                x = x_all if len(names) == 1 else x_all[torch.from_numpy(sel)]
                 align = None
                 if p.align:
                     matrix = self.alignments_.get(s)
                     if matrix is None:
                         matrix = reference_matrix(X[sel]).astype(np.float32)
-                    align = torch.as_tensor(matrix, device=device)
+                    align = torch.from_numpy(matrix).to(device)
                 if p.bn_trick:
-                    out[sel] = self._bn_trick_proba(x_all[sel].to(device), align)
+                    out[sel] = self._bn_trick_proba(x.to(device), align)
                     continue
                 net.eval()
-                for start in range(0, len(sel), 256):
-                    xb = x_all[sel[start:start + 256]].to(device)
-                    out[sel[start:start + 256]] = torch.softmax(net(stage(xb, align)), 1).float().cpu().numpy()
+                parts = [torch.softmax(net(stage(x[i:i + 256].to(device), align)), 1).float().cpu()
+                         for i in range(0, len(x), 256)]
+                out[sel] = torch.cat(parts).numpy()
         return out
 
     def predict(self, X, *, subject=None) -> np.ndarray:

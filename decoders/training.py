@@ -222,7 +222,7 @@ class Trainer:
         scaler = torch.amp.GradScaler("cuda") if self.use_amp else None
         result = TrainResult()
         state = _RunState()
-        fingerprint = self._fingerprint(train, val)
+        fingerprint = self._fingerprint(train, val) if self.checkpoint is not None else ""
         start_epoch = self._resume(fingerprint, optimizer, scheduler, scaler, train_batches, result, state)
 
         t0 = time.perf_counter()

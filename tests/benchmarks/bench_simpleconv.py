@@ -3,7 +3,8 @@ architecture and recipe, on the same real EEGBCI trials and folds, in one run.
 
 Data: EEGBCI (PhysioNet EEGMMIDB) subjects 1-3, runs 3/4/7/8/11/12, T1 left vs T2 right fist
 (executed and imagined), 0-3 s, 64 channels at 160 Hz, no filtering (as the reference's
-PhysionetMI setting); 90 trials per subject. Protocol: within-subject stratified k-fold.
+PhysionetMI setting); 90 trials per subject. Protocols: within-subject stratified k-fold, or
+k-fold over the three subjects pooled (Euclidean alignment per subject).
 Both implementations get the within-subject recipe: F=85, 1 block, kernel 15, resampling to
 95 Hz, Adam 1e-3, StepLR x0.1 at 4/5, batch 16, mixup, Euclidean alignment and z-score from
 the training fold. Classical baselines run on the same folds for context.
@@ -12,7 +13,8 @@ Measured: accuracy per fold, training throughput (trial passes per second), sing
 inference latency (batch 1, CPU, median and p99) through each implementation's own
 predict path (alignment + standardisation + network). Writes results/simpleconv.json.
 
-    python tests/benchmarks/bench_simpleconv.py [--folds 3] [--epochs 50] [--threads 1]
+    python tests/benchmarks/bench_simpleconv.py [--protocol within|pooled] [--folds 3] [--epochs 50]
+                                                [--threads 1] [--timing-repeats 6]
 """
 from __future__ import annotations
 
@@ -102,13 +104,15 @@ def plain_transcription():
         return ((v / np.sqrt(w)) @ v.T).astype(np.float32)
 
     class Plain:
-        def fit(self, X, y, sfreq, epochs, seed):
+        def fit(self, X, y, subjects, sfreq, epochs, seed):
             torch.manual_seed(seed)
             np.random.seed(seed)
             self.classes = np.unique(y)
             yi = torch.as_tensor(np.searchsorted(self.classes, y))
-            self.R = ea_matrix(X)
-            Xa = np.einsum("cd,ndt->nct", self.R, X)
+            self.R = {s: ea_matrix(X[subjects == s]) for s in np.unique(subjects)}   # EA per subject
+            Xa = np.empty_like(X)
+            for s, R in self.R.items():
+                Xa[subjects == s] = np.einsum("cd,ndt->nct", R, X[subjects == s])
             self.mean, self.std = Xa.mean(axis=(0, 2), keepdims=True)[0], Xa.std(axis=(0, 2), keepdims=True)[0]
             Xt = torch.as_tensor((Xa - self.mean) / self.std, dtype=torch.float32)
             self.model = EEGSimpleConv(85, 1, 95, 15, X.shape[1], len(self.classes), sfreq)
@@ -131,9 +135,12 @@ def plain_transcription():
             self.model.eval()
             return self
 
-        def predict_proba(self, X):
+        def predict_proba(self, X, subjects):
+            Xa = np.empty_like(X)
+            for s in np.unique(subjects):
+                Xa[subjects == s] = np.einsum("cd,ndt->nct", self.R[s], X[subjects == s])
             with torch.no_grad():
-                x = torch.as_tensor((np.einsum("cd,ndt->nct", self.R, X) - self.mean) / self.std, dtype=torch.float32)
+                x = torch.as_tensor((Xa - self.mean) / self.std, dtype=torch.float32)
                 return torch.softmax(self.model(x), 1).numpy()
 
     return Plain
@@ -141,6 +148,7 @@ def plain_transcription():
 
 # ------------------------------------------------------------------------ measuring
 def latency_ms(fn, trials, repeats: int) -> dict:
+    """Median and p99 wall time of ``fn(one_trial[None])`` after 10 warm-up calls."""
     for i in range(10):
         fn(trials[i % len(trials)][None])
     times = []
@@ -152,21 +160,67 @@ def latency_ms(fn, trials, repeats: int) -> dict:
     return {"median_ms": float(np.median(times)), "p99_ms": float(np.percentile(times, 99))}
 
 
+def split_folds(protocol: str, n_folds: int, y: np.ndarray, subjects: np.ndarray):
+    """(name, train index, test index): within-subject k-fold, or k-fold over the pooled
+    subjects (stratified by subject and class; each model sees every subject)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    cv = StratifiedKFold(n_folds, shuffle=True, random_state=0)
+    if protocol == "pooled":
+        strata = np.char.add(subjects.astype(str), y.astype(str))
+        for k, (tr, te) in enumerate(cv.split(y, strata)):
+            yield f"pooled fold {k}", k, tr, te
+        return
+    for subject in dict.fromkeys(subjects.tolist()):
+        idx = np.flatnonzero(subjects == subject)
+        for k, (tr, te) in enumerate(cv.split(idx, y[idx])):
+            yield f"subject {subject} fold {k}", k, idx[tr], idx[te]
+
+
+def timing(X, y, subjects, sfreq, epochs: int, repeats: int, Plain) -> dict:
+    """Training time of both on the same trials, alternated (ABAB...) so both see the same
+    machine load; medians over the repeats."""
+    from decoders import create
+
+    times = {"neurodeck": [], "plain-torch": []}
+    for r in range(repeats):
+        for name in (("neurodeck", "plain-torch") if r % 2 == 0 else ("plain-torch", "neurodeck")):
+            t0 = time.perf_counter()
+            if name == "neurodeck":
+                create("eeg-simpleconv", {"sfreq": sfreq, "epochs": epochs, "device": "cpu", "seed": r},
+                       preset="within-subject").fit(X, y, subject=subjects)
+            else:
+                Plain().fit(X, y, subjects, sfreq, epochs, seed=r)
+            times[name].append(time.perf_counter() - t0)
+    passes = len(X) * epochs
+    out = {name: {"median_s": float(np.median(t)), "train_trials_per_s": float(passes / np.median(t)),
+                  "runs_s": [round(v, 3) for v in t]} for name, t in times.items()}
+    out["ratio_neurodeck_over_plain"] = [round(a / b, 4) for a, b in zip(times["neurodeck"], times["plain-torch"])]
+    out["setup"] = f"{len(X)} trials x {epochs} epochs, {repeats} alternated repeats"
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--protocol", choices=["within", "pooled"], default="within",
+                    help="within: k-fold inside each subject; pooled: k-fold over all three subjects")
     ap.add_argument("--folds", type=int, default=3)
     ap.add_argument("--epochs", type=int, default=50)
-    ap.add_argument("--threads", type=int, default=1, help="torch threads for both (the machine is shared)")
+    ap.add_argument("--threads", type=int, default=1, help="torch and BLAS threads for both (the machine is shared)")
     ap.add_argument("--latency-repeats", type=int, default=300)
+    ap.add_argument("--timing-repeats", type=int, default=0,
+                    help="also time training alone: alternated runs on subject 1's first training fold")
+    ap.add_argument("--timing-epochs", type=int, default=10)
     ap.add_argument("--no-classical", action="store_true")
     args = ap.parse_args()
 
     import torch
-    from sklearn.model_selection import StratifiedKFold
+    from threadpoolctl import threadpool_limits
 
     from decoders import create
 
     torch.set_num_threads(args.threads)
+    threadpool_limits(args.threads)
     ds = load_eegbci()
     X, y, subjects = ds.X.astype(np.float32), ds.y, ds.subject
     print(f"EEGBCI: {X.shape[0]} trials, {X.shape[1]} channels x {X.shape[2]} samples at {ds.sfreq} Hz, "
@@ -174,66 +228,85 @@ def main() -> None:
     Plain = plain_transcription()
     names = ["neurodeck", "plain-torch"] + ([] if args.no_classical else ["csp-lda", "fbcsp-lda", "tangent-space-lr"])
     folds, train_time, train_passes, last = [], {n: 0.0 for n in names}, {n: 0 for n in names}, {}
-    for subject in ds.subjects:
-        idx = np.flatnonzero(subjects == subject)
-        cv = StratifiedKFold(args.folds, shuffle=True, random_state=0)
-        for k, (tr, te) in enumerate(cv.split(X[idx], y[idx])):
-            tr, te = idx[tr], idx[te]
-            row = {"subject": subject, "fold": k, "n_train": len(tr), "n_test": len(te)}
-            for name in names:                 # interleaved, so both see the same machine load
-                t0 = time.perf_counter()
-                if name == "neurodeck":
-                    model = create("eeg-simpleconv", {"sfreq": ds.sfreq, "epochs": args.epochs, "device": "cpu",
-                                                      "seed": k}, preset="within-subject")
-                    model.fit(X[tr], y[tr], subject=subjects[tr])
-                    predict = lambda x, m=model, s=subject: m.predict_proba(x, subject=s)  # noqa: E731
-                elif name == "plain-torch":
-                    model = Plain().fit(X[tr], y[tr], ds.sfreq, args.epochs, seed=k)
-                    predict = model.predict_proba
-                else:
-                    model = create(name, {"sfreq": ds.sfreq} if name == "fbcsp-lda" else {}).fit(X[tr], y[tr])
-                    predict = model.predict_proba
-                seconds = time.perf_counter() - t0
-                acc = float(np.mean(np.argmax(predict(X[te]), 1) == np.searchsorted(np.unique(y[tr]), y[te])))
-                row[name] = acc
-                train_time[name] += seconds
-                train_passes[name] += len(tr) * (args.epochs if name in ("neurodeck", "plain-torch") else 1)
-                last[name] = (predict, X[te])
-            folds.append(row)
-            print(f"subject {subject} fold {k}: " + "  ".join(f"{n} {row[n]:.3f}" for n in names), flush=True)
+    for label, k, tr, te in split_folds(args.protocol, args.folds, y, subjects):
+        row = {"fold": label, "n_train": len(tr), "n_test": len(te)}
+        for name in names:                 # interleaved, so both see the same machine load
+            t0 = time.perf_counter()
+            if name == "neurodeck":
+                model = create("eeg-simpleconv", {"sfreq": ds.sfreq, "epochs": args.epochs, "device": "cpu",
+                                                  "seed": k}, preset="within-subject")
+                model.fit(X[tr], y[tr], subject=subjects[tr])
+                predict = lambda x, s, m=model: m.predict_proba(x, subject=s)  # noqa: E731
+            elif name == "plain-torch":
+                model = Plain().fit(X[tr], y[tr], subjects[tr], ds.sfreq, args.epochs, seed=k)
+                predict = model.predict_proba
+            else:
+                model = create(name, {"sfreq": ds.sfreq} if name == "fbcsp-lda" else {}).fit(X[tr], y[tr])
+                predict = lambda x, s, m=model: m.predict_proba(x)  # noqa: E731
+            seconds = time.perf_counter() - t0
+            acc = float(np.mean(np.argmax(predict(X[te], subjects[te]), 1) == np.searchsorted(np.unique(y[tr]), y[te])))
+            row[name] = acc
+            train_time[name] += seconds
+            train_passes[name] += len(tr) * (args.epochs if name in ("neurodeck", "plain-torch") else 1)
+            last[name] = (predict, X[te], subjects[te])
+        folds.append(row)
+        print(f"{label}: " + "  ".join(f"{n} {row[n]:.3f}" for n in names), flush=True)
 
     summary = {}
     for name in names:
         accs = np.array([f[name] for f in folds])
         summary[name] = {"accuracy_mean": float(accs.mean()), "accuracy_std": float(accs.std(ddof=1)),
-                         "train_seconds": train_time[name],
-                         "train_trials_per_s": train_passes[name] / train_time[name]}
+                         "fit_seconds_total": train_time[name],
+                         "fit_trials_per_s": train_passes[name] / train_time[name]}
     for name in ("neurodeck", "plain-torch"):
-        predict, trials = last[name]
-        summary[name]["latency_batch1"] = latency_ms(predict, trials, args.latency_repeats)
+        predict, trials, subj = last[name]
+        summary[name]["latency_batch1"] = latency_ms(lambda x: predict(x, subj[:1]), trials, args.latency_repeats)
     diff = np.array([f["neurodeck"] - f["plain-torch"] for f in folds])
     paired = {"mean_diff": float(diff.mean()), "std_diff": float(diff.std(ddof=1)),
               "se_diff": float(diff.std(ddof=1) / np.sqrt(len(diff)))}
-    out = {
-        "benchmark": "simpleconv", "date": time.strftime("%Y-%m-%d"),
-        "machine": f"2-core x86-64 CPU, no GPU ({platform.processor() or platform.machine()})",
-        "torch": torch.__version__, "torch_threads": args.threads,
+    run = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": f"2-core x86-64 CPU, no GPU ({platform.processor() or platform.machine()}), shared with other jobs",
+        "torch": torch.__version__, "threads": args.threads,
         "data": "EEGBCI subjects 1-3, runs 3/4/7/8/11/12, T1 left / T2 right, 0-3 s, 64 ch, 160 Hz, unfiltered",
-        "protocol": f"within-subject stratified {args.folds}-fold (shuffle, random_state 0)",
+        "protocol": (f"within-subject stratified {args.folds}-fold" if args.protocol == "within" else
+                     f"3 subjects pooled (EA per subject), {args.folds}-fold stratified by subject and class"),
         "recipe": f"within-subject preset, {args.epochs} epochs, batch 16, Adam 1e-3, StepLR 4/5, mixup, EA, z-score",
         "folds": folds, "summary": summary, "neurodeck_minus_plain": paired,
         "command": "python tests/benchmarks/bench_simpleconv.py " + " ".join(sys.argv[1:]),
     }
+    results = _read_results()
+    results["runs"][args.protocol] = run
+    if args.timing_repeats:
+        sel = next(split_folds("within", args.folds, y, subjects))[2]
+        print("timing training alone ...", flush=True)
+        results["timing"] = {**timing(X[sel], y[sel], subjects[sel], ds.sfreq, args.timing_epochs,
+                                      args.timing_repeats, Plain), "date": run["date"], "threads": args.threads}
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "simpleconv.json").write_text(json.dumps(out, indent=2))
+    (RESULTS / "simpleconv.json").write_text(json.dumps(results, indent=2))
 
-    print(f"\n{'decoder':18s} {'accuracy':>15s} {'train trials/s':>15s} {'latency med ms':>15s} {'p99 ms':>8s}")
+    print(f"\n{'decoder':18s} {'accuracy':>15s} {'fit trials/s':>13s} {'latency med ms':>15s} {'p99 ms':>8s}")
     for name in names:
         s = summary[name]
         lat = s.get("latency_batch1", {})
-        print(f"{name:18s} {s['accuracy_mean']:7.3f} ± {s['accuracy_std']:5.3f} {s['train_trials_per_s']:15.1f} "
+        print(f"{name:18s} {s['accuracy_mean']:7.3f} ± {s['accuracy_std']:5.3f} {s['fit_trials_per_s']:13.1f} "
               f"{lat.get('median_ms', float('nan')):15.2f} {lat.get('p99_ms', float('nan')):8.2f}")
     print(f"neurodeck - plain: {paired['mean_diff']:+.3f} (s.e. {paired['se_diff']:.3f}) over {len(diff)} folds")
+    if args.timing_repeats:
+        t = results["timing"]
+        print(f"training alone ({t['setup']}): neurodeck {t['neurodeck']['train_trials_per_s']:.1f} trials/s, "
+              f"plain {t['plain-torch']['train_trials_per_s']:.1f} trials/s, ratios {t['ratio_neurodeck_over_plain']}")
+
+
+def _read_results() -> dict:
+    path = RESULTS / "simpleconv.json"
+    try:
+        results = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {"benchmark": "simpleconv", "runs": {}}
+    if "runs" not in results:          # a single run written by an earlier version of this script
+        results = {"benchmark": "simpleconv", "runs": {"within": results}}
+    return results
 
 
 if __name__ == "__main__":
