@@ -6,10 +6,11 @@ carrying mu (8-13 Hz) and beta (18-26 Hz) rhythms, one occipital alpha source th
 the task, and many random cortical sources of 1/f (pink) background activity. Imagining a
 hand lowers mu and beta power in the opposite hemisphere (event-related desynchronisation,
 ERD; a little on the same side too), followed by a short beta rebound. Sensor-space eye
-blinks (frontal), 50 Hz line noise and white amplifier noise are added on top.
+blinks (frontal), 50 Hz line noise and white amplifier noise are added on top. Potentials
+are reference-free (relative to infinity); re-reference with ``preprocessing.reference``.
 
 Positions, orientations, rhythm frequencies, ERD depth, signal-to-noise ratio and blink
-rate differ between subjects; everything is drawn from ``spec.seed`` and the subject /
+rate differ between subjects (one "aptitude" sets both mu SNR and ERD depth); everything is drawn from ``spec.seed`` and the subject /
 session / run names, so a subject's data do not depend on which other subjects are asked
 for. Nothing is downloaded or cached on disk.
 """
@@ -233,6 +234,7 @@ def _tilted(axis: np.ndarray, angle: float, rng) -> np.ndarray:
 # -- signals -------------------------------------------------------------------------------
 
 def _simulate_run(info, params: SubjectParams, gain: np.ndarray, rng):
+    """One run: 40 left + 40 right trials in random order, as an annotated RawArray (volts)."""
     import mne
 
     labels = rng.permutation(np.repeat([0, 1], TRIALS_PER_CLASS))
