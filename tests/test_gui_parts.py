@@ -272,3 +272,48 @@ def test_gui_command_without_a_display_points_to_the_headless_command(monkeypatc
     assert main(["gui"]) == 2
     err = capsys.readouterr().err
     assert "no display" in err and "neurodeck run resources/experiments/demo-motor-imagery-simpleconv.yaml" in err
+
+
+def test_dropping_a_real_recording_then_mapping_classes_and_marking_bads(qtbot, settings_file, datasets):
+    """An EEGBCI run dropped on the window: summary, class mapping with counts at once, a
+    bad channel left out of what training gets."""
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    from app.gui.main_window import MainWindow
+
+    edf = datasets / "eegbci" / "MNE-eegbci-data" / "files" / "eegmmidb" / "1.0.0" / "S001" / "S001R04.edf"
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(edf))])
+    window.dropEvent(QDropEvent(QPointF(300, 300), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
+    qtbot.waitUntil(lambda: bool(window.wb.data.recordings or window.error_text()), timeout=60_000)
+    assert not window.error_text(), window.error_text()
+    view = window.view("data")
+    assert "64 eeg" in view.summary.text() and "160 Hz" in view.summary.text()
+    assert "T1 ×" in view.summary.text() and "T2 ×" in view.summary.text()
+    assert set(window.wb.data.trial_counts) == {"T0", "T1", "T2"}
+    # Leave the rest events out and name the two imagery classes: counts follow at once.
+    rows = {view.classes.item(r, 0).text(): r for r in range(view.classes.rowCount())}
+    view.classes.item(rows["T0"], 1).setText("")
+    view.classes.item(rows["T1"], 1).setText("left")
+    view.classes.item(rows["T2"], 1).setText("right")
+    assert window.wb.data.spec.events == {"T1": "left", "T2": "right"}
+    counts = window.wb.data.trial_counts
+    events = window.wb.data.content.summary["events"]
+    assert counts == {"left": events["T1"], "right": events["T2"]}  # every T1/T2 fits in 0-3 s
+    assert counts["left"] + counts["right"] == 15  # 15 imagery trials per EEGBCI run
+    assert view.counts.text() == f"left {counts['left']}  ·  right {counts['right']}"
+    # A window longer than the recording allows for the last events drops them at once.
+    view.tmax_box.setValue(20.0)
+    view.apply_controls()
+    assert sum(window.wb.data.trial_counts.values()) < 15
+    # Mark a channel bad in the browser: training picks leave it out.
+    first = view.browser.visible_channels()[0]
+    view.browser.toggle_bad(first)
+    assert window.wb.data.bads == {first}
+    picks = window.wb.data.run_spec().preprocessing.picks
+    assert first not in picks and len(picks) == 63
+    window.close()
