@@ -17,6 +17,16 @@ def _spec(**kwargs) -> DatasetSpec:
     return DatasetSpec(source="demo:motor-imagery", **kwargs)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_blas_thread():
+    """Multi-threaded BLAS on small matrices oversubscribes the shared cores (CSP: 20x slower)."""
+    import scipy.linalg  # noqa: F401 - load SciPy's own BLAS first, so the limit covers it
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        yield
+
+
 @pytest.fixture(scope="module")
 def recordings() -> list[Recording]:
     return motor_imagery.simulate_recordings(_spec(seed=0))

@@ -108,4 +108,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import scipy.linalg  # noqa: F401 - load SciPy's BLAS before limiting threads
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):  # multi-threaded BLAS on small matrices oversubscribes 2 cores
+        main()
