@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -106,7 +107,12 @@ def walk(qapp, tmp_path_factory):
     results = window.show_step("results")
     record["selected"] = results.select_run(record["run_dir"]) if record["run_dir"] else False
     runs = results.selected_runs()
-    record["export"] = results.export(runs[0], root / "exported" / "decoder.zip") if runs else None
+    exported: list = []
+    results.exported.connect(exported.append)
+    if runs:
+        results.export(runs[0], root / "exported" / "decoder.zip")
+        wait_until(qapp, lambda: exported or window.error_text(), 60, "the export")
+    record["export"] = Path(exported[0]) if exported else window.error_text()
     record["window"] = window
     record["root"] = root
     yield record
@@ -166,10 +172,12 @@ def test_run_appears_in_results_and_decoder_exports(walk):
     assert walk["selected"], ("the finished run is in the results table", walk["run_dir"],
                               [str(r.path) for r in results.runs])
     exported = walk["export"]
-    assert exported is not None and exported.exists() and exported.suffix == ".zip"
+    assert isinstance(exported, Path), exported
+    assert exported.exists() and exported.suffix == ".zip"
     decoder, manifest = load_bundle(exported)
-    assert manifest["decoder"] == "eeg-simpleconv" if isinstance(manifest.get("decoder"), str) \
-        else manifest["decoder"]["name"] == "eeg-simpleconv"
+    assert manifest["decoder"] == "eeg-simpleconv"
+    trials = np.random.default_rng(0).standard_normal((3, *manifest["input"]["shape"])).astype(np.float32)
+    assert decoder.predict(trials).shape == (3,)  # the exported decoder is usable as it is
 
 
 def test_runs_made_elsewhere_appear_and_compare(walk, qapp):

@@ -5,7 +5,6 @@ thread; results and errors come back as signals on the GUI thread.
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -259,19 +258,31 @@ class Workbench(QObject):
 
         return list_runs(self.runs_dir) if self.runs_dir.is_dir() else []
 
-    def export_decoder(self, run_dir: str | Path, destination: str | Path) -> Path:
-        """Copy a run's decoder bundle to ``destination`` (a folder, or a ``.zip`` file)."""
-        source = Path(run_dir) / "model"
-        if not source.is_dir():
-            raise InputError(f"{run_dir}: this run has no trained decoder (model/ is missing).")
+    @staticmethod
+    def export_decoder(run_dir: str | Path, destination: str | Path) -> Path:
+        """Export a run's trained decoder, as `neurodeck export` does, in the format the
+        destination names: ``.onnx`` (checked against onnxruntime), ``.pt`` (TorchScript),
+        otherwise a bundle (``.zip`` file or folder). Slow for ONNX: call it off the GUI thread."""
+        from app.commands.export import example_input, resolve_bundle
+        from decoders.bundle import load_bundle, save_bundle
+
         destination = Path(destination)
-        if destination.suffix.lower() == ".zip":
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            archive = shutil.make_archive(str(destination.with_suffix("")), "zip", source)
-            return Path(archive)
-        if destination.exists():
-            raise InputError(f"{destination}: already exists; choose a new folder name.")
-        shutil.copytree(source, destination)
+        bundle = resolve_bundle(run_dir)
+        if not Path(bundle).exists():
+            raise InputError(f"{run_dir}: this run has no trained decoder (model/ is missing).")
+        decoder, manifest = load_bundle(bundle)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        suffix = destination.suffix.lower()
+        if suffix in (".onnx", ".pt"):
+            from decoders import export
+
+            example = example_input(manifest, Path(bundle))
+            if suffix == ".onnx":
+                return Path(export.export_onnx(decoder, destination, example).path)
+            return Path(export.export_torchscript(decoder, destination, example).path)
+        if suffix != ".zip" and destination.exists():
+            raise InputError(f"{destination}: already exists; choose a new name.")
+        save_bundle(decoder, destination, input_spec=manifest.get("input", {}), metrics=manifest.get("metrics"))
         return destination
 
     # ---------------------------------------------------------------------- errors

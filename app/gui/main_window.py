@@ -161,6 +161,9 @@ class MainWindow(QMainWindow):
             widget = self.view(missing[0])
             for child in widget.findChildren(QWidget):  # style sheets now, not on first show
                 child.ensurePolished()
+            # Lay it out and render it once offscreen, so its first real showing is cheap.
+            widget.resize(self.stack.size())
+            widget.grab()
             QTimer.singleShot(0, self._build_views_when_idle)
 
     def show_step(self, key: str) -> QWidget:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QFileSystemWatcher, QSortFilterProxyModel, Qt, QTimer, QUrl
+from PySide6.QtCore import QFileSystemWatcher, QSortFilterProxyModel, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QPixmap, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QPushButton,
                                QScrollArea, QSplitter, QTableView, QTableWidget, QTableWidgetItem, QTabWidget,
@@ -27,6 +27,8 @@ def main_score(run) -> tuple[str, float | None, float | None]:
 
 
 class ResultsView(QWidget):
+    exported = Signal(str)
+
     def __init__(self, workbench, parent: QWidget | None = None):
         super().__init__(parent)
         self.wb = workbench
@@ -288,23 +290,27 @@ class ResultsView(QWidget):
             return
         run = runs[0]
         suggestion = str(Path(self.wb.settings.last_folder) / f"{run.name}-decoder.zip")
-        path, _ = QFileDialog.getSaveFileName(self, "Export the trained decoder", suggestion,
-                                              "Decoder bundle (*.zip);;Bundle folder (*)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export the trained decoder", suggestion,
+            "Decoder bundle (*.zip);;ONNX, checked against onnxruntime (*.onnx);;TorchScript (*.pt);;Bundle folder (*)")
         if path:
             self.export(run, path)
 
-    def export(self, run, destination: str | Path) -> Path | None:
-        try:
-            written = self.wb.export_decoder(run.path, destination)
-        except InputError as exc:
-            self.wb.error.emit("Cannot export the decoder", str(exc))
-            return None
-        except OSError as exc:
-            self.wb.error.emit("Cannot export the decoder", f"{destination}: {exc.strerror or exc}")
-            return None
-        self.wb.settings.last_folder = Path(written).parent
-        self.details_title.setText(f"Decoder of {run.name} exported to {written}")
-        return written
+    def export(self, run, destination: str | Path) -> None:
+        """Export in the background; ``exported(path)`` or an error message follows."""
+        def done(written: Path) -> None:
+            self.wb.settings.last_folder = Path(written).parent
+            self.details_title.setText(f"Decoder of {run.name} exported to {written}")
+            self.exported.emit(str(written))
+
+        def failed(exc: BaseException) -> None:
+            if isinstance(exc, OSError) and not isinstance(exc, InputError):
+                self.wb.error.emit("Cannot export the decoder", f"{destination}: {exc.strerror or exc}")
+            else:
+                self.wb._report("Cannot export the decoder", exc)
+
+        self.wb.background.submit(f"exporting {run.name}", lambda: self.wb.export_decoder(run.path, destination),
+                                  done, failed)
 
     def open_folder(self) -> None:
         runs = self.selected_runs()
