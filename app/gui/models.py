@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import math
 import time
+import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -278,7 +279,7 @@ def describe_params(params_model) -> list[FieldInfo]:
         annotation = info.annotation
         optional = False
         args = typing.get_args(annotation)
-        if typing.get_origin(annotation) in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        if typing.get_origin(annotation) in (typing.Union, types.UnionType):
             non_none = [a for a in args if a is not type(None)]
             optional = len(non_none) < len(args)
             annotation = non_none[0] if len(non_none) == 1 else annotation
