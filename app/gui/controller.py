@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from data.errors import InputError
 
-from .models import DataModel, DecoderModel, TrainingModel, open_source
+from .models import DataModel, DecoderModel, TrainingModel, list_devices, open_source
 from .settings import Settings
 from .worker import Background, TrainingThread, TrainingWorker
 
@@ -293,18 +293,3 @@ class Workbench(QObject):
             detail = getattr(exc, "traceback_text", "")
             self.training.add_log(f"{title}: {type(exc).__name__}: {exc}\n{detail}".rstrip())
             self.error.emit(title, f"{type(exc).__name__}: {exc}")
-
-
-def list_devices() -> list[tuple[str, str]]:
-    """(value, label) of every device torch can use, ``auto`` first."""
-    import torch
-
-    devices = [("auto", "auto (best available)")]
-    if torch.cuda.is_available():
-        for i in range(torch.cuda.device_count()):
-            devices.append((f"cuda:{i}", f"GPU {i}: {torch.cuda.get_device_name(i)}"))
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        devices.append(("mps", "Apple GPU (MPS)"))
-    devices.append(("cpu", f"CPU ({torch.get_num_threads()} threads)"))
-    return devices

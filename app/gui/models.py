@@ -632,3 +632,18 @@ def format_eta(seconds: float | None) -> str:
     if seconds >= 60:
         return f"{seconds // 60}m {seconds % 60:02d}s"
     return f"{seconds}s"
+
+
+def list_devices() -> list[tuple[str, str]]:
+    """(value, label) of every device torch can use, ``auto`` first."""
+    import torch
+
+    devices = [("auto", "auto (best available)")]
+    if torch.cuda.is_available():
+        for i in range(torch.cuda.device_count()):
+            devices.append((f"cuda:{i}", f"GPU {i}: {torch.cuda.get_device_name(i)}"))
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        devices.append(("mps", "Apple GPU (MPS)"))
+    devices.append(("cpu", f"CPU ({torch.get_num_threads()} threads)"))
+    return devices
