@@ -77,6 +77,7 @@ def walk(qapp, tmp_path_factory):
     decoder_view.eval_form.edit("n_folds", FOLDS)
     decoder_view.eval_form.edit("within", "all")
     record["overrides"] = window.wb.decoder.overrides()
+    record["devices"] = [decoder_view.device_box.itemText(i) for i in range(decoder_view.device_box.count())]
 
     # Train: count curve points after every epoch event; watch the event loop.
     training_view = window.view("train")
@@ -86,6 +87,7 @@ def walk(qapp, tmp_path_factory):
             fold = info["fold"]
             record["points"].append((fold, training_view.loss_plot.n_points(fold, "train_loss"),
                                      len(window.wb.training.history[fold])))
+            record.setdefault("progress_text", training_view.progress_label.text())
 
     window.wb.training.subscribe(on_change)
     window.wb.training_done.connect(lambda state: record.__setitem__("done", state))
@@ -102,6 +104,7 @@ def walk(qapp, tmp_path_factory):
     record["run_dir"] = window.wb.training.run_dir
     record["confusion_folds"] = list(training_view.confusion.matrices)
     record["progress"] = training_view.progress.value()
+    record["log"] = training_view.log.toPlainText()
 
     # Results: the run is in the table; export its decoder.
     results = window.show_step("results")
@@ -133,6 +136,7 @@ def test_data_view_shows_summary_and_counts_at_once(walk):
 
 def test_decoder_form_and_preset(walk):
     assert walk["preset"] == "within-subject"
+    assert walk["devices"][0].startswith("auto") and any(d.startswith("CPU") for d in walk["devices"])
     assert walk["overrides"] == {"epochs": EPOCHS, "val_fraction": 0.25}
 
 
@@ -140,6 +144,8 @@ def test_training_finishes_with_a_curve_point_per_epoch(walk):
     assert walk["step_while_training"] == "train"
     assert walk["state"] == "finished", walk["error"]
     assert walk["progress"] == 1000
+    assert "elapsed" in walk["progress_text"] and "left" in walk["progress_text"]  # progress with ETA
+    assert "kfold: 2 folds" in walk["log"] and "run folder:" in walk["log"]
     folds = [0, 1]
     for fold in folds:
         seen = [(points, epochs) for f, points, epochs in walk["points"] if f == fold]
