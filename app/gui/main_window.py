@@ -317,7 +317,7 @@ class MainWindow(QMainWindow):
     def _update_steps(self) -> None:
         m, d = self.wb.training, self.wb.decoder
         notes = {
-            "data": _short(Path(self.wb.data.source).name) if self.wb.data.source else "open or pick a demo",
+            "data": _short(Path(self.wb.data.source).name) if self.wb.data.source else "nothing open yet",
             "decoder": d.name or "choose one",
             "train": {"running": "running", "finished": "finished", "failed": "failed",
                       "cancelled": "cancelled"}.get(m.state, "ready" if d.name and self.wb.data.source else ""),

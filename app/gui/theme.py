@@ -42,7 +42,8 @@ def class_color(index: int) -> str:
 
 def style_sheet(name: str) -> str:
     template = Template(resources.path("themes", "base.qss").read_text())
-    return template.safe_substitute({k: v for k, v in colors(name).items() if isinstance(v, str)})
+    values = {k: v for k, v in colors(name).items() if isinstance(v, str)}
+    return template.safe_substitute(values, icons=resources.path("icons").as_posix())
 
 
 def palette(name: str) -> QPalette:
