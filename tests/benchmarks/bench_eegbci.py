@@ -103,6 +103,7 @@ def report(runs_dir: Path) -> dict:
             "predict_ms_per_trial": t["predict_ms_per_sample"], "total_seconds": t["total_seconds"],
             "device": m["device"], "run": runs[arm].name,
         })
+    _paired_comparison(rows, runs, baseline="tangent-space")
     print(f"{'arm':<14} {'acc':>6} {'±std':>6} {'kappa':>6} {'AUC':>6}  {'S1':>5} {'S2':>5} {'S3':>5} "
           f"{'fit s/fold':>10} {'ms/trial':>8} {'total s':>8}  same folds")
     for r in rows:
@@ -112,6 +113,12 @@ def report(runs_dir: Path) -> dict:
               + " ".join(f"{v:5.3f}" if v is not None else "    -" for v in subj)
               + f" {r['fit_seconds_per_fold']:10.1f} {r['predict_ms_per_trial']:8.2f} {r['total_seconds']:8.0f}  "
               f"{'(reference)' if r['same_test_folds_as_first'] is None else r['same_test_folds_as_first']}")
+    print(f"\nfold by fold against tangent-space (same 15 test folds; Wilcoxon signed-rank):")
+    for r in rows:
+        c = r.get("vs_tangent_space")
+        if c:
+            print(f"  {r['arm']:<14} mean difference {c['mean_difference']:+.3f}, better in {c['better']}, "
+                  f"worse in {c['worse']}, tied in {c['tied']} folds, p = {c['wilcoxon_p']:.2f}")
     out = {"benchmark": "eegbci left/right fist, subjects 1-3, 90 trials each, 5-fold within subject",
            "machine": "2-core x86-64 CPU, no GPU", "date": time.strftime("%Y-%m-%d"),
            "command": "python tests/benchmarks/bench_eegbci.py", "rows": rows}
@@ -120,6 +127,25 @@ def report(runs_dir: Path) -> dict:
     tmp.write_text(json.dumps(out, indent=2) + "\n")
     tmp.replace(RESULTS)
     return out
+
+
+def _paired_comparison(rows: list[dict], runs: dict[str, Path], baseline: str) -> None:
+    """Per-fold accuracy differences of every arm against ``baseline`` on the same folds."""
+    import numpy as np
+    from scipy.stats import wilcoxon
+
+    if baseline not in runs:
+        return
+    base = [f["accuracy"] for f in json.loads((runs[baseline] / "metrics.json").read_text())["folds"]]
+    for r in rows:
+        if r["arm"] == baseline or not r["same_test_folds_as_first"]:
+            continue
+        acc = [f["accuracy"] for f in json.loads((runs[r["arm"]] / "metrics.json").read_text())["folds"]]
+        diff = np.asarray(acc) - np.asarray(base)
+        p = float(wilcoxon(diff).pvalue) if np.any(diff != 0) else 1.0
+        r["vs_tangent_space"] = {"mean_difference": float(diff.mean()), "better": int((diff > 0).sum()),
+                                 "worse": int((diff < 0).sum()), "tied": int((diff == 0).sum()),
+                                 "wilcoxon_p": p}
 
 
 def main() -> None:
