@@ -211,6 +211,7 @@ def main() -> None:
     ap.add_argument("--timing-repeats", type=int, default=0,
                     help="also time training alone: alternated runs on subject 1's first training fold")
     ap.add_argument("--timing-epochs", type=int, default=10)
+    ap.add_argument("--timing-only", action="store_true", help="only the alternated training timing")
     ap.add_argument("--no-classical", action="store_true")
     args = ap.parse_args()
 
@@ -226,6 +227,10 @@ def main() -> None:
     print(f"EEGBCI: {X.shape[0]} trials, {X.shape[1]} channels x {X.shape[2]} samples at {ds.sfreq} Hz, "
           f"subjects {ds.subjects}, classes {ds.class_names}", flush=True)
     Plain = plain_transcription()
+    if args.timing_only:
+        results = _read_results()
+        _timing_section(results, args, X, y, subjects, ds.sfreq, Plain)
+        return
     names = ["neurodeck", "plain-torch"] + ([] if args.no_classical else ["csp-lda", "fbcsp-lda", "tangent-space-lr"])
     folds, train_time, train_passes, last = [], {n: 0.0 for n in names}, {n: 0 for n in names}, {}
     for label, k, tr, te in split_folds(args.protocol, args.folds, y, subjects):
@@ -277,11 +282,6 @@ def main() -> None:
     }
     results = _read_results()
     results["runs"][args.protocol] = run
-    if args.timing_repeats:
-        sel = next(split_folds("within", args.folds, y, subjects))[2]
-        print("timing training alone ...", flush=True)
-        results["timing"] = {**timing(X[sel], y[sel], subjects[sel], ds.sfreq, args.timing_epochs,
-                                      args.timing_repeats, Plain), "date": run["date"], "threads": args.threads}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "simpleconv.json").write_text(json.dumps(results, indent=2))
 
@@ -293,9 +293,22 @@ def main() -> None:
               f"{lat.get('median_ms', float('nan')):15.2f} {lat.get('p99_ms', float('nan')):8.2f}")
     print(f"neurodeck - plain: {paired['mean_diff']:+.3f} (s.e. {paired['se_diff']:.3f}) over {len(diff)} folds")
     if args.timing_repeats:
-        t = results["timing"]
-        print(f"training alone ({t['setup']}): neurodeck {t['neurodeck']['train_trials_per_s']:.1f} trials/s, "
-              f"plain {t['plain-torch']['train_trials_per_s']:.1f} trials/s, ratios {t['ratio_neurodeck_over_plain']}")
+        _timing_section(results, args, X, y, subjects, ds.sfreq, Plain)
+
+
+def _timing_section(results, args, X, y, subjects, sfreq, Plain) -> None:
+    """Alternated training-only timing on subject 1's first training fold; saved and printed."""
+    import torch
+
+    sel = next(split_folds("within", args.folds, y, subjects))[2]
+    print("timing training alone ...", flush=True)
+    t = timing(X[sel], y[sel], subjects[sel], sfreq, args.timing_epochs, max(2, args.timing_repeats), Plain)
+    t.update(date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), threads=args.threads, torch=torch.__version__,
+             command="python tests/benchmarks/bench_simpleconv.py " + " ".join(sys.argv[1:]))
+    results["timing"] = t
+    (RESULTS / "simpleconv.json").write_text(json.dumps(results, indent=2))
+    print(f"training alone ({t['setup']}): neurodeck {t['neurodeck']['train_trials_per_s']:.1f} trials/s, "
+          f"plain {t['plain-torch']['train_trials_per_s']:.1f} trials/s, ratios {t['ratio_neurodeck_over_plain']}")
 
 
 def _read_results() -> dict:
