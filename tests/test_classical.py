@@ -119,3 +119,26 @@ def test_bad_input_is_reported():
         FilterBankCSPLDA(sfreq=100.0, bands=[(8, 60)]).fit(X, y)
     with pytest.raises(ParameterError, match="exceeds"):
         CSPLDA(n_components=9).fit(X, y)
+
+
+def test_real_eegbci_left_vs_right_well_above_chance(datasets):
+    """Real EEG: EEGBCI subjects 1-3, left vs right fist (executed and imagined, 90 trials
+    each), 8-30 Hz, 0.5-2.5 s; 3-fold cross-validation inside each subject, 270 test predictions."""
+    from sklearn.model_selection import StratifiedKFold
+
+    from data.loading import load_dataset
+
+    with one_thread():
+        ds = load_dataset({"source": "eegbci", "data_path": str(datasets / "eegbci"), "subjects": [1, 2, 3],
+                           "runs": [3, 4, 7, 8, 11, 12], "events": {"T1": "left", "T2": "right"},
+                           "window": [0.5, 2.5], "preprocessing": {"band": [8.0, 30.0]}})
+    assert ds.X.shape == (270, 64, 320)
+    # binomial test against chance: 157/270 has p < 0.005, 175/270 has p < 1e-6
+    for name, at_least in (("csp-lda", 157), ("tangent-space-lr", 175)):
+        correct = 0
+        for subject in ds.subjects:
+            idx = np.flatnonzero(ds.subject == subject)
+            for tr, te in StratifiedKFold(3, shuffle=True, random_state=0).split(idx, ds.y[idx]):
+                decoder = create(name).fit(ds.X[idx[tr]], ds.y[idx[tr]])
+                correct += int(np.sum(decoder.predict(ds.X[idx[te]]) == ds.y[idx[te]]))
+        assert correct >= at_least, f"{name}: {correct}/270 correct"
