@@ -8,6 +8,7 @@ Arms (the shipped experiment files, resources/experiments/eegbci-<arm>.yaml):
                            pretrained on the other subjects, fine-tuned on the target's
                            training folds, tested on the same test folds
   finetune-band            the same with the trials band-passed to 8-30 Hz
+  finetune-subject-head    the same (broadband) with the subject-head preset (T=0.2)
 
 Run from the repository root (the experiment files read ../shared/datasets/eegbci):
 
@@ -30,7 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-ARMS = ("csp-lda", "tangent-space", "simpleconv", "finetune", "finetune-band")
+ARMS = ("csp-lda", "tangent-space", "simpleconv", "finetune", "finetune-band", "finetune-subject-head")
 RUNS = REPO / "tests" / "benchmarks" / "runs" / "eegbci"
 RESULTS = REPO / "tests" / "benchmarks" / "results" / "eegbci.json"
 
