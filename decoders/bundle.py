@@ -9,7 +9,6 @@ naming the file and the problem.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import platform
