@@ -9,6 +9,18 @@ An experiment file (YAML) has five sections::
     evaluation: {protocol: kfold, n_folds: 5}
     output:     {runs_dir: runs, save_model: true, figures: true}
 
+``evaluation`` keys by protocol (a key the protocol does not read is an error):
+
+    kfold          n_folds, within (session | subject | all)
+    cross-session  split_by (session | run), train_groups, test_groups
+    loso           test_subjects
+    finetune       n_folds, within, test_subjects, n_calibration
+    holdout        train_range [start, end), test_range, test_fraction
+    blocked-kfold  n_folds, gap
+
+``training.seed`` seeds both the folds (StratifiedKFold random_state) and the decoder, so
+two files that differ only in the decoder are evaluated on the same test folds.
+
 Relative paths (dataset source / data_path, output.runs_dir) are resolved against the current
 working directory, so the shipped EEGBCI examples work when run from the repository root.
 Every unknown key or bad value is reported with the file and the key that holds it.
