@@ -200,6 +200,11 @@ class Trainer:
         self.checkpoint_every = max(1, int(checkpoint_every))
         self.progress_interval_s = progress_interval_s
         self.use_amp = bool(self.config.amp and self.device.type == "cuda")
+        # bfloat16 needs no loss scaling (no GradScaler, whose inf check syncs every step)
+        self.amp_dtype = (torch.bfloat16 if self.use_amp and torch.cuda.is_bf16_supported() else torch.float16)
+        # on CPU reading the loss each batch is free; on a GPU it would stall the queue, so
+        # the loss is read (and checked for NaN/Inf) with the progress events and per epoch
+        self.sync_every_batch = self.device.type == "cpu"
 
     # ------------------------------------------------------------------ public
     def fit(self, train: Sequence[np.ndarray | torch.Tensor] | Iterable,
@@ -219,7 +224,7 @@ class Trainer:
         n_batches = len(train_batches)
         optimizer = self._optimizer()
         scheduler = self._scheduler(optimizer, n_batches)
-        scaler = torch.amp.GradScaler("cuda") if self.use_amp else None
+        scaler = torch.amp.GradScaler("cuda") if self.use_amp and self.amp_dtype == torch.float16 else None
         result = TrainResult()
         state = _RunState()
         fingerprint = self._fingerprint(train, val) if self.checkpoint is not None else ""
@@ -237,11 +242,8 @@ class Trainer:
                 ctx.check_cancel()
                 batch = self._to_device(batch)
                 loss, extras = self._forward(self.loss_fn, batch)
-                loss_value = float(loss.detach())
-                if not math.isfinite(loss_value):
-                    raise TrainingDiverged(
-                        f"training loss became {loss_value} at epoch {epoch + 1}, batch {b + 1}. "
-                        "Lower the learning rate, enable grad_clip, or check the input for NaN/Inf values.")
+                if self.sync_every_batch:
+                    _check_finite(float(loss.detach()), f"at epoch {epoch + 1}, batch {b + 1}")
                 optimizer.zero_grad(set_to_none=True)
                 if scaler is not None:
                     scaler.scale(loss).backward()
@@ -260,16 +262,20 @@ class Trainer:
                     scheduler.step()
                 n = len(batch[0])
                 n_seen += n
-                sums.add(n, loss=loss_value, **extras)
+                sums.add(n, loss=loss.detach(), **extras)
                 done_batches += 1
                 now = time.perf_counter()
                 if now - last_progress >= self.progress_interval_s:
                     last_progress = now
+                    if not self.sync_every_batch:
+                        _check_finite(float(sums.sums["loss"]), f"in epoch {epoch + 1} (by batch {b + 1})")
                     self._progress(epoch, done_batches, total_batches, now - t0)
             if scheduler is not None and cfg.schedule != "onecycle":
                 scheduler.step()
+            means = sums.means()
+            _check_finite(means.get("loss", 0.0), f"in epoch {epoch + 1}")
             point = {"epoch": epoch + 1, "n_epochs": cfg.epochs,
-                     **{f"train_{k}": v for k, v in sums.means().items()},
+                     **{f"train_{k}": v for k, v in means.items()},
                      "lr": batch_lr}  # the rate the epoch's last batch used
             if val_batches is not None:
                 point.update({f"val_{k}": v for k, v in self._evaluate(val_batches).items()})
@@ -306,10 +312,10 @@ class Trainer:
         return tuple(t.to(self.device, non_blocking=True) if isinstance(t, torch.Tensor) else t for t in batch)
 
     def _forward(self, fn: LossFn, batch: tuple):
-        with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=self.use_amp):
+        with torch.autocast(device_type="cuda", dtype=self.amp_dtype, enabled=self.use_amp):
             out = fn(self.model, batch)
         loss, extras = (out if isinstance(out, tuple) else (out, {}))
-        return loss, {k: float(v) for k, v in extras.items()}
+        return loss, {k: v.detach() if isinstance(v, torch.Tensor) else float(v) for k, v in extras.items()}
 
     @torch.no_grad()
     def _evaluate(self, batches) -> dict[str, float]:
@@ -319,7 +325,7 @@ class Trainer:
             self.context.check_cancel()
             batch = self._to_device(batch)
             loss, extras = self._forward(self.val_loss_fn, batch)
-            sums.add(len(batch[0]), loss=float(loss), **extras)
+            sums.add(len(batch[0]), loss=loss.detach(), **extras)
         self.model.train()
         return sums.means()
 
@@ -446,8 +452,15 @@ class _RunState:
     best_weights: dict | None = None
 
 
+def _check_finite(value: float, where: str) -> None:
+    if not math.isfinite(value):
+        raise TrainingDiverged(
+            f"training loss became {value} {where}. "
+            "Lower the learning rate, enable grad_clip, or check the input for NaN/Inf values.")
+
+
 class _Averager:
-    """Batch-size weighted means of per-batch values."""
+    """Batch-size weighted means of per-batch values (floats or tensors, read at the end)."""
 
     def __init__(self):
         self.n, self.sums = 0, {}
@@ -458,7 +471,7 @@ class _Averager:
             self.sums[k] = self.sums.get(k, 0.0) + v * n
 
     def means(self) -> dict[str, float]:
-        return {k: v / self.n for k, v in self.sums.items()} if self.n else {}
+        return {k: float(v) / self.n for k, v in self.sums.items()} if self.n else {}
 
 
 def _numpy_state() -> list:

@@ -35,7 +35,13 @@ DATASETS = REPO.parent / "shared" / "datasets"
 
 
 # ----------------------------------------------------------------------------- data
-def load_eegbci():
+def load_eegbci(trials: str | None = None):
+    """The benchmark's trials, or the same trials saved earlier with DecodingSet.save (for a
+    machine without MNE, e.g. a GPU box)."""
+    if trials:
+        from data.decoding_set import DecodingSet
+
+        return DecodingSet.load(trials)
     from data.loading import load_dataset
 
     spec = {"source": "eegbci", "data_path": str(DATASETS / "eegbci"), "subjects": [1, 2, 3],
@@ -104,7 +110,7 @@ def plain_transcription():
         return ((v / np.sqrt(w)) @ v.T).astype(np.float32)
 
     class Plain:
-        def fit(self, X, y, subjects, sfreq, epochs, seed):
+        def fit(self, X, y, subjects, sfreq, epochs, seed, device="cpu"):
             torch.manual_seed(seed)
             np.random.seed(seed)
             self.classes = np.unique(y)
@@ -114,18 +120,20 @@ def plain_transcription():
             for s, R in self.R.items():
                 Xa[subjects == s] = np.einsum("cd,ndt->nct", R, X[subjects == s])
             self.mean, self.std = Xa.mean(axis=(0, 2), keepdims=True)[0], Xa.std(axis=(0, 2), keepdims=True)[0]
-            Xt = torch.as_tensor((Xa - self.mean) / self.std, dtype=torch.float32)
-            self.model = EEGSimpleConv(85, 1, 95, 15, X.shape[1], len(self.classes), sfreq)
+            self.device = torch.device(device)
+            Xt = torch.as_tensor((Xa - self.mean) / self.std, dtype=torch.float32, device=self.device)
+            yi = yi.to(self.device)
+            self.model = EEGSimpleConv(85, 1, 95, 15, X.shape[1], len(self.classes), sfreq).to(self.device)
             opt = torch.optim.Adam(self.model.parameters(), lr=1e-3)
             sched = torch.optim.lr_scheduler.StepLR(opt, max(1, int(epochs * 4 / 5)), 0.1)
             self.model.train()
             for _ in range(epochs):
-                perm = torch.randperm(len(Xt))
+                perm = torch.randperm(len(Xt), device=self.device)
                 for i in range(0, len(Xt), 16):
                     idx = perm[i:i + 16]
                     xb, yb = Xt[idx], yi[idx]
                     lam = float(np.random.rand())          # mixup, lambda ~ U(0, 1)
-                    mix = torch.randperm(len(xb))
+                    mix = torch.randperm(len(xb), device=self.device)
                     out = self.model(lam * xb + (1 - lam) * xb[mix])
                     loss = lam * F.cross_entropy(out, yb) + (1 - lam) * F.cross_entropy(out, yb[mix])
                     opt.zero_grad()
@@ -140,8 +148,8 @@ def plain_transcription():
             for s in np.unique(subjects):
                 Xa[subjects == s] = np.einsum("cd,ndt->nct", self.R[s], X[subjects == s])
             with torch.no_grad():
-                x = torch.as_tensor((Xa - self.mean) / self.std, dtype=torch.float32)
-                return torch.softmax(self.model(x), 1).numpy()
+                x = torch.as_tensor((Xa - self.mean) / self.std, dtype=torch.float32, device=self.device)
+                return torch.softmax(self.model(x), 1).cpu().numpy()
 
     return Plain
 
@@ -177,7 +185,7 @@ def split_folds(protocol: str, n_folds: int, y: np.ndarray, subjects: np.ndarray
             yield f"subject {subject} fold {k}", k, idx[tr], idx[te]
 
 
-def timing(X, y, subjects, sfreq, epochs: int, repeats: int, Plain) -> dict:
+def timing(X, y, subjects, sfreq, epochs: int, repeats: int, Plain, device: str = "cpu") -> dict:
     """Training time of both on the same trials, alternated (ABAB...) so both see the same
     machine load; medians over the repeats."""
     from decoders import create
@@ -187,10 +195,11 @@ def timing(X, y, subjects, sfreq, epochs: int, repeats: int, Plain) -> dict:
         for name in (("neurodeck", "plain-torch") if r % 2 == 0 else ("plain-torch", "neurodeck")):
             t0 = time.perf_counter()
             if name == "neurodeck":
-                create("eeg-simpleconv", {"sfreq": sfreq, "epochs": epochs, "device": "cpu", "seed": r},
+                create("eeg-simpleconv", {"sfreq": sfreq, "epochs": epochs, "device": device, "seed": r},
                        preset="within-subject").fit(X, y, subject=subjects)
             else:
-                Plain().fit(X, y, subjects, sfreq, epochs, seed=r)
+                Plain().fit(X, y, subjects, sfreq, epochs, seed=r, device=device)
+            _sync(device)
             times[name].append(time.perf_counter() - t0)
     passes = len(X) * epochs
     out = {name: {"median_s": float(np.median(t)), "train_trials_per_s": float(passes / np.median(t)),
@@ -198,6 +207,25 @@ def timing(X, y, subjects, sfreq, epochs: int, repeats: int, Plain) -> dict:
     out["ratio_neurodeck_over_plain"] = [round(a / b, 4) for a, b in zip(times["neurodeck"], times["plain-torch"])]
     out["setup"] = f"{len(X)} trials x {epochs} epochs, {repeats} alternated repeats"
     return out
+
+
+def _warm_up(X, y, subjects, sfreq, Plain, device: str) -> None:
+    """One short fit of each first, so one-time costs (CUDA context, kernel selection, lazy
+    imports) are charged to neither side."""
+    from decoders import create
+
+    sel = np.arange(min(32, len(X)))
+    create("eeg-simpleconv", {"sfreq": sfreq, "epochs": 1, "device": device}, preset="within-subject").fit(
+        X[sel], y[sel], subject=subjects[sel])
+    Plain().fit(X[sel], y[sel], subjects[sel], sfreq, 1, seed=0, device=device)
+    _sync(device)
+
+
+def _sync(device: str) -> None:
+    import torch
+
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
 
 
 def main() -> None:
@@ -213,6 +241,8 @@ def main() -> None:
     ap.add_argument("--timing-epochs", type=int, default=10)
     ap.add_argument("--timing-only", action="store_true", help="only the alternated training timing")
     ap.add_argument("--no-classical", action="store_true")
+    ap.add_argument("--device", default="cpu", help="device for both CNNs (NeuroDeck uses mixed precision on CUDA)")
+    ap.add_argument("--trials", help="load the trials from a DecodingSet .npz instead of the recordings")
     args = ap.parse_args()
 
     import torch
@@ -222,7 +252,7 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     threadpool_limits(args.threads)
-    ds = load_eegbci()
+    ds = load_eegbci(args.trials)
     X, y, subjects = ds.X.astype(np.float32), ds.y, ds.subject
     print(f"EEGBCI: {X.shape[0]} trials, {X.shape[1]} channels x {X.shape[2]} samples at {ds.sfreq} Hz, "
           f"subjects {ds.subjects}, classes {ds.class_names}", flush=True)
@@ -231,6 +261,7 @@ def main() -> None:
         results = _read_results()
         _timing_section(results, args, X, y, subjects, ds.sfreq, Plain)
         return
+    _warm_up(X, y, subjects, ds.sfreq, Plain, args.device)
     names = ["neurodeck", "plain-torch"] + ([] if args.no_classical else ["csp-lda", "fbcsp-lda", "tangent-space-lr"])
     folds, train_time, train_passes, last = [], {n: 0.0 for n in names}, {n: 0 for n in names}, {}
     for label, k, tr, te in split_folds(args.protocol, args.folds, y, subjects):
@@ -238,16 +269,17 @@ def main() -> None:
         for name in names:                 # interleaved, so both see the same machine load
             t0 = time.perf_counter()
             if name == "neurodeck":
-                model = create("eeg-simpleconv", {"sfreq": ds.sfreq, "epochs": args.epochs, "device": "cpu",
+                model = create("eeg-simpleconv", {"sfreq": ds.sfreq, "epochs": args.epochs, "device": args.device,
                                                   "seed": k}, preset="within-subject")
                 model.fit(X[tr], y[tr], subject=subjects[tr])
                 predict = lambda x, s, m=model: m.predict_proba(x, subject=s)  # noqa: E731
             elif name == "plain-torch":
-                model = Plain().fit(X[tr], y[tr], subjects[tr], ds.sfreq, args.epochs, seed=k)
+                model = Plain().fit(X[tr], y[tr], subjects[tr], ds.sfreq, args.epochs, seed=k, device=args.device)
                 predict = model.predict_proba
             else:
                 model = create(name, {"sfreq": ds.sfreq} if name == "fbcsp-lda" else {}).fit(X[tr], y[tr])
                 predict = lambda x, s, m=model: m.predict_proba(x)  # noqa: E731
+            _sync(args.device)
             seconds = time.perf_counter() - t0
             acc = float(np.mean(np.argmax(predict(X[te], subjects[te]), 1) == np.searchsorted(np.unique(y[tr]), y[te])))
             row[name] = acc
@@ -281,7 +313,10 @@ def main() -> None:
         "command": "python tests/benchmarks/bench_simpleconv.py " + " ".join(sys.argv[1:]),
     }
     results = _read_results()
-    results["runs"][args.protocol] = run
+    run["device"] = args.device
+    if args.device != "cpu":
+        run["machine"] = _gpu_machine()
+    results["runs"][args.protocol if args.device == "cpu" else f"{args.protocol}-{args.device}"] = run
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "simpleconv.json").write_text(json.dumps(results, indent=2))
 
@@ -301,14 +336,22 @@ def _timing_section(results, args, X, y, subjects, sfreq, Plain) -> None:
     import torch
 
     sel = next(split_folds("within", args.folds, y, subjects))[2]
+    _warm_up(X, y, subjects, sfreq, Plain, args.device)
     print("timing training alone ...", flush=True)
-    t = timing(X[sel], y[sel], subjects[sel], sfreq, args.timing_epochs, max(2, args.timing_repeats), Plain)
+    t = timing(X[sel], y[sel], subjects[sel], sfreq, args.timing_epochs, max(2, args.timing_repeats), Plain, args.device)
     t.update(date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), threads=args.threads, torch=torch.__version__,
+             device=args.device,
              command="python tests/benchmarks/bench_simpleconv.py " + " ".join(sys.argv[1:]))
-    results["timing"] = t
+    results["timing" if args.device == "cpu" else f"timing-{args.device}"] = t
     (RESULTS / "simpleconv.json").write_text(json.dumps(results, indent=2))
     print(f"training alone ({t['setup']}): neurodeck {t['neurodeck']['train_trials_per_s']:.1f} trials/s, "
           f"plain {t['plain-torch']['train_trials_per_s']:.1f} trials/s, ratios {t['ratio_neurodeck_over_plain']}")
+
+
+def _gpu_machine() -> str:
+    import torch
+
+    return f"{torch.cuda.get_device_name(0)}, {__import__('os').cpu_count()} CPU cores"
 
 
 def _read_results() -> dict:
