@@ -105,11 +105,11 @@ def report(runs_dir: Path) -> dict:
             "device": m["device"], "run": runs[arm].name,
         })
     _paired_comparison(rows, runs, baseline="tangent-space")
-    print(f"{'arm':<14} {'acc':>6} {'±std':>6} {'kappa':>6} {'AUC':>6}  {'S1':>5} {'S2':>5} {'S3':>5} "
+    print(f"{'arm':<22} {'acc':>6} {'±std':>6} {'kappa':>6} {'AUC':>6}  {'S1':>5} {'S2':>5} {'S3':>5} "
           f"{'fit s/fold':>10} {'ms/trial':>8} {'total s':>8}  same folds")
     for r in rows:
         subj = [r["by_subject"].get(k) for k in ("1", "2", "3")]
-        print(f"{r['arm']:<14} {r['accuracy']:6.3f} {r['accuracy_std']:6.3f} {r['kappa']:6.3f} "
+        print(f"{r['arm']:<22} {r['accuracy']:6.3f} {r['accuracy_std']:6.3f} {r['kappa']:6.3f} "
               f"{(r['roc_auc'] or float('nan')):6.3f}  "
               + " ".join(f"{v:5.3f}" if v is not None else "    -" for v in subj)
               + f" {r['fit_seconds_per_fold']:10.1f} {r['predict_ms_per_trial']:8.2f} {r['total_seconds']:8.0f}  "
@@ -118,7 +118,7 @@ def report(runs_dir: Path) -> dict:
     for r in rows:
         c = r.get("vs_tangent_space")
         if c:
-            print(f"  {r['arm']:<14} mean difference {c['mean_difference']:+.3f}, better in {c['better']}, "
+            print(f"  {r['arm']:<22} mean difference {c['mean_difference']:+.3f}, better in {c['better']}, "
                   f"worse in {c['worse']}, tied in {c['tied']} folds, p = {c['wilcoxon_p']:.2f}")
     out = {"benchmark": "eegbci left/right fist, subjects 1-3, 90 trials each, 5-fold within subject",
            "machine": "2-core x86-64 CPU, no GPU", "date": time.strftime("%Y-%m-%d"),
