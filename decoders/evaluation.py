@@ -346,6 +346,11 @@ def evaluate(data: DecodingSet, decoder: DecoderSource, protocol: str = "kfold",
         result = _test(model, data, split, task, fit_seconds)
         result.history = progress.history.pop(split.fold, [])
         results[split.fold] = result
+        if task == Task.REGRESSION:  # held-out trajectories for the live reconstruction pane
+            shown = slice(0, min(len(result.y_true), TRAJECTORY_POINTS))
+            fold_ctx.emit("reconstruction", view="trajectory", truth=np.asarray(result.y_true)[shown],
+                          decoded=np.asarray(result.y_pred)[shown],
+                          target_names=list(data.target_names), split="test")
         fold_ctx.emit("fold_end", metrics=_scalars(result.metrics),
                       confusion=result.metrics.get("confusion"), label=split.label)
         if on_fold is not None:
@@ -361,6 +366,9 @@ def evaluate(data: DecodingSet, decoder: DecoderSource, protocol: str = "kfold",
         timings["pretrain_seconds_mean"] = float(np.mean(pre))
     return EvaluationResult(protocol, task.value, folds, summarize(folds), timings,
                             _by_subject(folds, data))
+
+
+TRAJECTORY_POINTS = 1000  # test samples sent to the live trajectory view per fold
 
 
 def predict_with_proba(model: Decoder, X: np.ndarray, subject=None) -> tuple[np.ndarray, np.ndarray | None, float]:

@@ -217,3 +217,26 @@ def test_cancel_stops_between_batches():
         evaluate(data, LogVarLDA(), "kfold", context=TrainingContext(on_event, flag),
                  on_fold=done.append)
     assert [f.fold for f in done] == [0, 1]
+
+
+def test_regression_folds_send_their_test_trajectories():
+    """Each blocked fold of a continuous decoder shows its held-out truth and decoding."""
+    from decoders.registry import create
+
+    rng = np.random.default_rng(0)
+    t = np.arange(3000) * 0.1
+    velocity = np.c_[np.sin(t), np.cos(0.7 * t)]
+    tuning = rng.normal(size=(2, 12))
+    X = velocity @ tuning + 0.3 * rng.normal(size=(3000, 12))
+    data = DecodingSet(X=X.astype(np.float32), y=velocity, kind="continuous", modality="spikes",
+                       subject="1", session="1", run="1", target_names=["vx", "vy"])
+    events = []
+    result = evaluate(data, create("kalman"), "blocked-kfold", n_folds=3,
+                      context=TrainingContext(on_event=events.append))
+    shown = [e for e in events if e.kind == "reconstruction" and e.data.get("split") == "test"]
+    assert [e.data["fold"] for e in shown] == [f.fold for f in result.folds]
+    for event, fold in zip(shown, result.folds):
+        assert event.data["view"] == "trajectory" and event.data["target_names"] == ["vx", "vy"]
+        np.testing.assert_array_equal(event.data["truth"], velocity[fold.test_index][:len(event.data["truth"])])
+        decoded_r = np.corrcoef(event.data["truth"][:, 0], event.data["decoded"][:, 0])[0, 1]
+        assert decoded_r > 0.8  # the tuned features carry the velocity
