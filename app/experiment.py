@@ -71,7 +71,7 @@ class _Strict(BaseModel):
 
 
 class DecoderConfig(_Strict):
-    name: str = Field(..., description="Registry name of the decoder (eeg-simpleconv, csp-lda, fbcsp-lda, tangent-space-lr, kalman, dkf, wiener).")
+    name: str = Field(..., description="Registry name of the decoder (the README lists them; an unknown name lists them too).")
     preset: str | None = Field(None, description="A preset of the decoder, e.g. 'within-subject'.")
     params: dict[str, Any] = Field(default_factory=dict, description="Parameters overriding the preset.")
 
