@@ -189,6 +189,36 @@ def test_epochs_view_draws_each_mode(qtbot):
         assert "trials" in view.status.text() or "ERD" in view.status.text()
     assert "C3" in view.status.text() and "10 Hz" in view.status.text()  # the strongest cell of the map
     assert view.map_image.image is not None
+    assert view.topo_label.pixmap().isNull() and "no positions" in view.topo_label.text()  # no montage given
+
+
+def test_r2_scalp_map_of_the_motor_imagery_demo_is_contralateral(qtbot):
+    """Demo subject 1: the best band is mu/beta and left vs right imagery flips the sign
+    between C3 and C4 (contralateral ERD); the view draws the scalp map beside the r² map."""
+    from app.gui import spectra
+    from app.gui.epochs_view import MODES, EpochsView
+    from data.loading import load_dataset
+    from data.readers import open_source
+
+    trials = load_dataset({"source": "demo:motor-imagery", "subjects": ["1"]})
+    info = open_source("demo:motor-imagery", subjects=["1"])[0].raw.info
+    freqs, r2 = spectra.signed_r2(trials.X, np.asarray(trials.y), trials.sfreq)
+    band, values, placed = spectra.r2_band_topography(r2, freqs, info, trials.ch_names)
+    assert 8 <= (band[0] + band[1]) / 2 <= 30 and band[1] - band[0] == pytest.approx(4)  # peak ± 2 Hz in mu/beta
+    assert 6 <= band[0] and band[1] <= 32
+    c3, c4 = values[trials.ch_names.index("C3")], values[trials.ch_names.index("C4")]
+    assert c3 * c4 < 0 and min(abs(c3), abs(c4)) > 0.02
+    assert placed == list(trials.ch_names)
+    png = spectra.topomap_png(values, trials.ch_names, info, band)
+    assert png.startswith(b"\x89PNG")
+
+    view = EpochsView()
+    qtbot.addWidget(view)
+    view.set_info(info)
+    view.set_trials(trials)
+    view.mode_box.setCurrentText(MODES[2])
+    assert view.topo_band == band and np.allclose(view.topo_values, values)
+    assert not view.topo_label.pixmap().isNull() and view.topo_label.pixmap().width() > 100
 
 
 # --------------------------------------------------------------- reconstruction

@@ -305,6 +305,7 @@ class DataView(QWidget):
         self._set_enabled(bool(content.recordings))
         self.make_trials.setEnabled(True)
         self._show_spec()
+        self.epochs.set_info(content.recordings[0].raw.info if content.recordings else None)
         self.epochs.set_trials(self.model.trials)
 
     def _show_spec(self) -> None:

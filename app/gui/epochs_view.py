@@ -1,21 +1,25 @@
 """Epochs view: per-class PSD, ERD/ERS time courses, and the channel x frequency signed-r²
-map of how well band power separates two classes."""
+map of how well band power separates two classes, with a scalp map of its best band."""
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from . import spectra, theme
 
 MODES = ("PSD per class", "ERD/ERS per class", "signed r² map")
+TOPO_SIZE = (280, 320)  # pixels of the scalp map beside the r² map
 
 
 class EpochsView(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.trials = None
+        self.info = None  # mne.Info of the recording: channel positions for the scalp map
+        self.topo_band = self.topo_values = None
         self.mode_box = QComboBox()
         self.mode_box.addItems(MODES)
         self.mode_box.setToolTip("What to show of the trials of each class")
@@ -53,7 +57,20 @@ class EpochsView(QWidget):
         self.colorbar.setImageItem(self.map_image, insert_in=self.map_plot)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.curves)
-        self.stack.addWidget(self.map_widget)
+        self.topo_label = QLabel()
+        self.topo_label.setAlignment(Qt.AlignCenter)
+        self.topo_label.setWordWrap(True)
+        self.topo_label.setFixedWidth(TOPO_SIZE[0] + 8)
+        self.topo_label.setProperty("class", "hint")
+        self.topo_label.setToolTip("Signed r² of each channel averaged over the band around the strongest "
+                                   "|r²| frequency (peak ± 2 Hz)")
+        map_page = QWidget()
+        map_row = QHBoxLayout(map_page)
+        map_row.setContentsMargins(0, 0, 0, 0)
+        map_row.setSpacing(4)
+        map_row.addWidget(self.map_widget, 1)
+        map_row.addWidget(self.topo_label)
+        self.stack.addWidget(map_page)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -67,6 +84,12 @@ class EpochsView(QWidget):
         self.map_widget.setBackground(theme.colors()["plot_background"])
         theme.style_plot(self.map_plot)
         self.redraw()
+
+    def set_info(self, info) -> None:
+        """The recording's `mne.Info` (channel positions for the scalp map; None: none known)."""
+        self.info = info
+        if self.mode_box.currentText() == MODES[2]:
+            self.redraw()
 
     def set_trials(self, trials) -> None:
         """Show a `DecodingSet` of trials (None clears)."""
@@ -96,6 +119,8 @@ class EpochsView(QWidget):
             legend.clear()
         if self.trials is None:
             self.map_image.clear()
+            self.topo_band = self.topo_values = None
+            self._show_topo_text("")
             return
         X, y, sfreq = self.trials.X, np.asarray(self.trials.y), float(self.trials.sfreq)
         names = self.trials.class_names
@@ -132,6 +157,7 @@ class EpochsView(QWidget):
     def _draw_map(self, X, y, sfreq, names, counts) -> None:
         if len(names) < 2:
             self.status.setText("The signed r² map needs two classes.")
+            self._show_topo_text("")
             return
         freqs, r2 = spectra.signed_r2(X, y, sfreq)
         limit = float(np.nanmax(np.abs(r2))) or 1.0
@@ -149,3 +175,23 @@ class EpochsView(QWidget):
         self.status.setText(f"Signed r² of log power, {names[1]} vs {names[0]} ({counts} trials): red where "
                             f"{names[1]} has more power, blue where it has less. Strongest: {ch[best[0]]} at "
                             f"{freqs[best[1]]:g} Hz (r² {r2[best]:+.2f}).")
+        self._draw_topo(r2, freqs)
+
+    def _draw_topo(self, r2, freqs) -> None:
+        ch = self.trials.ch_names
+        self.topo_band, self.topo_values, placed = spectra.r2_band_topography(r2, freqs, self.info, ch)
+        if len(placed) < 3:
+            self._show_topo_text("No scalp map: the channels of this recording have no positions (montage).")
+            return
+        c = theme.colors()
+        try:
+            png = spectra.topomap_png(self.topo_values, ch, self.info, self.topo_band, size_px=TOPO_SIZE,
+                                      background=c["plot_background"], foreground=c["plot_foreground"])
+        except Exception as exc:  # a map beside the map: never worth failing the view for
+            self._show_topo_text(f"No scalp map: {exc}")
+            return
+        self.topo_label.setPixmap(QPixmap.fromImage(QImage.fromData(png, "PNG")))
+
+    def _show_topo_text(self, text: str) -> None:
+        self.topo_label.clear()
+        self.topo_label.setText(text)
