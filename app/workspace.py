@@ -17,20 +17,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from data.atomic import atomic_path
+
 PARTIAL_SUFFIX = ".partial"
 
 
 # --------------------------------------------------------------------------- atomic files
 def write_text(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and an atomic rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as fh:
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
         fh.write(text)
         fh.flush()
         os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def write_json(path: str | Path, data: Any) -> None:
@@ -205,10 +203,11 @@ def draw_figures(folder: str | Path, *, history: list[dict[str, Any]], task: str
 
     def save(fig, name):
         path = folder / name
-        tmp = folder / f".{name}.tmp.png"
-        fig.savefig(tmp, dpi=100, bbox_inches="tight")
-        plt.close(fig)
-        os.replace(tmp, path)
+        try:
+            with atomic_path(path, suffix=".png") as tmp:
+                fig.savefig(tmp, dpi=100, bbox_inches="tight")
+        finally:
+            plt.close(fig)
         written.append(path)
 
     curves = [k for k in ("train_loss", "val_loss", "train_acc", "val_acc", "val_r2")

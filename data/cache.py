@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -65,16 +64,9 @@ def store(key: str, data: DecodingSet) -> Path | None:
     """Write atomically; a cache that cannot be written only costs speed (warns)."""
     folder = cache_dir()
     final = folder / f"trials-{key}.npz"
-    tmp = None
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".trials-{key}-", suffix=".npz", dir=folder)
-        os.close(fd)
-        data.save(tmp)
-        os.replace(tmp, final)
+        data.save(final)  # atomic: a reader never sees half an entry
         return final
     except OSError as exc:
         warnings.warn(f"{folder}: cannot write the trial cache ({exc}).", stacklevel=2)
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
         return None

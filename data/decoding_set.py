@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .atomic import atomic_path
+
 Kind = Literal["trials", "continuous", "volumes"]
 
 
@@ -110,10 +112,8 @@ class DecodingSet:
         for name in ("y", "times", "stimuli"):
             if getattr(self, name) is not None:
                 arrays[name] = getattr(self, name)
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as fh:
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             np.savez(fh, **arrays)
-        tmp.replace(path)
 
     @classmethod
     def load(cls, path: str | Path) -> "DecodingSet":

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from data.atomic import atomic_path
 from data.errors import InputError
 
 FORMAT = "neurodeck-decoder-bundle"
@@ -65,24 +66,19 @@ def save_bundle(decoder, path: str | Path, *, input_spec: dict[str, Any],
         "versions": library_versions(),
     }
     text = json.dumps(manifest, indent=2, allow_nan=False)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".zip":
+        with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr(MANIFEST, text)
+            zf.writestr(WEIGHTS, weights)
+        return path
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        if path.suffix.lower() == ".zip":
-            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-                zf.writestr(MANIFEST, text)
-                zf.writestr(WEIGHTS, weights)
-            os.replace(tmp, path)
-        else:
-            tmp.mkdir()
-            (tmp / MANIFEST).write_text(text, encoding="utf-8")
-            (tmp / WEIGHTS).write_bytes(weights)
-            _replace_folder(tmp, path)
+        tmp.mkdir(parents=True)
+        (tmp / MANIFEST).write_text(text, encoding="utf-8")
+        (tmp / WEIGHTS).write_bytes(weights)
+        _replace_folder(tmp, path)
     finally:
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-        elif tmp.exists():
-            tmp.unlink()
+        shutil.rmtree(tmp, ignore_errors=True)
     return path
 
 

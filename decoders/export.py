@@ -6,13 +6,13 @@ resampling built in. The batch axis is dynamic.
 """
 from __future__ import annotations
 
-import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from data.atomic import atomic_path
 from data.errors import InputError
 
 
@@ -44,8 +44,7 @@ def export_onnx(decoder, path: str | Path, example_input: np.ndarray, *, atol: f
         x = x[None]
     with torch.inference_mode():
         expected = module(x).numpy()
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")   # the TorchScript-based exporter's deprecation notice
             torch.onnx.export(module, (x,), str(tmp), input_names=["trials"], output_names=["probabilities"],
@@ -56,10 +55,6 @@ def export_onnx(decoder, path: str | Path, example_input: np.ndarray, *, atol: f
         diff = float(np.abs(got - expected).max())
         if not diff <= atol:
             raise RuntimeError(f"ONNX export of {decoder.name}: onnxruntime differs from torch by {diff:.3g} (> {atol}).")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return ExportReport(path, diff)
 
 
@@ -77,11 +72,6 @@ def export_torchscript(decoder, path: str | Path, example_input: np.ndarray | No
         x = torch.as_tensor(np.asarray(example_input, dtype=np.float32))
         with torch.inference_mode():
             diff = float((scripted(x) - module(x)).abs().max())
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         scripted.save(str(tmp))
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return ExportReport(path, diff)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import random
 import time
 from dataclasses import asdict, dataclass, field
@@ -30,6 +29,8 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import torch
 from torch import nn
+
+from data.atomic import atomic_path
 
 from .events import TrainingContext
 
@@ -399,13 +400,8 @@ class Trainer:
             "rng_python": json.dumps(_python_state()),
             "rng_batches": batches.generator.get_state() if isinstance(batches, ArrayBatches) else None,
         }
-        self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.checkpoint.with_name(f".{self.checkpoint.name}.{os.getpid()}.tmp")
-        try:
+        with atomic_path(self.checkpoint) as tmp:
             torch.save(payload, tmp)
-            os.replace(tmp, self.checkpoint)
-        finally:
-            tmp.unlink(missing_ok=True)
 
     def _resume(self, fingerprint, optimizer, scheduler, scaler, batches, result, state) -> int:
         if self.checkpoint is None or not self.checkpoint.exists():
