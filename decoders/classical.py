@@ -144,26 +144,33 @@ class CSPParams(DecoderParams):
     reg: str | float | None = _REG
 
 
-class CSPLDA(_ClassicalDecoder):
-    """Common spatial patterns (MNE) + shrinkage LDA (scikit-learn)."""
-
-    name: ClassVar[str] = "csp-lda"
-    description: ClassVar[str] = "Common spatial patterns + linear discriminant analysis (classical baseline)."
-    Params = CSPParams
+class _CSPDecoder(_ClassicalDecoder):
+    """Shared by the CSP decoders: CSP filters (kept as ``csp.filters``) + shrinkage LDA."""
 
     def _fit(self, p, X, y):
         _check_components(p.n_components, X.shape[1])
-        self.filters_ = _fit_csp(X, y, p.n_components, p.reg)
+        self.filters_ = self._fit_filters(p, X, y)
         self.clf_ = _shrinkage_lda(self._features(X), y)
-
-    def _features(self, X):
-        return _log_power(self.filters_, X)
 
     def _feature_arrays(self):
         return {"csp.filters": self.filters_}
 
     def _set_feature_arrays(self, arrays):
         self.filters_ = np.asarray(arrays["csp.filters"], dtype=np.float64)
+
+
+class CSPLDA(_CSPDecoder):
+    """Common spatial patterns (MNE) + shrinkage LDA (scikit-learn)."""
+
+    name: ClassVar[str] = "csp-lda"
+    description: ClassVar[str] = "Common spatial patterns + linear discriminant analysis (classical baseline)."
+    Params = CSPParams
+
+    def _fit_filters(self, p, X, y):
+        return _fit_csp(X, y, p.n_components, p.reg)
+
+    def _features(self, X):
+        return _log_power(self.filters_, X)
 
 
 class FBCSPParams(DecoderParams):
@@ -176,18 +183,16 @@ class FBCSPParams(DecoderParams):
     reg: str | float | None = _REG
 
 
-class FilterBankCSPLDA(_ClassicalDecoder):
+class FilterBankCSPLDA(_CSPDecoder):
     """Filter-bank CSP: CSP log-power features in several bands, concatenated, shrinkage LDA."""
 
     name: ClassVar[str] = "fbcsp-lda"
     description: ClassVar[str] = "Filter-bank CSP + LDA: CSP in several frequency bands (classical baseline)."
     Params = FBCSPParams
 
-    def _fit(self, p, X, y):
-        _check_components(p.n_components, X.shape[1])
+    def _fit_filters(self, p, X, y):
         self._check_bands(p)
-        self.filters_ = np.stack([_fit_csp(Xb, y, p.n_components, p.reg) for Xb in self._band_passed(X)])
-        self.clf_ = _shrinkage_lda(self._features(X), y)
+        return np.stack([_fit_csp(Xb, y, p.n_components, p.reg) for Xb in self._band_passed(X)])
 
     def _check_bands(self, p):
         if p.sfreq is None:
@@ -207,11 +212,8 @@ class FilterBankCSPLDA(_ClassicalDecoder):
     def _features(self, X):
         return np.concatenate([_log_power(W, Xb) for W, Xb in zip(self.filters_, self._band_passed(X))], axis=1)
 
-    def _feature_arrays(self):
-        return {"csp.filters": self.filters_}
-
     def _set_feature_arrays(self, arrays):
-        self.filters_ = np.asarray(arrays["csp.filters"], dtype=np.float64)
+        super()._set_feature_arrays(arrays)
         if len(self.filters_) != len(self.params().bands):
             raise InputError("fbcsp-lda: the saved filters do not match the number of bands in its parameters.")
 
