@@ -507,6 +507,12 @@ def moabb_dataset(name: str):
     return cls()
 
 
+def _moabb_copy_error(message: str, exc: BaseException, data_path) -> MissingFileError:
+    """``message: <cause>``, reported against the MOABB data folder in use."""
+    return MissingFileError(f"{message}: {_short(exc)}",
+                            data_path or os.environ.get("MNE_DATA", "~/mne_data"))
+
+
 def moabb_files(name: str, data_path, subjects) -> list[str]:
     """Local files of a MOABB dataset's subjects (empty for simulated ones)."""
     dataset = moabb_dataset(name)
@@ -520,9 +526,8 @@ def moabb_files(name: str, data_path, subjects) -> list[str]:
             except DataError:
                 raise
             except Exception as exc:  # noqa: BLE001
-                raise MissingFileError(f"the local copy of MOABB dataset {name} (subject "
-                                       f"{subject}) cannot be used: {_short(exc)}",
-                                       data_path or os.environ.get("MNE_DATA", "~/mne_data")) from exc
+                raise _moabb_copy_error(f"the local copy of MOABB dataset {name} (subject "
+                                        f"{subject}) cannot be used", exc, data_path) from exc
             found = [found] if isinstance(found, (str, Path)) else list(found or [])
             files.extend(str(f) for f in found)
     return files
@@ -542,9 +547,8 @@ def _moabb_recordings(name, data_path, subjects, sessions, runs) -> list[Recordi
         except DataError:
             raise
         except Exception as exc:  # noqa: BLE001
-            raise MissingFileError(f"MOABB dataset {name} cannot be read from its local copy: "
-                                   f"{_short(exc)}",
-                                   data_path or os.environ.get("MNE_DATA", "~/mne_data")) from exc
+            raise _moabb_copy_error(f"MOABB dataset {name} cannot be read from its local copy",
+                                    exc, data_path) from exc
     recordings = []
     for subject, by_session in data.items():
         for session, by_run in by_session.items():
