@@ -84,6 +84,18 @@ def available_devices() -> list[str]:
     return out
 
 
+def device_label(name: str) -> str:
+    """A readable name for a device choice, e.g. 'GPU 0: NVIDIA H100 80GB HBM3'."""
+    if name == "auto":
+        return "auto (best available)"
+    if name == "cpu":
+        return f"CPU ({torch.get_num_threads()} threads)"
+    if name == "mps":
+        return "Apple GPU (MPS)"
+    index = int(name.split(":")[1]) if ":" in name else torch.cuda.current_device()
+    return f"GPU {index}: {torch.cuda.get_device_name(index)}"
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (all devices) so CPU runs repeat exactly."""
     random.seed(seed)

@@ -636,14 +636,6 @@ def format_eta(seconds: float | None) -> str:
 
 def list_devices() -> list[tuple[str, str]]:
     """(value, label) of every device torch can use, ``auto`` first."""
-    import torch
+    from decoders.training import available_devices, device_label
 
-    devices = [("auto", "auto (best available)")]
-    if torch.cuda.is_available():
-        for i in range(torch.cuda.device_count()):
-            devices.append((f"cuda:{i}", f"GPU {i}: {torch.cuda.get_device_name(i)}"))
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        devices.append(("mps", "Apple GPU (MPS)"))
-    devices.append(("cpu", f"CPU ({torch.get_num_threads()} threads)"))
-    return devices
+    return [(name, device_label(name)) for name in available_devices()]
