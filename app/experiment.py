@@ -426,29 +426,16 @@ def input_spec(data, config: ExperimentConfig) -> dict[str, Any]:
     }
 
 
-def _versions() -> dict[str, str]:
-    import sys
-    from importlib import metadata
-
-    out = {"python": platform.python_version()}
-    for name in ("neurodeck", "numpy", "scikit-learn", "scipy", "mne", "pyriemann", "torch"):
-        if name == "torch" and "torch" not in sys.modules:
-            continue
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
-
-
 def _metrics_json(config: ExperimentConfig, data, result, device, timings, started) -> dict[str, Any]:
+    from decoders.bundle import library_versions
+
     return {
         "name": config.name, "decoder": config.decoder.name, "preset": config.decoder.preset,
         "task": result.task, "protocol": result.protocol, "device": device,
         "dataset": config.dataset.source, "n_samples": len(data), "subjects": data.subjects,
         "class_names": list(data.class_names), "target_names": list(data.target_names),
         "seed": config.training.seed, "folds": result.fold_metrics(), "summary": result.summary,
-        "by_subject": result.by_subject, "timings": timings, "versions": _versions(),
+        "by_subject": result.by_subject, "timings": timings, "versions": library_versions(),
         "machine": f"{platform.system()} {platform.machine()}, {platform.processor() or 'cpu'}",
         "created": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
