@@ -35,19 +35,28 @@ def simulate(n_subjects: int = 1, n_per_class: int = 40, n_chans: int = 8, sfreq
 
 
 @contextmanager
-def one_thread():
-    """Run torch and BLAS on one thread, restoring the previous settings afterwards.
+def one_blas_thread():
+    """Run BLAS/OpenMP on one thread, restoring the previous limits afterwards.
 
     On a small shared machine, two spinning BLAS/OpenMP threads per process slow small
     problems down ten-fold and more; one thread keeps the tests fast and steady.
     """
-    import torch
+    import scipy.linalg  # noqa: F401 - load SciPy's own BLAS first, so the limit covers it
     from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        yield
+
+
+@contextmanager
+def one_thread():
+    """`one_blas_thread`, and torch on one thread too (restored afterwards)."""
+    import torch
 
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        with threadpool_limits(1):
+        with one_blas_thread():
             yield
     finally:
         torch.set_num_threads(before)

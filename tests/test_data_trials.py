@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from data import DatasetSpec, load_dataset
+from tests.simulated_mi import one_blas_thread
 
 RUNS = [3, 4, 7, 8, 11, 12]
 
@@ -71,13 +72,11 @@ def test_labels_line_up_with_the_signal(cached_load):
     from sklearn.model_selection import StratifiedKFold, cross_val_score
     from sklearn.pipeline import make_pipeline
 
-    from threadpoolctl import threadpool_limits
-
     _, data, _, _, _ = cached_load
     motor = [i for i, c in enumerate(data.ch_names) if c.rstrip("z0123456789") in ("FC", "C", "CP")]
     assert len(motor) == 21
     scores = []
-    with threadpool_limits(1):  # many BLAS threads on a busy 2-core machine are 10x slower
+    with one_blas_thread():  # many BLAS threads on a busy 2-core machine are 10x slower
         for subject in data.subjects:
             sel = data.subject == subject
             model = make_pipeline(Covariances("oas"), TangentSpace(),

@@ -9,6 +9,7 @@ from data.demos import motor_imagery
 from data.errors import DataError
 from data.recording import Recording
 from data.spec import DatasetSpec
+from tests.simulated_mi import one_blas_thread
 
 mne = pytest.importorskip("mne")
 
@@ -20,10 +21,7 @@ def _spec(**kwargs) -> DatasetSpec:
 @pytest.fixture(scope="module", autouse=True)
 def _one_blas_thread():
     """Multi-threaded BLAS on small matrices oversubscribes the shared cores (CSP: 20x slower)."""
-    import scipy.linalg  # noqa: F401 - load SciPy's own BLAS first, so the limit covers it
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1):
+    with one_blas_thread():
         yield
 
 
