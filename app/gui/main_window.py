@@ -398,14 +398,37 @@ def install_excepthook(window: MainWindow) -> None:
     sys.excepthook = hook
 
 
-def launch(demo: bool = False, argv: list[str] | None = None) -> int:
-    """Open the window (with demo:motor-imagery loaded when ``demo``) and run the event loop."""
+def launch(source: str | None = None, argv: list[str] | None = None, screenshot: str | None = None) -> int:
+    """Open the window (with ``source`` loaded when given) and run the event loop.
+
+    ``screenshot``: save the window to that PNG once the source is shown (or after an error
+    or 60 s), then quit; exit code 0 only if the source opened.
+    """
     app = create_app(argv)
     settings = Settings()
     theme.apply(app, settings.theme)
     window = MainWindow(settings=settings)
     install_excepthook(window)
     window.show()
-    if demo:
-        window.wb.open("demo:motor-imagery")
+    if screenshot:
+        _quit_after_screenshot(app, window, screenshot, expect_source=source is not None)
+    if source:
+        window.wb.open(source)
     return app.exec()
+
+
+def _quit_after_screenshot(app: QApplication, window: MainWindow, path: str, expect_source: bool) -> None:
+    outcome = {"code": 1}
+
+    def shoot(code: int) -> None:
+        if outcome.get("done"):
+            return
+        outcome.update(done=True, code=code)
+        window.grab().save(path)
+        app.exit(code)
+
+    window.wb.source_opened.connect(lambda _source: QTimer.singleShot(1500, lambda: shoot(0)))
+    window.wb.error.connect(lambda *_: QTimer.singleShot(500, lambda: shoot(1)))
+    if not expect_source:
+        QTimer.singleShot(1500, lambda: shoot(0))
+    QTimer.singleShot(60_000, lambda: shoot(1))
