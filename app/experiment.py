@@ -413,6 +413,8 @@ def _save_model(decoder, folder: Path, data, config: ExperimentConfig, summary, 
 
 def input_spec(data, config: ExperimentConfig) -> dict[str, Any]:
     """What a bundle needs to turn new recordings into decoder input (`neurodeck predict`)."""
+    from data.fingerprint import sample_digests
+
     ds = config.dataset
     return {
         "kind": data.kind, "modality": data.modality, "shape": list(data.X.shape[1:]),
@@ -423,6 +425,7 @@ def input_spec(data, config: ExperimentConfig) -> dict[str, Any]:
         "preprocessing": ds.preprocessing.model_dump(mode="json"),
         "continuous": None if ds.continuous is None else ds.continuous.model_dump(mode="json"),
         "steps": data.provenance.get("steps", []), "unit": data.provenance.get("unit"),
+        "training_digests": sample_digests(data.X),  # lets `predict` flag trials seen in training
     }
 
 

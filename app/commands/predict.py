@@ -37,6 +37,8 @@ def run(args) -> int:
     data = load_for_bundle(spec, args.data, data_path=args.data_path,
                            subjects=_split(args.subjects), runs=_split(args.runs), bundle=bundle)
     rows, accuracy = predict_rows(decoder, spec, data)
+    for warning in data.provenance.get("predict_warnings", []):
+        _warn(warning)
     if not rows:
         from data.errors import DataError
 
@@ -57,9 +59,38 @@ def run(args) -> int:
 
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 0
-    if accuracy is not None:
-        print(f"accuracy on the labelled trials: {accuracy:.4f}", file=sys.stderr)
+    _report_accuracy(rows, spec)
     return 0
+
+
+def _warn(text: str) -> None:
+    print(f"warning: {text}", file=sys.stderr)
+
+
+def _report_accuracy(rows: list[dict], spec: dict) -> None:
+    """Accuracy on labelled trials whose class the decoder knows, apart for trials it was
+    trained on (their accuracy says nothing about new data)."""
+    known = set(spec.get("class_names") or [])
+    labelled = [r for r in rows if "true" in r]
+    foreign = sorted({r["true"] for r in labelled if known and r["true"] not in known})
+    if foreign:
+        _warn(f"the data's class(es) {', '.join(foreign)} are not among the decoder's classes "
+              f"({', '.join(sorted(known))}); those trials are left out of the accuracy.")
+    scored = [r for r in labelled if not known or r["true"] in known]
+    seen = [r for r in scored if r.get("seen_in_training")]
+    new = [r for r in scored if not r.get("seen_in_training")]
+    if seen:
+        _warn(f"{len(seen)} of {len(rows)} trials were used to train this decoder (column "
+              "seen_in_training); their accuracy is not an estimate of performance.")
+        print(f"accuracy on trials seen in training: {_accuracy(seen):.4f} ({len(seen)} trials)",
+              file=sys.stderr)
+    if new:
+        print(f"accuracy on the labelled trials{' not seen in training' if seen else ''}: "
+              f"{_accuracy(new):.4f} ({len(new)} trials)", file=sys.stderr)
+
+
+def _accuracy(rows: list[dict]) -> float:
+    return sum(r["true"] == r["pred"] for r in rows) / len(rows)
 
 
 def load_for_bundle(spec: dict, source: str, *, data_path=None, subjects=None, runs=None, bundle=None):
@@ -92,6 +123,11 @@ def load_for_bundle(spec: dict, source: str, *, data_path=None, subjects=None, r
             raise ChannelMismatchError(
                 f"lacks {len(missing)} channel(s) the decoder was trained on: {', '.join(missing[:10])}"
                 f"{' ...' if len(missing) > 10 else ''}.", source)
+        extra = [c for c in data.ch_names if c not in expected]
+        if extra:
+            data.provenance.setdefault("predict_warnings", []).append(
+                f"{source}: {len(extra)} channel(s) the decoder was not trained on are ignored: "
+                f"{', '.join(extra[:10])}{' ...' if len(extra) > 10 else ''}.")
         order = [data.ch_names.index(c) for c in expected]
         data.X = data.X[:, order]
         data.ch_names = list(expected)
@@ -108,7 +144,10 @@ def predict_rows(decoder, spec: dict, data):
 
     from decoders.evaluation import predict_with_proba
 
+    from data.fingerprint import seen_mask
+
     y_pred, proba, _ = predict_with_proba(decoder, data.X, subject=data.subject)
+    seen = seen_mask(data.X, spec.get("training_digests"))
     names = spec.get("class_names") or []
     rows, correct = [], []
     for i in range(len(data)):
@@ -130,6 +169,7 @@ def predict_rows(decoder, spec: dict, data):
                 if data.y is not None:
                     row[f"true_{t}"] = f"{np.ravel(data.y[i])[j]:.6g}"
                 row[f"pred_{t}"] = f"{np.ravel(y_pred[i])[j]:.6g}"
+        row["seen_in_training"] = bool(seen[i])
         rows.append(row)
     return rows, (float(np.mean(correct)) if correct else None)
 
