@@ -46,8 +46,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from data.errors import InputError
 from data.spec import DatasetSpec
+from decoders.evaluation import PROTOCOLS
 
-PROTOCOL_NAMES = Literal["kfold", "cross-session", "loso", "finetune", "holdout", "blocked-kfold"]
+PROTOCOL_NAMES = Literal[PROTOCOLS]  # the one protocol list: decoders.evaluation.PROTOCOLS
 
 # Which evaluation options each protocol reads (others must stay unset).
 PROTOCOL_OPTIONS = {

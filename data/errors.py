@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 
-class InputError(Exception):
+class InputError(ValueError):
     """Bad input from the user: a file, a config value, an argument. CLI exit code 2."""
 
     def __init__(self, message: str, path: str | Path | None = None, hint: str | None = None):

@@ -4,7 +4,7 @@ Never imports Qt. torch loads only with the neural decoders that need it.
 """
 from .base import Decoder, DecoderParams, ParameterError, Task
 from .events import Cancelled, Event, TrainingContext
-from .registry import available, create, get
+from .registry import Entry, available, create, get, register, unregister
 
 __all__ = ["Decoder", "DecoderParams", "ParameterError", "Task", "Cancelled", "Event",
-           "TrainingContext", "available", "create", "get"]
+           "TrainingContext", "Entry", "available", "create", "get", "register", "unregister"]

@@ -8,7 +8,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
 
 from data.errors import InputError
 
@@ -38,7 +40,7 @@ class Decoder(BaseEstimator):
     Subclasses set the class attributes below and implement ``fit`` / ``predict`` (and
     ``predict_proba`` where it applies). Parameters live in ``Params`` (a pydantic model);
     the constructor takes exactly those keywords, stored unvalidated as scikit-learn
-    requires; ``params()`` validates them. ``fit`` accepts keyword-only extras that
+    requires; ``validated_params()`` validates them. ``fit`` accepts keyword-only extras that
     scikit-learn never passes: ``subject`` / ``session`` (per-sample groups), and
     ``context`` (a `TrainingContext` for events and cancellation).
 
@@ -75,12 +77,24 @@ class Decoder(BaseEstimator):
                                  hint=f"Known: {', '.join(cls.presets) or 'none'}.")
         return cls(**{**cls.presets[preset], **overrides})
 
-    def params(self) -> DecoderParams:
+    def validated_params(self) -> DecoderParams:
         """The current parameters, validated against the schema."""
         try:
             return self.Params(**self.get_params(deep=False))
         except ValidationError as exc:
             raise ParameterError(f"{self.name}: invalid parameters: {_first_error(exc)}") from None
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = self.input_kind == "continuous"
+        tags.input_tags.three_d_array = self.input_kind == "trials"
+        tags.requires_fit = True
+        return tags
+
+    def _require_fitted(self, attribute: str) -> None:
+        """Raise scikit-learn's NotFittedError (a ValueError) with a NeuroDeck hint."""
+        check_is_fitted(self, attribute, msg=f"{self.name} is not trained yet: call fit() first "
+                                              "(or load a bundle).")
 
     # --- to implement -----------------------------------------------------------------
     def fit(self, X: np.ndarray, y: np.ndarray | None = None, *, subject=None, session=None,
@@ -102,6 +116,14 @@ class Decoder(BaseEstimator):
 
     def set_state(self, arrays: dict[str, np.ndarray], extra: dict[str, Any]) -> "Decoder":
         raise NotImplementedError(f"{type(self).__name__} cannot be loaded from a bundle")
+
+
+class ClassifierDecoder(ClassifierMixin, Decoder):
+    """A decoder of class labels: ``score`` is accuracy, ``is_classifier`` holds."""
+
+
+class RegressorDecoder(RegressorMixin, Decoder):
+    """A decoder of continuous targets: ``score`` is R^2, ``is_regressor`` holds."""
 
 
 def _first_error(exc: ValidationError) -> str:

@@ -56,7 +56,7 @@ def save_bundle(decoder, path: str | Path, *, input_spec: dict[str, Any],
         "format_version": FORMAT_VERSION,
         "decoder": decoder.name,
         "task": decoder.task.value,
-        "params": decoder.params().model_dump(mode="json"),
+        "params": decoder.validated_params().model_dump(mode="json"),
         "input": _jsonable(input_spec),
         "metrics": _jsonable(metrics or {}),
         "state": _jsonable(extra),
@@ -108,7 +108,7 @@ def load_bundle(path: str | Path):
         raise BundleError(f"the bundle's decoder '{manifest['decoder']}' is not available in this NeuroDeck.", path) from None
     try:
         decoder = cls(**manifest["params"])
-        decoder.params()
+        decoder.validated_params()
         decoder.set_state(arrays, manifest.get("state", {}))
     except InputError as exc:
         raise BundleError(f"the bundle's parameters or state do not fit {cls.name}: {exc}", path) from None

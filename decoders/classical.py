@@ -20,7 +20,7 @@ from pydantic import Field
 
 from data.errors import InputError
 
-from .base import Decoder, DecoderParams, ParameterError, Task
+from .base import ClassifierDecoder, DecoderParams, ParameterError, Task
 from .events import TrainingContext
 
 
@@ -47,14 +47,14 @@ class _Linear:
         return {"clf.coef": self.coef, "clf.intercept": self.intercept}
 
 
-class _ClassicalDecoder(Decoder):
+class _ClassicalDecoder(ClassifierDecoder):
     """Shared plumbing: input checks, labels, predict from probabilities, state."""
 
     task: ClassVar[Task] = Task.CLASSIFICATION
     input_kind: ClassVar[str] = "trials"
 
     def fit(self, X, y=None, *, subject=None, session=None, context: TrainingContext | None = None):
-        p = self.params()
+        p = self.validated_params()
         X = self._check(X, fitted=False)
         if y is None:
             raise InputError(f"{self.name} needs class labels y to train.")
@@ -99,8 +99,7 @@ class _ClassicalDecoder(Decoder):
 
     # --- helpers
     def _check_fitted(self) -> None:
-        if not hasattr(self, "clf_"):
-            raise InputError(f"{self.name} is not trained yet: call fit() first (or load a bundle).")
+        self._require_fitted("clf_")
 
     def _check(self, X, fitted: bool) -> np.ndarray:
         if fitted:
@@ -204,7 +203,7 @@ class FilterBankCSPLDA(_CSPDecoder):
     def _band_passed(self, X):
         from scipy.signal import butter, sosfiltfilt
 
-        p = self.params()
+        p = self.validated_params()
         for low, high in p.bands:
             sos = butter(p.filter_order, (low, high), btype="bandpass", fs=p.sfreq, output="sos")
             yield sosfiltfilt(sos, X, axis=-1)
@@ -214,7 +213,7 @@ class FilterBankCSPLDA(_CSPDecoder):
 
     def _set_feature_arrays(self, arrays):
         super()._set_feature_arrays(arrays)
-        if len(self.filters_) != len(self.params().bands):
+        if len(self.filters_) != len(self.validated_params().bands):
             raise InputError("fbcsp-lda: the saved filters do not match the number of bands in its parameters.")
 
 
@@ -245,7 +244,7 @@ class TangentSpaceLR(_ClassicalDecoder):
         from pyriemann.estimation import Covariances
 
         try:
-            return Covariances(estimator=self.params().estimator).transform(X)
+            return Covariances(estimator=self.validated_params().estimator).transform(X)
         except ValueError as exc:
             raise ParameterError(f"tangent-space-lr: estimator: {exc}") from None
 

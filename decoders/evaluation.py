@@ -38,9 +38,9 @@ import numpy as np
 from data.decoding_set import DecodingSet
 from data.errors import InputError
 
-from . import metrics as metric_fns
 from .base import Decoder, Task
 from .events import Event, TrainingContext
+from .tasks import get_task
 
 PROTOCOLS = ("kfold", "cross-session", "loso", "finetune", "holdout", "blocked-kfold")
 TRIAL_PROTOCOLS = ("kfold", "cross-session", "loso", "finetune", "holdout")
@@ -343,7 +343,7 @@ def evaluate(data: DecodingSet, decoder: DecoderSource, protocol: str = "kfold",
             fold_ctx.log(f"training on {len(split.train)} samples ({split.label})")
             model, fit_seconds = _fit(factory(), data, split.train, fold_ctx)
         context.check_cancel()
-        result = _test(model, data, split, task, fit_seconds)
+        result = _test(model, data, split, task, fit_seconds, fold_ctx)
         result.history = progress.history.pop(split.fold, [])
         results[split.fold] = result
         if task == Task.REGRESSION:  # held-out trajectories for the live reconstruction pane
@@ -386,22 +386,45 @@ def predict_with_proba(model: Decoder, X: np.ndarray, subject=None) -> tuple[np.
 
 
 def _fit(model: Decoder, data: DecodingSet, index: np.ndarray, ctx: TrainingContext) -> tuple[Decoder, float]:
-    y = None if data.y is None else data.y[index]
-    kwargs = _kwargs(model.fit, subject=data.subject[index], session=data.session[index], context=ctx)
+    """Fit on ``index`` with what the model's task hands to fit (labels, targets, stimuli, nothing)."""
+    inputs = get_task(model.task).fit_inputs
     start = time.perf_counter()
-    model.fit(data.X[index], y, **kwargs)
+    if inputs == "none":
+        model.fit(data.X[index], **_kwargs(model.fit, context=ctx))
+    elif inputs == "stimuli":
+        model.fit(data.X[index], None, **_kwargs(model.fit, stimuli=_truth(data, "stimuli")[index],
+                                                  subject=data.subject[index], context=ctx))
+    else:
+        y = None if data.y is None else data.y[index]
+        model.fit(data.X[index], y, **_kwargs(model.fit, subject=data.subject[index],
+                                              session=data.session[index], context=ctx))
     return model, time.perf_counter() - start
 
 
-def _test(model: Decoder, data: DecodingSet, split: Split, task: Task, fit_seconds: float) -> FoldResult:
-    X, y_true = data.X[split.test], data.y[split.test]
+def _test(model: Decoder, data: DecodingSet, split: Split, task: Task, fit_seconds: float,
+          context: TrainingContext | None = None) -> FoldResult:
+    spec = get_task(task)
+    hook = spec.test_function()
+    if hook is not None:
+        m, rows = hook(model, data, split.test, context)
+        info = {**split.info, "prediction_rows": rows} if rows else dict(split.info)
+        return FoldResult(split.fold, split.label, split.test, np.empty(0), np.empty(0), None, m,
+                          fit_seconds, 0.0, len(split.train), info)
+    X = data.X[split.test]
+    y_true = _truth(data, "stimuli" if spec.fit_inputs == "stimuli" else "y")[split.test]
     y_pred, proba, ms = predict_with_proba(model, X, subject=data.subject[split.test])
-    if task == Task.CLASSIFICATION:
-        m = metric_fns.classification(y_true, y_pred, proba, n_classes=data.n_classes or None)
-    else:
-        m = metric_fns.regression(y_true, y_pred, data.target_names or None)
+    m = spec.metric_function()(y_true, y_pred, **_kwargs(
+        spec.metric_function(), proba=proba, n_classes=data.n_classes or None,
+        target_names=data.target_names or None))
     return FoldResult(split.fold, split.label, split.test, y_true, y_pred, proba, m, fit_seconds, ms,
                       len(split.train), dict(split.info))
+
+
+def _truth(data: DecodingSet, name: str) -> np.ndarray:
+    value = getattr(data, name, None)
+    if value is None:
+        raise ProtocolError(f"the data has no {'labels or targets' if name == 'y' else name} to evaluate against.")
+    return np.asarray(value) if name == "stimuli" else value
 
 
 class ProgressRelay:
@@ -529,7 +552,7 @@ def _scalars(m: dict[str, Any]) -> dict[str, float]:
 
 
 def _headline(m: dict[str, Any], task: Task) -> str:
-    keys = ("accuracy", "balanced_accuracy", "kappa") if task == Task.CLASSIFICATION else ("r2", "correlation", "nrmse")
+    keys = get_task(task).metric_names[:3]
     return ", ".join(f"{k} {m[k]:.3f}" for k in keys if k in m)
 
 

@@ -48,3 +48,58 @@ def regression(y_true, y_pred, target_names: list[str] | None = None) -> dict:
         out[f"r2_{name}"] = float(r)
         out[f"correlation_{name}"] = c
     return out
+
+
+def _flat(images) -> np.ndarray:
+    a = np.asarray(images, float)
+    return a.reshape(len(a), -1)
+
+
+def pixcorr(true, recon) -> float:
+    """Mean over images of the Pearson r between true and reconstructed pixels."""
+    t, r = _flat(true), _flat(recon)
+    t = t - t.mean(1, keepdims=True)
+    r = r - r.mean(1, keepdims=True)
+    rs = (t * r).sum(1) / np.sqrt((t ** 2).sum(1) * (r ** 2).sum(1) + 1e-300)
+    return float(rs.mean())
+
+
+def ssim(true, recon) -> float:
+    """Mean structural similarity (scikit-image) over images; 2-D (grey) or HxWxC (colour)."""
+    from skimage.metrics import structural_similarity
+
+    true, recon = np.asarray(true, float), np.asarray(recon, float)
+    values = []
+    for t, r in zip(true, recon):
+        span = float(max(t.max(), r.max()) - min(t.min(), r.min())) or 1.0
+        values.append(structural_similarity(t, r, data_range=span, channel_axis=-1 if t.ndim == 3 else None))
+    return float(np.mean(values))
+
+
+def two_way_identification(true, recon) -> float:
+    """Fraction of pairs (i, j != i) where reconstruction i correlates more with its own
+    image i than with image j (chance 0.5)."""
+    t, r = _flat(true), _flat(recon)
+    if len(t) < 2:
+        return float("nan")
+    corr = np.corrcoef(r, t)[: len(r), len(r):]   # corr[i, j] = r(recon_i, true_j)
+    own = np.diag(corr)[:, None]
+    off = ~np.eye(len(t), dtype=bool)
+    return float((own > corr)[off].mean())
+
+
+def reconstruction(true, recon, true_embeddings=None, recon_embeddings=None) -> dict:
+    """PixCorr, SSIM, pixel MSE, two-way identification in pixel space (and in an
+    embedding space when the decoder provides embeddings)."""
+    out = {"pixcorr": pixcorr(true, recon), "ssim": ssim(true, recon),
+           "pixel_mse": float(np.mean((_flat(true) - _flat(recon)) ** 2)),
+           "two_way_pixel": two_way_identification(true, recon)}
+    if true_embeddings is not None and recon_embeddings is not None:
+        out["two_way_embedding"] = two_way_identification(true_embeddings, recon_embeddings)
+    return out
+
+
+def pretraining(true, predicted) -> dict:
+    """Masked-segment R^2 (over all masked values) and MSE."""
+    t, p = np.asarray(true, float).ravel(), np.asarray(predicted, float).ravel()
+    return {"masked_r2": float(skm.r2_score(t, p)), "masked_mse": float(np.mean((t - p) ** 2))}

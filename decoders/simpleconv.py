@@ -22,7 +22,7 @@ from pydantic import Field
 from data.alignment import reference_matrix
 from data.errors import InputError
 
-from .base import Decoder, DecoderParams, ParameterError, Task
+from .base import ClassifierDecoder, DecoderParams, ParameterError, Task
 from .events import TrainingContext
 
 
@@ -59,7 +59,7 @@ class SimpleConvParams(DecoderParams):
 _CROSS = dict(n_blocks=4, resample_hz=70.0, batch_size=288)
 
 
-class EEGSimpleConv(Decoder):
+class EEGSimpleConv(ClassifierDecoder):
     """EEG-SimpleConv: a small 1-D CNN for motor imagery (see the module docstring)."""
 
     name: ClassVar[str] = "eeg-simpleconv"
@@ -79,7 +79,7 @@ class EEGSimpleConv(Decoder):
     def fit(self, X, y=None, *, subject=None, session=None, context: TrainingContext | None = None):
         import torch
 
-        p = self.params()
+        p = self.validated_params()
         _check_sfreq(p)
         X = _check_trials(X)
         if y is None:
@@ -129,7 +129,7 @@ class EEGSimpleConv(Decoder):
         import torch
 
         self._check_fitted()
-        p = self.params()
+        p = self.validated_params()
         X = _check_trials(X, self.n_chans_)
         y = np.asarray(y)
         unknown = sorted(set(y.tolist()) - set(self.classes_.tolist()))
@@ -160,7 +160,7 @@ class EEGSimpleConv(Decoder):
         """Store a subject's alignment from calibration trials without training (online use)."""
         self._check_fitted()
         X = _check_trials(X, self.n_chans_)
-        if self.params().align:
+        if self.validated_params().align:
             self.alignments_[str(subject)] = reference_matrix(X).astype(np.float32)
         self._default_subject = str(subject)
         return self
@@ -176,7 +176,7 @@ class EEGSimpleConv(Decoder):
         import torch
 
         self._check_fitted()
-        p = self.params()
+        p = self.validated_params()
         X = _check_trials(X, self.n_chans_)
         groups = _groups(subject, len(X), default=self._default_subject or "__test__")
         net, stage = self.pipeline_.net, self.pipeline_.stage
@@ -234,7 +234,7 @@ class EEGSimpleConv(Decoder):
         self._check_fitted()
         pipe = copy.deepcopy(self.pipeline_).cpu().eval()
         key = subject if subject is not None else self._default_subject
-        if self.params().align and key in self.alignments_:
+        if self.validated_params().align and key in self.alignments_:
             pipe.stage.align.copy_(torch.as_tensor(self.alignments_[key]))
         return pipe
 
@@ -252,7 +252,7 @@ class EEGSimpleConv(Decoder):
     def set_state(self, arrays: dict[str, np.ndarray], extra: dict[str, Any]) -> "EEGSimpleConv":
         import torch
 
-        p = self.params()
+        p = self.validated_params()
         self.classes_ = np.asarray(extra["classes"])
         self.n_chans_, self.n_times_ = int(extra["n_chans"]), int(extra["n_times"])
         self.subjects_ = list(extra["subjects"])
@@ -317,8 +317,7 @@ class EEGSimpleConv(Decoder):
         return result.history
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "pipeline_"):
-            raise InputError("eeg-simpleconv is not trained yet: call fit() first (or load a bundle).")
+        self._require_fitted("pipeline_")
 
 
 def _subject_loss(weight: float, mixup: bool):

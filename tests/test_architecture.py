@@ -56,4 +56,4 @@ def test_every_registered_decoder_imports_and_declares_itself():
         assert cls.name == entry.name
         assert cls.task == entry.task
         assert cls.description
-        cls().params()  # defaults validate
+        cls().validated_params()  # defaults validate

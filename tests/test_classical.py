@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 
 from decoders import create
 from decoders.base import ParameterError
@@ -106,7 +107,7 @@ def test_bad_input_is_reported():
         bad = X.copy()
         bad[0, 0, 0] = np.nan
         TangentSpaceLR().fit(bad, y)
-    with pytest.raises(InputError, match="not trained"):
+    with pytest.raises(NotFittedError, match="not trained"):
         CSPLDA().predict(X)
     fitted = CSPLDA().fit(X, y)
     with pytest.raises(InputError, match="8 channels; these trials have 7"):

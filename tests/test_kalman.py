@@ -9,6 +9,7 @@ import json
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 from sklearn.base import clone
 
 from data.errors import DataError
@@ -189,7 +190,7 @@ def test_bad_input_is_reported(flint):
     kf = KalmanFilterDecoder().fit(X[:500], y[:500])
     with pytest.raises(DataError, match="10 features"):
         kf.predict(Xt[:, :5])
-    with pytest.raises(DataError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not trained"):
         WienerFilter().step(Xt[0])
     with pytest.raises(ParameterError):
         create("dkf", {"f": "gaussian-process"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 import torch
 
 from decoders import TrainingContext, create
@@ -179,7 +180,7 @@ def test_bad_input_and_parameters_are_reported():
         create("eeg-simpleconv", {"filters": 0})
     with pytest.raises(ParameterError, match="unknown preset"):
         create("eeg-simpleconv", preset="huge")
-    with pytest.raises(InputError, match="not trained"):
+    with pytest.raises(NotFittedError, match="not trained"):
         EEGSimpleConv(**SMALL).predict(X)
     bad = X.copy()
     bad[1, 2, 3] = np.inf

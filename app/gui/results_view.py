@@ -11,12 +11,13 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHea
                                QVBoxLayout, QWidget)
 
 from data.errors import InputError
+from decoders.tasks import headline_order
 
 from .models import read_history
 from .training_view import LOSS_KEYS, SCORE_KEYS, CurvePlot
 
 COLUMNS = ["run", "finished", "decoder", "dataset", "protocol", "score", "± std", "device"]
-SCORE_ORDER = ("accuracy", "balanced_accuracy", "r2", "correlation", "pixcorr")
+SCORE_ORDER = headline_order()  # the tasks' headline metrics (decoders.tasks)
 
 
 def main_score(run) -> tuple[str, float | None, float | None]:

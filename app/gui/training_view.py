@@ -314,7 +314,9 @@ class TrainingView(QWidget):
 
 def headline(summary: dict) -> str:
     """'accuracy 0.83 ± 0.05' from a summary {metric: {mean, std}} (first known metric)."""
-    for key in ("accuracy", "balanced_accuracy", "r2", "correlation", "pixcorr"):
+    from decoders.tasks import headline_order
+
+    for key in headline_order():
         value = summary.get(key)
         if isinstance(value, dict) and value.get("mean") is not None:
             return f"{key} {value['mean']:.3f} ± {value.get('std') or 0:.3f}"

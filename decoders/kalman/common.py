@@ -7,11 +7,11 @@ import numpy as np
 
 from data.errors import DataError
 
-from ..base import Decoder, Task
+from ..base import RegressorDecoder, Task
 from ..events import TrainingContext
 
 
-class ContinuousDecoder(Decoder):
+class ContinuousDecoder(RegressorDecoder):
     """A decoder of continuous targets that can run one time bin at a time.
 
     Subclasses implement ``_fit``, ``_new_filter`` (a fresh filter object with a
@@ -24,7 +24,7 @@ class ContinuousDecoder(Decoder):
 
     def fit(self, X, y=None, *, subject=None, session=None,
             context: TrainingContext | None = None) -> "ContinuousDecoder":
-        params = self.params()
+        params = self.validated_params()
         X = check_features(X, "fit")
         if y is None:
             raise DataError(f"{self.name}: fit needs targets y (n_samples, n_targets).")
@@ -72,8 +72,7 @@ class ContinuousDecoder(Decoder):
         raise NotImplementedError
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "n_features_in_"):
-            raise DataError(f"{self.name}: the decoder is not fitted yet; call fit first.")
+        self._require_fitted("n_features_in_")
 
     def _base_state(self) -> dict[str, Any]:
         return {"n_features_in": int(self.n_features_in_), "n_targets": int(self.n_targets_),

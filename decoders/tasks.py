@@ -1,0 +1,100 @@
+"""What each task means for a run: what a fold hands to ``fit``, its metrics, headline,
+curves, prediction columns and figures. Evaluation, the run writer and the GUI read these
+specs; adding a task is one `register_task` call.
+
+A task's ``test`` hook (``"module:function"``) replaces the default "predict, then compare
+with the truth": it is called as ``test(model, data, test_index, context)`` and returns
+``(metrics, prediction_rows)``. The pretraining task's hook asks the decoder for
+``reconstruct_masked(X, rng) -> (true, predicted)``: the masked segments of held-out input
+and the decoder's reconstruction of them, scored as masked-segment R^2 and MSE.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from .base import ParameterError
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    name: str                          # "classification" | "regression" | "reconstruction" | "pretraining"
+    fit_inputs: str                    # what a fold hands to fit: "labels" | "targets" | "stimuli" | "none"
+    metrics: str                       # "module:function" computing the fold's metric dict
+    headline: str                      # the metric a run is summarised by
+    higher_is_better: bool
+    metric_names: tuple[str, ...]      # scalar metrics shown in tables and comparisons
+    curves: tuple[str, ...]            # per-epoch curves the GUI plots
+    prediction_columns: tuple[str, ...]  # columns of predictions.csv (besides per-target/class ones)
+    figures: tuple[str, ...]           # figures written to a run folder
+    test: str | None = None            # "module:function"(model, data, test_index, context) -> (metrics, rows)
+
+    def metric_function(self) -> Callable[..., dict[str, Any]]:
+        return _load(self.metrics)
+
+    def test_function(self) -> Callable | None:
+        return _load(self.test) if self.test else None
+
+
+_TASKS: dict[str, TaskSpec] = {}
+
+
+def register_task(spec: TaskSpec) -> TaskSpec:
+    """Add (or replace) a task."""
+    _TASKS[spec.name] = spec
+    return spec
+
+
+def get_task(name) -> TaskSpec:
+    key = getattr(name, "value", name)
+    if key not in _TASKS:
+        raise ParameterError(f"unknown task '{key}'.", hint=f"Known: {', '.join(_TASKS)}.")
+    return _TASKS[key]
+
+
+def tasks() -> list[TaskSpec]:
+    return list(_TASKS.values())
+
+
+def _load(target: str) -> Callable:
+    module, func = target.split(":")
+    return getattr(importlib.import_module(module), func)
+
+
+def pretraining_test(model, data, test_index, context=None) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """Masked-segment R^2 and MSE on held-out input, through ``model.reconstruct_masked``."""
+    from . import metrics
+
+    if not hasattr(model, "reconstruct_masked"):
+        raise ParameterError(f"{getattr(model, 'name', type(model).__name__)}: a pretraining decoder must "
+                             "provide reconstruct_masked(X, rng) -> (true, predicted).")
+    seed = getattr(context, "seed", 0) if context is not None else 0
+    true, pred = model.reconstruct_masked(data.X[test_index], np.random.default_rng(seed))
+    return metrics.pretraining(true, pred), []
+
+
+register_task(TaskSpec(
+    "classification", "labels", "decoders.metrics:classification", "accuracy", True,
+    ("accuracy", "balanced_accuracy", "kappa", "roc_auc"), ("loss", "val_loss", "accuracy", "val_accuracy"),
+    ("index", "subject", "session", "y_true", "y_pred"), ("confusion", "per_subject", "training_curves")))
+register_task(TaskSpec(
+    "regression", "targets", "decoders.metrics:regression", "r2", True,
+    ("r2", "correlation", "nrmse", "angle_error"), ("loss", "val_loss"),
+    ("index", "subject", "session"), ("trajectory", "training_curves")))
+register_task(TaskSpec(
+    "reconstruction", "stimuli", "decoders.metrics:reconstruction", "pixcorr", True,
+    ("pixcorr", "ssim", "pixel_mse", "two_way_pixel", "two_way_embedding"), ("loss", "val_loss"),
+    ("index", "subject", "pixcorr", "ssim"), ("reconstructions", "training_curves")))
+register_task(TaskSpec(
+    "pretraining", "none", "decoders.metrics:pretraining", "masked_r2", True,
+    ("masked_r2", "masked_mse"), ("loss", "val_loss"),
+    (), ("training_curves",), test="decoders.tasks:pretraining_test"))
+
+
+def headline_order() -> tuple[str, ...]:
+    """Metrics a summary is headlined by, in order: every task's headline, then its runner-up."""
+    heads = [t.headline for t in tasks()] + [t.metric_names[1] for t in tasks() if len(t.metric_names) > 1]
+    return tuple(dict.fromkeys(heads))
