@@ -14,7 +14,7 @@ it takes trials at the recording's rate.
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import Field
@@ -23,23 +23,19 @@ from data.alignment import reference_matrix
 from data.errors import InputError
 
 from .base import ClassifierDecoder, DecoderParams, ParameterError, Task
+from .neural import NeuralDecoder
+from .training_settings import with_training_settings
 from .events import TrainingContext
 
 
-class SimpleConvParams(DecoderParams):
+class SimpleConvNetworkParams(DecoderParams):
+    """EEG-SimpleConv's own parameters: network, input stage, augmentation, fine-tuning."""
+
     filters: int = Field(85, ge=1, description="Feature maps of the stem (F); blocks after the first widen by x1.414.")
     n_blocks: int = Field(1, ge=0, description="Number of conv blocks (each pools time by 2).")
     kernel_size: int = Field(15, ge=1, description="Temporal kernel length of every convolution, in samples.")
     resample_hz: float | None = Field(95.0, gt=0, description="Rate the trials are resampled to before the network; null keeps the input rate.")
     sfreq: float | None = Field(None, gt=0, description="Sampling rate of the input trials in Hz (filled from the dataset by the experiment).")
-    epochs: int = Field(50, ge=0, description="Training epochs.")
-    batch_size: int = Field(16, ge=1, description="Mini-batch size (reference: 16 within-subject, 288 cross-subject).")
-    lr: float = Field(1e-3, gt=0, description="Adam learning rate.")
-    schedule: Literal["step", "cosine", "onecycle", "none"] = Field("step", description="Learning-rate schedule (reference: step).")
-    step_at: float = Field(0.8, gt=0, le=1, description="Step schedule: fraction of the epochs after which lr is multiplied by gamma.")
-    gamma: float = Field(0.1, gt=0, le=1, description="Step schedule: learning-rate factor.")
-    weight_decay: float = Field(0.0, ge=0, description="Adam weight decay (reference: none).")
-    grad_clip: float | None = Field(None, gt=0, description="Clip the gradient norm to this value; null: no clipping.")
     mixup: bool = Field(True, description="Mix pairs of trials within each batch (lambda ~ Uniform(0, 1)).")
     align: bool = Field(True, description="Euclidean alignment of the trials of each subject.")
     standardize: bool = Field(True, description="Per-channel z-score with the training data's mean and std.")
@@ -48,18 +44,17 @@ class SimpleConvParams(DecoderParams):
     fine_tune_epochs: int = Field(60, ge=0, description="Epochs when fine-tuning on a new subject.")
     fine_tune_batch_size: int = Field(16, ge=1, description="Batch size when fine-tuning.")
     fine_tune_lr: float = Field(1e-3, gt=0, description="Learning rate when fine-tuning.")
-    val_fraction: float = Field(0.0, ge=0, lt=1, description="Fraction of the training trials held out for validation curves (0: none).")
-    early_stopping: int | None = Field(None, ge=1, description="Stop after this many epochs without a better validation loss (needs val_fraction > 0).")
-    amp: bool = Field(True, description="Mixed precision on CUDA GPUs.")
-    device: str = Field("auto", description="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps.")
-    seed: int = Field(0, description="Seed for weights, shuffling and mixup (CPU runs repeat exactly).")
-    checkpoint: str | None = Field(None, description="Checkpoint file: training resumes from it after an interruption.")
+
+
+# the reference's training: Adam, batch 16 within-subject, step schedule, no weight decay
+SimpleConvParams = with_training_settings("SimpleConvParams", SimpleConvNetworkParams,
+                                          epochs=50, batch_size=16, optimizer="adam", lr=1e-3, schedule="step")
 
 
 _CROSS = dict(n_blocks=4, resample_hz=70.0, batch_size=288)
 
 
-class EEGSimpleConv(ClassifierDecoder):
+class EEGSimpleConv(NeuralDecoder, ClassifierDecoder):
     """EEG-SimpleConv: a small 1-D CNN for motor imagery (see the module docstring)."""
 
     name: ClassVar[str] = "eeg-simpleconv"
@@ -98,12 +93,12 @@ class EEGSimpleConv(ClassifierDecoder):
         std = aligned.std(axis=(0, 2))[:, None] if p.standardize else np.ones((X.shape[1], 1))
         std = np.where(std > 0, std, 1.0)
 
-        from .training import resolve_device, seed_everything
+        from .training import seed_everything
 
-        device = resolve_device(p.device if context is None or p.device != "auto" else context.device)
+        device = self.training_device(context)
         seed_everything(p.seed)
         n_subjects = len(self.subjects_) if p.subject_head_weight > 0 else 0
-        self.pipeline_ = self._build(p, n_subjects)
+        self.pipeline_ = self.build_network(p, n_subjects)
         stage = self.pipeline_.stage
         stage.mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
         stage.std.copy_(torch.as_tensor(std, dtype=torch.float32))
@@ -142,9 +137,7 @@ class EEGSimpleConv(ClassifierDecoder):
                 self.alignments_[s] = reference_matrix(X[groups == s]).astype(np.float32)
             if s not in self.subjects_:
                 self.subjects_.append(s)
-        from .training import resolve_device
-
-        device = resolve_device(p.device if context is None or p.device != "auto" else context.device)
+        device = self.training_device(context)
         inputs = self._prepare(self._align(X, groups), device)
         y_idx = np.searchsorted(self.classes_, y)
         arrays = [inputs, torch.as_tensor(y_idx, dtype=torch.long)]
@@ -259,14 +252,15 @@ class EEGSimpleConv(ClassifierDecoder):
         self.alignments_ = {s: np.asarray(arrays[f"align.{i}"], dtype=np.float32)
                             for i, s in enumerate(extra["aligned_subjects"])}
         self._default_subject = extra.get("default_subject")
-        self.pipeline_ = self._build(p, int(extra["n_subject_outputs"]))
+        self.pipeline_ = self.build_network(p, int(extra["n_subject_outputs"]))
         state = {k[len("model."):]: torch.as_tensor(v) for k, v in arrays.items() if k.startswith("model.")}
         self.pipeline_.load_state_dict(state)
         self.history_ = []
         return self
 
     # ------------------------------------------------------------------ helpers
-    def _build(self, p: SimpleConvParams, n_subjects: int):
+    def build_network(self, p, n_subjects: int):
+        """The input stage (z-score, resampling) and the CNN, with a subject head when n_subjects > 0."""
         from .simpleconv_net import InputStage, SimpleConvNet, SimpleConvPipeline
 
         _check_sfreq(p)
@@ -298,20 +292,20 @@ class EEGSimpleConv(ClassifierDecoder):
                 parts.append(stage(torch.as_tensor(aligned[start:start + 512], device=device)))
         return torch.cat(parts)
 
-    def _train(self, p, train, val, context, device, *, epochs, batch_size, lr, subject_weight, checkpoint):
-        from .training import Trainer, TrainConfig, classification_loss
+    def loss(self, p, subject_weight: float):
+        """Cross-entropy with mixup, plus the subject head's loss when it is on; and the validation loss."""
+        from .training import classification_loss
 
-        cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer="adam",
-                          weight_decay=p.weight_decay, schedule=p.schedule, step_at=p.step_at,
-                          gamma=p.gamma, grad_clip=p.grad_clip, amp=p.amp, seed=p.seed,
-                          early_stopping=p.early_stopping if val is not None else None)
+        train = _subject_loss(subject_weight, p.mixup) if subject_weight else classification_loss(p.mixup)
+        return train, classification_loss(False)
+
+    def _train(self, p, train, val, context, device, *, epochs, batch_size, lr, subject_weight, checkpoint):
         if p.early_stopping and val is None:
             raise ParameterError("eeg-simpleconv: early_stopping needs val_fraction > 0.")
-        loss = _subject_loss(subject_weight, p.mixup) if subject_weight else classification_loss(p.mixup)
-        val_loss = classification_loss(False)
-        trainer = Trainer(self.pipeline_.net, loss, cfg, val_loss_fn=val_loss, device=device,
-                          context=context, checkpoint=checkpoint)
-        result = trainer.fit(train, val)
+        loss, val_loss = self.loss(p, subject_weight)
+        result = self.train_network(self.pipeline_.net, loss, train, val, context=context, val_loss_fn=val_loss,
+                                    device=device, checkpoint=checkpoint,
+                                    epochs=epochs, batch_size=batch_size, lr=lr)
         self.pipeline_.to(device)
         self.train_result_ = result
         return result.history

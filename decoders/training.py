@@ -34,8 +34,7 @@ from data.atomic import atomic_path
 
 from .events import TrainingContext
 
-SCHEDULES = ("step", "cosine", "onecycle", "none")
-OPTIMIZERS = ("adam", "adamw", "sgd")
+from .training_settings import OPTIMIZERS, SCHEDULES, TrainingSettings  # noqa: F401  (one schema)
 
 
 class TrainingDiverged(RuntimeError):

@@ -12,11 +12,15 @@ import numpy as np
 from pydantic import Field
 
 from ..base import DecoderParams
+from ..neural import NeuralDecoder
+from ..training_settings import with_training_settings
 from .common import ContinuousDecoder, fit_state_model, inv, is_positive_definite, regularise
 from .nadaraya_watson import NadarayaWatson, loo_variance
 
 
-class DKFParams(DecoderParams):
+class DKFModelParams(DecoderParams):
+    """The DKF's own parameters: f, Q(x), and the neural f's network."""
+
     f: Literal["nadaraya-watson", "neural"] = Field(
         "nadaraya-watson", description="Regression for the state mean f(x): Gaussian-kernel "
         "Nadaraya-Watson, or a small neural network trained on the engine.")
@@ -28,14 +32,16 @@ class DKFParams(DecoderParams):
     q_holdout: float = Field(0.3, gt=0, lt=1, description="Fraction of training bins held out to "
                              "learn the error covariance Q(x).")
     center: bool = Field(True, description="Subtract the training mean of the targets.")
-    seed: int = Field(0, description="Seed of the hold-out split and the network's initial weights.")
     hidden: int = Field(32, ge=1, le=4096, description="Neural f: hidden units per layer.")
     layers: int = Field(2, ge=1, le=6, description="Neural f: hidden layers.")
     dropout: float = Field(0.1, ge=0, lt=1, description="Neural f: dropout between layers.")
-    epochs: int = Field(60, ge=1, le=10_000, description="Neural f: training epochs.")
-    batch_size: int = Field(128, ge=1, description="Neural f: samples per batch.")
-    learning_rate: float = Field(3e-3, gt=0, description="Neural f: Adam learning rate.")
-    weight_decay: float = Field(1e-4, ge=0, description="Neural f: weight decay (AdamW).")
+
+
+# Training settings of the neural f (seed: also the hold-out split's). Its validation data
+# is the Q hold-out, so it takes no val_fraction.
+DKFParams = with_training_settings("DKFParams", DKFModelParams, exclude=("val_fraction",), epochs=60,
+                                   batch_size=128, optimizer="adamw", lr=3e-3, weight_decay=1e-4,
+                                   schedule="cosine")
 
 
 # Hold-out bins are drawn as whole blocks of consecutive bins, so Q is learned on errors
@@ -43,7 +49,7 @@ class DKFParams(DecoderParams):
 _HOLDOUT_BLOCK = 50
 
 
-class DiscriminativeKalmanFilter(ContinuousDecoder):
+class DiscriminativeKalmanFilter(NeuralDecoder, ContinuousDecoder):
     """DKF with f by Nadaraya-Watson or a neural net and Q(x) by Nadaraya-Watson.
 
     Fit: A, G by least squares on consecutive states; S = cov(states). The training bins are
@@ -85,7 +91,7 @@ class DiscriminativeKalmanFilter(ContinuousDecoder):
         else:
             from .neural_f import train_mean_network
 
-            weights = train_mean_network(X, yc, f_idx, q_idx, params, context, y_mean)
+            weights = train_mean_network(self, X, yc, f_idx, q_idx, context, y_mean)
             self.net_weights_ = weights
             f_on_holdout = self._mean_model().predict(X[q_idx])
         resid = f_on_holdout - yc[q_idx]
@@ -98,6 +104,17 @@ class DiscriminativeKalmanFilter(ContinuousDecoder):
         self.q_points_, self.q_outputs_, self.q_variance_ = X[q_idx], outer, np.array([q_var])
         self.y_mean_, self.A_, self.G_, self.S_ = y_mean, A, G, S
         self._precompute()
+
+    def build_network(self, n_features: int, n_targets: int):
+        """Neural f: an MLP (Linear-ReLU-Dropout) x layers, then Linear to the targets."""
+        from .neural_f import build_mean_network
+
+        return build_mean_network(self.validated_params(), n_features, n_targets)
+
+    def loss(self):
+        from .neural_f import mse_loss
+
+        return mse_loss
 
     @staticmethod
     def _f_variance(X, y, params, context) -> float:

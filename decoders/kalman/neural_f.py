@@ -1,4 +1,4 @@
-"""The DKF's neural f(x): a small MLP trained through the shared engine, run in NumPy online.
+"""The DKF's neural f(x): a small MLP trained through `NeuralDecoder.train_network`, run in NumPy online.
 
 Training uses `decoders.training.Trainer` (device choice, cancellation, NaN checks, epoch
 events). After every epoch the network's decoded trajectory on the held-out stretch is sent
@@ -13,32 +13,38 @@ import numpy as np
 from ..events import Event, TrainingContext
 
 
-def train_mean_network(X, y, fit_idx, val_idx, params, context: TrainingContext, y_offset) -> dict:
-    """Train f: features -> (centred) targets on ``fit_idx``; report on ``val_idx``.
+def build_mean_network(params, n_features: int, n_targets: int):
+    import torch
+    from torch import nn
+
+    torch.manual_seed(params.seed)
+    layers, width = [], n_features
+    for _ in range(params.layers):
+        layers += [nn.Linear(width, params.hidden), nn.ReLU(), nn.Dropout(params.dropout)]
+        width = params.hidden
+    layers.append(nn.Linear(width, n_targets))
+    return nn.Sequential(*layers)
+
+
+def mse_loss(net, batch):
+    from torch import nn
+
+    return nn.functional.mse_loss(net(batch[0]), batch[1])
+
+
+def train_mean_network(decoder, X, y, fit_idx, val_idx, context: TrainingContext, y_offset) -> dict:
+    """Train the decoder's f: features -> (centred) targets on ``fit_idx``; report on ``val_idx``.
 
     Returns the weights as a dict of float arrays (see `NumpyMLP`).
     """
     import torch
     from torch import nn
 
-    from ..training import TrainConfig, Trainer
-
     x_mean, x_scale = X[fit_idx].mean(0), X[fit_idx].std(0) + 1e-8
     y_scale = y[fit_idx].std(0) + 1e-12
     Xs = ((X - x_mean) / x_scale).astype(np.float32)
     ys = (y / y_scale).astype(np.float32)
-
-    torch.manual_seed(params.seed)
-    layers, width = [], X.shape[1]
-    for _ in range(params.layers):
-        layers += [nn.Linear(width, params.hidden), nn.ReLU(), nn.Dropout(params.dropout)]
-        width = params.hidden
-    layers.append(nn.Linear(width, y.shape[1]))
-    model = nn.Sequential(*layers)
-
-    def loss_fn(net, batch):
-        pred = net(batch[0])
-        return nn.functional.mse_loss(pred, batch[1])
+    model = decoder.build_network(X.shape[1], y.shape[1])
 
     stretch = val_idx[:400]  # a (mostly contiguous) held-out stretch to draw each epoch
     truth = y[stretch] + y_offset
@@ -56,18 +62,15 @@ def train_mean_network(X, y, fit_idx, val_idx, params, context: TrainingContext,
         if context.on_event is not None:
             context.on_event(event)
         if event.kind == "epoch":
-            context.emit("reconstruction", view="trajectory", truth=truth,
-                         decoded=decoded_stretch(trainer.model),
+            context.emit("reconstruction", view="trajectory", truth=truth, decoded=decoded_stretch(model),
                          target_names=[f"y{i}" for i in range(y.shape[1])])
 
     relay = TrainingContext(on_event=forward, cancel_flag=context.cancel_flag,
                             device=context.device, fold=context.fold)
-    config = TrainConfig(epochs=params.epochs, batch_size=params.batch_size, lr=params.learning_rate,
-                         optimizer="adamw", weight_decay=params.weight_decay, schedule="cosine",
-                         seed=params.seed)
-    trainer = Trainer(model, loss_fn, config, context=relay)
-    trainer.fit((Xs[fit_idx], ys[fit_idx]), (Xs[val_idx], ys[val_idx]))
-    linears = [m for m in trainer.model if isinstance(m, nn.Linear)]
+    settings = decoder.training_settings()
+    decoder.train_network(model, decoder.loss(), (Xs[fit_idx], ys[fit_idx]), (Xs[val_idx], ys[val_idx]),
+                          context=relay, checkpoint=settings.checkpoint)
+    linears = [m for m in model if isinstance(m, nn.Linear)]
     weights = {"x_mean": x_mean, "x_scale": x_scale, "y_scale": y_scale}
     for i, lin in enumerate(linears):
         weights[f"w{i}"] = lin.weight.detach().cpu().numpy().astype(float)
