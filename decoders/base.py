@@ -3,6 +3,7 @@ task, training events and cancellation, and array-only state for bundles.
 """
 from __future__ import annotations
 
+import inspect
 from enum import Enum
 from typing import Any, ClassVar
 
@@ -65,6 +66,22 @@ class Decoder(BaseEstimator):
                                  hint=f"Known: {', '.join(sorted(fields))}.")
         for key, info in fields.items():
             setattr(self, key, params[key] if key in params else info.get_default(call_default_factory=True))
+
+    def __init_subclass__(cls, **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        # A constructor whose signature lists the Params fields, so scikit-learn (clone,
+        # check_estimator) sees the real parameters instead of a phantom "params".
+        def __init__(self, **params: Any):
+            Decoder.__init__(self, **params)
+
+        fields = cls.Params.model_fields
+        __init__.__signature__ = inspect.Signature(
+            [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+            + [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=f.get_default(call_default_factory=True))
+               for k, f in fields.items()])
+        __init__.__doc__ = Decoder.__init__.__doc__
+        __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+        cls.__init__ = __init__
 
     @classmethod
     def _get_param_names(cls) -> list[str]:

@@ -27,7 +27,8 @@ class ContinuousDecoder(RegressorDecoder):
         params = self.validated_params()
         X = check_features(X, "fit")
         if y is None:
-            raise DataError(f"{self.name}: fit needs targets y (n_samples, n_targets).")
+            raise DataError(f"{self.name} requires y to be passed, but the target y is None: fit needs "
+                            "targets y (n_samples, n_targets).")
         y = check_targets(y, len(X))
         self.n_features_in_ = X.shape[1]
         self.n_targets_ = y.shape[1]
@@ -86,7 +87,14 @@ class ContinuousDecoder(RegressorDecoder):
 
 # ------------------------------------------------------------------------ input checks
 def check_features(X, where: str, n_features: int | None = None) -> np.ndarray:
-    X = np.asarray(X, dtype=float)
+    from scipy import sparse
+
+    if sparse.issparse(X):
+        raise DataError(f"{where}: sparse input is not supported; pass a dense (n_samples, n_features) array.")
+    X = np.asarray(X)
+    if np.iscomplexobj(X):
+        raise DataError(f"{where}: Complex data not supported (features must be real).")
+    X = X.astype(float)
     if X.ndim == 1:
         X = X[:, None]
     if X.ndim != 2:
@@ -94,7 +102,8 @@ def check_features(X, where: str, n_features: int | None = None) -> np.ndarray:
     if len(X) == 0:
         raise DataError(f"{where}: no samples.")
     if n_features is not None and X.shape[1] != n_features:
-        raise DataError(f"{where}: the decoder was fitted on {n_features} features, got {X.shape[1]}.")
+        raise DataError(f"{where}: X has {X.shape[1]} features, but decoder is expecting {n_features} "
+                        "features as input (as it was fitted on).")
     if not np.isfinite(X).all():
         raise DataError(f"{where}: features contain NaN or Inf (first at sample "
                         f"{int(np.argwhere(~np.isfinite(X))[0, 0])}).")
