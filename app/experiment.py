@@ -451,19 +451,24 @@ def _write_outputs(run, config: ExperimentConfig, data, result, history, metrics
 
     from . import workspace
 
+    from decoders.tasks import get_task
+
+    spec = get_task(result.task)
     rows = []
     for f in result.folds:
+        rows += f.info.get("prediction_rows", [])   # a task's own test hook made them
         for i, idx in enumerate(f.test_index):
-            row = {"fold": f.fold, "index": int(idx), "subject": data.subject[idx],
-                   "session": data.session[idx], "run": data.run[idx]}
-            if result.task == "classification":
+            every = {"fold": f.fold, "index": int(idx), "subject": data.subject[idx],
+                     "session": data.session[idx], "run": data.run[idx]}
+            row = {c: every[c] for c in spec.prediction_columns if c in every}
+            if spec.fit_inputs == "labels":
                 names = data.class_names
                 name = lambda c: names[int(c)] if names and 0 <= int(c) < len(names) else c  # noqa: E731
                 row["true"], row["pred"] = name(f.y_true[i]), name(f.y_pred[i])
                 if f.proba is not None:
                     for c, p in enumerate(f.proba[i]):
                         row[f"p_{names[c] if c < len(names) else c}"] = f"{p:.6g}"
-            else:
+            elif spec.fit_inputs == "targets":
                 targets = data.target_names or [f"y{j}" for j in range(np.size(f.y_true[i]))]
                 for j, t in enumerate(targets):
                     row[f"true_{t}"] = f"{np.ravel(f.y_true[i])[j]:.6g}"
@@ -475,10 +480,10 @@ def _write_outputs(run, config: ExperimentConfig, data, result, history, metrics
     workspace.write_json(run.path / "metrics.json", metrics)
     if config.output.figures:
         confusion = None
-        if result.task == "classification":
+        if "confusion" in spec.figures:
             confusion = np.sum([f.metrics["confusion"] for f in result.folds], axis=0)
         trajectory = None
-        if result.task == "regression" and result.folds:
+        if "trajectories" in spec.figures and result.folds:
             f = result.folds[0]
             trajectory = (f.y_true, f.y_pred, list(data.target_names))
         workspace.draw_figures(run.path / "figures", history=history, task=result.task,

@@ -210,8 +210,11 @@ def draw_figures(folder: str | Path, *, history: list[dict[str, Any]], task: str
             plt.close(fig)
         written.append(path)
 
-    curves = [k for k in ("train_loss", "val_loss", "train_acc", "val_acc", "val_r2")
-              if any(k in row and row[k] not in (None, "") for row in history)]
+    from decoders.tasks import get_task
+
+    spec = get_task(task)
+    curves = [k for k in spec.curves if "learning_curves" in spec.figures
+              and any(k in row and row[k] not in (None, "") for row in history)]
     if curves:
         losses = [k for k in curves if k.endswith("loss")]
         scores = [k for k in curves if not k.endswith("loss")]
@@ -232,7 +235,7 @@ def draw_figures(folder: str | Path, *, history: list[dict[str, Any]], task: str
         fig.suptitle("Learning curves per fold")
         save(fig, "learning_curves.png")
 
-    if task == "classification" and confusion is not None:
+    if "confusion" in spec.figures and confusion is not None:
         cm = np.asarray(confusion, dtype=float)
         names = class_names or [str(i) for i in range(len(cm))]
         fig, ax = plt.subplots(figsize=(1.2 * len(cm) + 2.5, 1.2 * len(cm) + 2))
@@ -249,7 +252,7 @@ def draw_figures(folder: str | Path, *, history: list[dict[str, Any]], task: str
         ax.set_title("Confusion matrix (all test folds)")
         save(fig, "confusion.png")
 
-    if task == "regression" and trajectory is not None:
+    if "trajectories" in spec.figures and trajectory is not None:
         truth, decoded, names = trajectory
         truth, decoded = np.asarray(truth, float), np.asarray(decoded, float)
         truth, decoded = truth.reshape(len(truth), -1), decoded.reshape(len(decoded), -1)

@@ -27,9 +27,9 @@ class TaskSpec:
     headline: str                      # the metric a run is summarised by
     higher_is_better: bool
     metric_names: tuple[str, ...]      # scalar metrics shown in tables and comparisons
-    curves: tuple[str, ...]            # per-epoch curves the GUI plots
-    prediction_columns: tuple[str, ...]  # columns of predictions.csv (besides per-target/class ones)
-    figures: tuple[str, ...]           # figures written to a run folder
+    curves: tuple[str, ...]            # per-epoch curves (history.csv columns) the GUI and figures plot
+    prediction_columns: tuple[str, ...]  # leading columns of predictions.csv (per-class/target ones follow)
+    figures: tuple[str, ...]           # figures written to a run folder (PNG file stems)
     test: str | None = None            # "module:function"(model, data, test_index, context) -> (metrics, rows)
 
     def metric_function(self) -> Callable[..., dict[str, Any]]:
@@ -76,23 +76,24 @@ def pretraining_test(model, data, test_index, context=None) -> tuple[dict[str, f
     return metrics.pretraining(true, pred), []
 
 
+_ROW = ("fold", "index", "subject", "session", "run")
+
 register_task(TaskSpec(
     "classification", "labels", "decoders.metrics:classification", "accuracy", True,
-    ("accuracy", "balanced_accuracy", "kappa", "roc_auc"), ("loss", "val_loss", "accuracy", "val_accuracy"),
-    ("index", "subject", "session", "y_true", "y_pred"), ("confusion", "per_subject", "training_curves")))
+    ("accuracy", "balanced_accuracy", "kappa", "roc_auc"), ("train_loss", "val_loss", "train_acc", "val_acc"),
+    _ROW + ("true", "pred"), ("learning_curves", "confusion")))
 register_task(TaskSpec(
     "regression", "targets", "decoders.metrics:regression", "r2", True,
-    ("r2", "correlation", "nrmse", "angle_error"), ("loss", "val_loss"),
-    ("index", "subject", "session"), ("trajectory", "training_curves")))
+    ("r2", "correlation", "nrmse", "angle_error"), ("train_loss", "val_loss", "val_r2"),
+    _ROW, ("learning_curves", "trajectories")))
 register_task(TaskSpec(
     "reconstruction", "stimuli", "decoders.metrics:reconstruction", "pixcorr", True,
-    ("pixcorr", "ssim", "pixel_mse", "two_way_pixel", "two_way_embedding"), ("loss", "val_loss"),
-    ("index", "subject", "pixcorr", "ssim"), ("reconstructions", "training_curves")))
+    ("pixcorr", "ssim", "pixel_mse", "two_way_pixel", "two_way_embedding"), ("train_loss", "val_loss"),
+    _ROW, ("learning_curves", "reconstructions")))
 register_task(TaskSpec(
     "pretraining", "none", "decoders.metrics:pretraining", "masked_r2", True,
-    ("masked_r2", "masked_mse"), ("loss", "val_loss"),
-    (), ("training_curves",), test="decoders.tasks:pretraining_test"))
-
+    ("masked_r2", "masked_mse"), ("train_loss", "val_loss"),
+    ("fold",), ("learning_curves",), test="decoders.tasks:pretraining_test"))
 
 def headline_order() -> tuple[str, ...]:
     """Metrics a summary is headlined by, in order: every task's headline, then its runner-up."""
