@@ -7,8 +7,8 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, Q
                                QListWidgetItem, QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
 
 from data.errors import InputError
+from decoders.evaluation import PROTOCOLS
 
-from .models import protocol_choices
 from .param_form import ParamForm
 
 # Parameters shown elsewhere (device selector, seed box) or filled from the data.
@@ -66,7 +66,7 @@ class DecoderView(QWidget):
         pl.addWidget(scroll, 1)
 
         self.protocol_box = QComboBox()
-        for name in protocol_choices():
+        for name in PROTOCOLS:   # the one protocol list
             self.protocol_box.addItem(name, name)
         self.protocol_box.setToolTip("How trials are split into training and test folds.")
         self.protocol_box.activated.connect(lambda i: self._evaluation_edited(protocol=self.protocol_box.itemData(i)))
