@@ -84,7 +84,7 @@ register_task(TaskSpec(
     _ROW + ("true", "pred"), ("learning_curves", "confusion")))
 register_task(TaskSpec(
     "regression", "targets", "decoders.metrics:regression", "r2", True,
-    ("r2", "correlation", "nrmse", "angle_error"), ("train_loss", "val_loss", "val_r2"),
+    ("r2", "correlation", "nrmse", "angle_error"), ("train_loss", "val_loss", "train_r2", "val_r2"),
     _ROW, ("learning_curves", "trajectories")))
 register_task(TaskSpec(
     "reconstruction", "stimuli", "decoders.metrics:reconstruction", "pixcorr", True,
@@ -94,6 +94,12 @@ register_task(TaskSpec(
     "pretraining", "none", "decoders.metrics:pretraining", "masked_r2", True,
     ("masked_r2", "masked_mse"), ("train_loss", "val_loss"),
     ("fold",), ("learning_curves",), test="decoders.tasks:pretraining_test"))
+
+def curve_names() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(loss curves, score curves) over every task, in order: what the GUI's plots show."""
+    names = list(dict.fromkeys(c for t in tasks() for c in t.curves))
+    return tuple(c for c in names if c.endswith("loss")), tuple(c for c in names if not c.endswith("loss"))
+
 
 def headline_order() -> tuple[str, ...]:
     """Metrics a summary is headlined by, in order: every task's headline, then its runner-up."""

@@ -11,12 +11,13 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QPla
                                QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout,
                                QWidget)
 
+from decoders.tasks import curve_names
+
 from . import theme
 from .models import format_eta
 from .reconstruction import ReconstructionPane
 
-LOSS_KEYS = ("train_loss", "val_loss")
-SCORE_KEYS = ("train_acc", "val_acc", "val_r2", "train_r2")
+LOSS_KEYS, SCORE_KEYS = curve_names()   # every task's curves (decoders.tasks)
 
 
 class CurvePlot(pg.PlotWidget):
