@@ -57,6 +57,7 @@ class Decoder(BaseEstimator):
     uses_torch: ClassVar[bool] = False
     Params: ClassVar[type[DecoderParams]] = DecoderParams
     presets: ClassVar[dict[str, dict[str, Any]]] = {}
+    renamed_params: ClassVar[dict[str, str]] = {}   # old name -> new name, for older bundles
 
     def __init__(self, **params: Any):
         fields = self.Params.model_fields

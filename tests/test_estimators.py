@@ -201,3 +201,18 @@ def toy_entry():
 def test_clone_keeps_the_parameters():
     est = decoders.create("eeg-simpleconv", {"epochs": 3, "lr": 0.01})
     assert clone(est).get_params() == est.get_params()
+
+
+def test_a_dkf_bundle_saved_before_the_training_settings_still_loads(tmp_path):
+    from decoders.bundle import load_bundle, save_bundle
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((300, 3)), np.cumsum(rng.standard_normal((300, 2)), axis=0)
+    dkf = decoders.create("dkf", {"lr": 0.02}).fit(X, y)
+    save_bundle(dkf, tmp_path / "b", input_spec={})
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    manifest["params"]["learning_rate"] = manifest["params"].pop("lr")   # the old parameter name
+    (tmp_path / "b" / "manifest.json").write_text(json.dumps(manifest))
+    loaded, _ = load_bundle(tmp_path / "b")
+    assert loaded.lr == 0.02
+    np.testing.assert_allclose(loaded.predict(X[:50]), dkf.predict(X[:50]))

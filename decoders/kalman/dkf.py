@@ -68,6 +68,7 @@ class DiscriminativeKalmanFilter(NeuralDecoder, ContinuousDecoder):
     description: ClassVar[str] = ("Discriminative Kalman filter: learned p(state | features) inside a "
                                   "Kalman recursion (BrainGate2).")
     Params: ClassVar[type[DecoderParams]] = DKFParams
+    renamed_params: ClassVar[dict[str, str]] = {"learning_rate": "lr"}   # before the shared training settings
     presets: ClassVar[dict[str, dict[str, Any]]] = {
         "nadaraya-watson": {"f": "nadaraya-watson"},
         "neural": {"f": "neural"},
