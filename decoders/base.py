@@ -60,6 +60,7 @@ class Decoder(BaseEstimator):
     renamed_params: ClassVar[dict[str, str]] = {}   # old name -> new name, for older bundles
 
     def __init__(self, **params: Any):
+        params = {self.renamed_params.get(k, k): v for k, v in params.items()}   # older files and bundles
         fields = self.Params.model_fields
         unknown = sorted(set(params) - set(fields))
         if unknown:

@@ -107,8 +107,7 @@ def load_bundle(path: str | Path):
     except InputError:
         raise BundleError(f"the bundle's decoder '{manifest['decoder']}' is not available in this NeuroDeck.", path) from None
     try:
-        renamed = getattr(cls, "renamed_params", {})   # bundles saved before a parameter was renamed
-        decoder = cls(**{renamed.get(k, k): v for k, v in manifest["params"].items()})
+        decoder = cls(**manifest["params"])   # (the class maps renamed_params of older bundles)
         decoder.validated_params()
         decoder.set_state(arrays, manifest.get("state", {}))
     except InputError as exc:

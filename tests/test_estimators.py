@@ -216,3 +216,7 @@ def test_a_dkf_bundle_saved_before_the_training_settings_still_loads(tmp_path):
     loaded, _ = load_bundle(tmp_path / "b")
     assert loaded.lr == 0.02
     np.testing.assert_allclose(loaded.predict(X[:50]), dkf.predict(X[:50]))
+
+
+def test_an_experiment_file_may_still_say_learning_rate_for_the_dkf():
+    assert decoders.create("dkf", {"f": "neural", "learning_rate": 0.01}).lr == 0.01
