@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import inspect
 from enum import Enum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -33,6 +33,13 @@ class DecoderParams(BaseModel):
 
 class ParameterError(InputError):
     """A decoder parameter is unknown or out of range."""
+
+
+class TensorSpec(NamedTuple):
+    """A bundle array a decoder's parameters imply: its shape (None: any length) and dtypes."""
+
+    shape: tuple[int | None, ...]
+    dtypes: tuple[str, ...] = ("<f4", "<f8")
 
 
 class Decoder(BaseEstimator):
@@ -136,6 +143,11 @@ class Decoder(BaseEstimator):
     def set_state(self, arrays: dict[str, np.ndarray], extra: dict[str, Any]) -> "Decoder":
         raise NotImplementedError(f"{type(self).__name__} cannot be loaded from a bundle")
 
+    def expected_tensors(self, extra: dict[str, Any]) -> dict[str, TensorSpec] | None:
+        """The arrays ``set_state`` needs, from the parameters and ``extra`` (bundles check a
+        file's tensors against them before any array is used); None: not declared."""
+        return None
+
 
 class ClassifierDecoder(ClassifierMixin, Decoder):
     """A decoder of class labels: ``score`` is accuracy, ``is_classifier`` holds."""
@@ -143,6 +155,22 @@ class ClassifierDecoder(ClassifierMixin, Decoder):
 
 class RegressorDecoder(RegressorMixin, Decoder):
     """A decoder of continuous targets: ``score`` is R^2, ``is_regressor`` holds."""
+
+
+def state_int(extra: dict[str, Any], key: str, minimum: int = 1) -> int:
+    """``extra[key]`` of a bundle's state as an int >= minimum, or an InputError naming state.key."""
+    value = extra.get(key) if isinstance(extra, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InputError(f"state.{key} must be an integer >= {minimum}, not {str(value)[:40]!r}.")
+    return value
+
+
+def state_list(extra: dict[str, Any], key: str, min_len: int = 0) -> list:
+    """``extra[key]`` of a bundle's state as a list of >= min_len items, or an InputError naming state.key."""
+    value = extra.get(key) if isinstance(extra, dict) else None
+    if not isinstance(value, list) or len(value) < min_len:
+        raise InputError(f"state.{key} must be a list of at least {min_len} items.")
+    return value
 
 
 def _first_error(exc: ValidationError) -> str:

@@ -16,10 +16,12 @@ import shutil
 import sys
 import time
 import zipfile
+import zlib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from data.atomic import atomic_path
 from data.errors import InputError
@@ -28,6 +30,10 @@ FORMAT = "neurodeck-decoder-bundle"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 WEIGHTS = "weights.safetensors"
+MAX_MANIFEST_BYTES = 16 * 2**20     # limits on what a bundle may hold (zip bombs, huge manifests)
+MAX_WEIGHTS_BYTES = 1024 * 2**20
+_SAFETENSORS_DTYPES = {"F32": "<f4", "F64": "<f8", "I64": "<i8"}
+_DTYPES = tuple(_SAFETENSORS_DTYPES.values())
 
 
 class BundleError(InputError):
@@ -83,37 +89,53 @@ def save_bundle(decoder, path: str | Path, *, input_spec: dict[str, Any],
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:
-    """The manifest of a bundle, checked for format and version (weights not read)."""
+    """The manifest of a bundle, validated against `Manifest` (weights not read)."""
     manifest, _ = _read(Path(path), weights=False)
     return manifest
 
 
 def load_bundle(path: str | Path):
-    """Load ``(decoder, manifest)`` from a bundle folder or zip; raises `BundleError`."""
+    """Load ``(decoder, manifest)`` from a bundle folder or zip; raises `BundleError`.
+
+    Before any array is used: the manifest is validated (`Manifest`), the weights file's
+    tensor table must equal the manifest's, and both must equal what the decoder's
+    parameters and state imply (``Decoder.expected_tensors``); weights must be finite.
+    """
     from . import registry
 
     path = Path(path)
     manifest, raw = _read(path, weights=True)
-    from safetensors.numpy import load as load_tensors
-
-    if hashlib.sha256(raw).hexdigest() != manifest["weights"].get("sha256"):
+    if hashlib.sha256(raw).hexdigest() != manifest["weights"]["sha256"]:
         raise BundleError(f"{WEIGHTS} does not match its checksum in the manifest (the file is corrupt or was changed).", path)
-    try:
-        arrays = load_tensors(raw)
-    except Exception as exc:  # safetensors raises its own error types
-        raise BundleError(f"{WEIGHTS} cannot be read: {exc}", path) from None
+    _check_tensor_table(_safetensors_header(raw, path), manifest["weights"]["arrays"], path, "the manifest's weights.arrays")
     try:
         cls = registry.get(manifest["decoder"])
     except InputError:
-        raise BundleError(f"the bundle's decoder '{manifest['decoder']}' is not available in this NeuroDeck.", path) from None
+        raise BundleError(f"the bundle's decoder '{_excerpt(manifest['decoder'])}' is not available in this NeuroDeck.", path) from None
+    extra = manifest["state"]
     try:
         decoder = cls(**manifest["params"])   # (the class maps renamed_params of older bundles)
         decoder.validated_params()
-        decoder.set_state(arrays, manifest.get("state", {}))
+        expected = decoder.expected_tensors(extra)
     except InputError as exc:
         raise BundleError(f"the bundle's parameters or state do not fit {cls.name}: {exc}", path) from None
-    except (KeyError, ValueError, TypeError, RuntimeError) as exc:
-        raise BundleError(f"the bundle's weights do not fit {cls.name} ({type(exc).__name__}: {exc}).", path) from None
+    if expected is not None:
+        _check_expected(manifest["weights"]["arrays"], expected, path, cls.name)
+    from safetensors.numpy import load as load_tensors
+
+    try:
+        arrays = load_tensors(raw)
+    except Exception as exc:  # safetensors raises its own error types
+        raise BundleError(f"{WEIGHTS} cannot be read: {_excerpt(exc)}", path) from None
+    bad = [k for k, v in arrays.items() if v.dtype.kind == "f" and not np.isfinite(v).all()]
+    if bad:
+        raise BundleError(f"{WEIGHTS}: array(s) {', '.join(bad[:5])} contain NaN or Inf.", path)
+    try:
+        decoder.set_state(arrays, extra)
+    except InputError as exc:
+        raise BundleError(f"the bundle's parameters or state do not fit {cls.name}: {exc}", path) from None
+    except (KeyError, ValueError, TypeError, RuntimeError, IndexError, np.linalg.LinAlgError) as exc:
+        raise BundleError(f"the bundle's weights do not fit {cls.name} ({type(exc).__name__}: {_excerpt(exc)}).", path) from None
     return decoder, manifest
 
 
@@ -133,8 +155,42 @@ def library_versions() -> dict[str, str]:
     return out
 
 
+# ----------------------------------------------------------------------------- manifest schema
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ArraySpec(_Strict):
+    dtype: Literal[tuple(_DTYPES)]
+    shape: list[Annotated[int, Field(ge=0)]] = Field(max_length=8)
+
+
+class WeightsSpec(_Strict):
+    file: str = Field(pattern=r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}$")   # a plain name inside the bundle
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    arrays: dict[str, ArraySpec] = Field(max_length=10_000)
+
+
+class Manifest(BaseModel):
+    """The typed schema of ``manifest.json`` (unknown top-level keys of newer writers are kept)."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+    format: Literal[FORMAT]
+    format_version: int = Field(ge=1)
+    decoder: str = Field(min_length=1, max_length=200)
+    task: str | None = None
+    params: dict[str, Any]
+    input: dict[str, Any] = {}
+    metrics: dict[str, Any] = {}
+    state: dict[str, Any] = {}
+    weights: WeightsSpec
+    created: str | None = None
+    versions: dict[str, str] = {}
+
+
 # ----------------------------------------------------------------------------- helpers
 def _read(path: Path, weights: bool) -> tuple[dict[str, Any], bytes | None]:
+    """(validated manifest, raw weights or None); every member read with a size limit."""
     if not path.exists():
         raise BundleError("no such bundle (folder or .zip).", path)
     try:
@@ -142,47 +198,136 @@ def _read(path: Path, weights: bool) -> tuple[dict[str, Any], bytes | None]:
             files = {p.name for p in path.iterdir()}
             if MANIFEST not in files:
                 raise BundleError(f"not a NeuroDeck bundle: {MANIFEST} is missing.", path)
-            text = (path / MANIFEST).read_text(encoding="utf-8")
-            raw_of = lambda name: (path / name).read_bytes() if name in files else None  # noqa: E731
-            manifest = _parse(text, path)
-            raw = raw_of(manifest["weights"]["file"]) if weights else None
+            manifest = _parse(_read_file(path / MANIFEST, MAX_MANIFEST_BYTES, path), path)
+            name = manifest["weights"]["file"]
+            raw = _read_file(path / name, MAX_WEIGHTS_BYTES, path) if weights and name in files else None
         elif zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as zf:
                 names = set(zf.namelist())
                 if MANIFEST not in names:
                     raise BundleError(f"not a NeuroDeck bundle: the zip has no {MANIFEST}.", path)
-                manifest = _parse(zf.read(MANIFEST).decode("utf-8"), path)
+                manifest = _parse(_read_member(zf, MANIFEST, MAX_MANIFEST_BYTES, path), path)
                 name = manifest["weights"]["file"]
-                raw = zf.read(name) if weights and name in names else None
+                raw = _read_member(zf, name, MAX_WEIGHTS_BYTES, path) if weights and name in names else None
         else:
             raise BundleError("not a NeuroDeck bundle: expected a bundle folder or a .zip file.", path)
     except BundleError:
         raise
-    except (OSError, UnicodeDecodeError, zipfile.BadZipFile, KeyError) as exc:
-        raise BundleError(f"the bundle cannot be read ({type(exc).__name__}: {exc}).", path) from None
+    except PermissionError:
+        raise BundleError("cannot read the bundle: permission denied.", path) from None
+    except (OSError, EOFError, zlib.error, zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError,
+            RuntimeError, KeyError) as exc:   # corrupt or encrypted members, unknown compression
+        raise BundleError(f"not a readable bundle ({type(exc).__name__}: {_excerpt(exc)}).", path) from None
     if weights and raw is None:
         raise BundleError(f"{manifest['weights']['file']} is missing from the bundle.", path)
     return manifest, raw
 
 
-def _parse(text: str, path: Path) -> dict[str, Any]:
+def _read_file(file: Path, limit: int, bundle: Path) -> bytes:
+    if file.stat().st_size > limit:
+        raise BundleError(f"{file.name} is larger than a bundle may hold ({_mib(limit)}).", bundle)
+    with open(file, "rb") as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise BundleError(f"{file.name} is larger than a bundle may hold ({_mib(limit)}).", bundle)
+    return data
+
+
+def _read_member(zf: zipfile.ZipFile, name: str, limit: int, bundle: Path) -> bytes:
+    """A zip member, refused when its declared or its actual (decompressed) size exceeds ``limit``."""
+    if zf.getinfo(name).file_size > limit:
+        raise BundleError(f"{name} in the zip is larger than a bundle may hold ({_mib(limit)}).", bundle)
+    with zf.open(name) as fh:
+        data = fh.read(limit + 1)   # the declared size can lie: read at most limit + 1 bytes
+    if len(data) > limit:
+        raise BundleError(f"{name} in the zip is larger than a bundle may hold ({_mib(limit)}).", bundle)
+    return data
+
+
+def _parse(raw: bytes, path: Path) -> dict[str, Any]:
     try:
-        manifest = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BundleError(f"{MANIFEST} is not valid JSON ({exc}).", path) from None
+        manifest = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise BundleError(f"{MANIFEST} is not valid JSON ({_excerpt(exc)}).", path) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise BundleError(f"not a NeuroDeck bundle: {MANIFEST} does not say format '{FORMAT}'.", path)
     version = manifest.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
         raise BundleError(f"bundle format version {version} is newer than this NeuroDeck reads ({FORMAT_VERSION}).",
                           path, hint="Update NeuroDeck.")
-    missing = [k for k in ("decoder", "params", "weights") if k not in manifest]
-    if missing or not isinstance(manifest.get("weights"), dict) or "file" not in manifest["weights"]:
-        raise BundleError(f"{MANIFEST} lacks {', '.join(missing) or 'weights.file'}.", path)
-    name = manifest["weights"]["file"]
-    if not isinstance(name, str) or "/" in name or "\\" in name or name.startswith("."):
-        raise BundleError(f"{MANIFEST} names an unsafe weights file {name!r}.", path)
+    name = manifest["weights"].get("file") if isinstance(manifest.get("weights"), dict) else None
+    if isinstance(name, str) and ("/" in name or "\\" in name or name.startswith(".")):
+        raise BundleError(f"{MANIFEST} names an unsafe weights file {_excerpt(name)!r}.", path)
+    try:
+        Manifest.model_validate(manifest)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        raise BundleError(f"{MANIFEST}: field '{_excerpt(where)}': {err['msg']}"
+                          f" (got {_excerpt(err.get('input'))}).", path) from None
     return manifest
+
+
+def _safetensors_header(raw: bytes, path: Path) -> dict[str, ArraySpec]:
+    """The tensor table of a safetensors file ({name: dtype, shape}), read without loading arrays."""
+    try:
+        n = int.from_bytes(raw[:8], "little")
+        if len(raw) < 8 or n > min(len(raw) - 8, MAX_MANIFEST_BYTES):
+            raise ValueError("bad header length")
+        header = json.loads(raw[8:8 + n].decode("utf-8"))
+        header.pop("__metadata__", None)
+        table = {}
+        for name, entry in header.items():
+            dtype = _SAFETENSORS_DTYPES.get(entry["dtype"])
+            if dtype is None:
+                raise BundleError(f"{WEIGHTS}: array '{_excerpt(name)}' has dtype {_excerpt(entry['dtype'])}; "
+                                  "bundles hold float32/float64 (and int64 counters) only.", path)
+            table[name] = ArraySpec(dtype=dtype, shape=list(entry["shape"]))
+        return table
+    except BundleError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any malformed header is a corrupt file
+        raise BundleError(f"{WEIGHTS} is not a readable safetensors file ({type(exc).__name__}).", path) from None
+
+
+def _check_tensor_table(table: dict[str, ArraySpec], manifest_arrays: dict[str, ArraySpec | dict], path: Path,
+                        what: str) -> None:
+    listed = {k: v if isinstance(v, ArraySpec) else ArraySpec(**v) for k, v in manifest_arrays.items()}
+    missing, extra = sorted(set(listed) - set(table)), sorted(set(table) - set(listed))
+    if missing or extra:
+        raise BundleError(f"{WEIGHTS} and {what} list different arrays (only in the manifest: "
+                          f"{_excerpt(missing)}; only in the file: {_excerpt(extra)}).", path)
+    for name, spec in listed.items():
+        if spec != table[name]:
+            raise BundleError(f"array '{name}': {what} says {spec.dtype} {tuple(spec.shape)}, "
+                              f"{WEIGHTS} holds {table[name].dtype} {tuple(table[name].shape)}.", path)
+
+
+def _check_expected(arrays: dict[str, dict], expected: dict, path: Path, decoder: str) -> None:
+    """The arrays against the names, shapes and dtypes the decoder's parameters imply."""
+    missing, extra = sorted(set(expected) - set(arrays)), sorted(set(arrays) - set(expected))
+    if missing or extra:
+        raise BundleError(f"the weights do not fit {decoder}'s parameters: missing arrays {_excerpt(missing)}, "
+                          f"unexpected arrays {_excerpt(extra)}.", path)
+    for name, spec in expected.items():
+        got = arrays[name]
+        shape_ok = len(got["shape"]) == len(spec.shape) and all(
+            want is None or want == have for want, have in zip(spec.shape, got["shape"]))
+        if not shape_ok or got["dtype"] not in spec.dtypes:
+            want = tuple("any" if d is None else d for d in spec.shape)
+            raise BundleError(f"the weights do not fit {decoder}'s parameters: array '{name}' is {got['dtype']} "
+                              f"{tuple(got['shape'])}, the parameters and state imply {'/'.join(spec.dtypes)} {want}.",
+                              path)
+
+
+def _excerpt(value: Any, limit: int = 80) -> str:
+    """A short quote of user input for a message (never the whole of it)."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:.0f} MiB"
 
 
 def _replace_folder(tmp: Path, path: Path) -> None:

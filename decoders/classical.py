@@ -20,7 +20,7 @@ from pydantic import Field
 
 from data.errors import InputError
 
-from .base import ClassifierDecoder, DecoderParams, ParameterError, Task
+from .base import ClassifierDecoder, DecoderParams, ParameterError, Task, TensorSpec, state_int, state_list
 from .events import TrainingContext
 
 
@@ -91,6 +91,12 @@ class _ClassicalDecoder(ClassifierDecoder):
         arrays = {**self._feature_arrays(), **self.clf_.arrays()}
         return arrays, {"classes": self.clf_.classes.tolist(), "n_chans": self.n_chans_}
 
+    def expected_tensors(self, extra: dict[str, Any]) -> dict[str, TensorSpec]:
+        n_classes = len(state_list(extra, "classes", min_len=2))
+        n_out = 1 if n_classes == 2 else n_classes   # binary: one score (scikit-learn convention)
+        features, n_features = self._feature_tensors(self.validated_params(), state_int(extra, "n_chans"))
+        return {**features, "clf.coef": TensorSpec((n_out, n_features)), "clf.intercept": TensorSpec((n_out,))}
+
     def set_state(self, arrays: dict[str, np.ndarray], extra: dict[str, Any]):
         self.clf_ = _Linear(arrays["clf.coef"], arrays["clf.intercept"], np.asarray(extra["classes"]))
         self.n_chans_ = int(extra["n_chans"])
@@ -157,6 +163,9 @@ class _CSPDecoder(_ClassicalDecoder):
     def _set_feature_arrays(self, arrays):
         self.filters_ = np.asarray(arrays["csp.filters"], dtype=np.float64)
 
+    def _feature_tensors(self, p, n_chans):
+        return {"csp.filters": TensorSpec((p.n_components, n_chans))}, p.n_components
+
 
 class CSPLDA(_CSPDecoder):
     """Common spatial patterns (MNE) + shrinkage LDA (scikit-learn)."""
@@ -211,6 +220,10 @@ class FilterBankCSPLDA(_CSPDecoder):
     def _features(self, X):
         return np.concatenate([_log_power(W, Xb) for W, Xb in zip(self.filters_, self._band_passed(X))], axis=1)
 
+    def _feature_tensors(self, p, n_chans):
+        shape = (len(p.bands), p.n_components, n_chans)
+        return {"csp.filters": TensorSpec(shape)}, len(p.bands) * p.n_components
+
     def _set_feature_arrays(self, arrays):
         super()._set_feature_arrays(arrays)
         if len(self.filters_) != len(self.validated_params().bands):
@@ -261,6 +274,9 @@ class TangentSpaceLR(_ClassicalDecoder):
 
     def _set_feature_arrays(self, arrays):
         self.reference_ = np.asarray(arrays["tangent.reference"], dtype=np.float64)
+
+    def _feature_tensors(self, p, n_chans):
+        return {"tangent.reference": TensorSpec((n_chans, n_chans))}, n_chans * (n_chans + 1) // 2
 
 
 def _check_components(n_components: int, n_chans: int) -> None:

@@ -22,7 +22,7 @@ from pydantic import Field
 from data.alignment import reference_matrix
 from data.errors import InputError
 
-from .base import ClassifierDecoder, DecoderParams, ParameterError, Task
+from .base import ClassifierDecoder, DecoderParams, ParameterError, Task, TensorSpec, state_int, state_list
 from .neural import NeuralDecoder
 from .training_settings import with_training_settings
 from .events import TrainingContext
@@ -241,6 +241,20 @@ class EEGSimpleConv(NeuralDecoder, ClassifierDecoder):
                  "subjects": self.subjects_, "aligned_subjects": list(self.alignments_),
                  "n_subject_outputs": self._n_subject_outputs(), "default_subject": self._default_subject}
         return arrays, extra
+
+    def expected_tensors(self, extra: dict[str, Any]) -> dict[str, TensorSpec]:
+        import copy
+
+        probe = copy.copy(self)   # the network this state needs, built on a throwaway copy
+        probe.n_chans_ = n_chans = state_int(extra, "n_chans")
+        probe.classes_ = np.asarray(state_list(extra, "classes", min_len=2))
+        state_int(extra, "n_times")
+        net = probe.build_network(self.validated_params(), state_int(extra, "n_subject_outputs", minimum=0))
+        specs = {f"model.{k}": TensorSpec(tuple(v.shape) or (1,), (v.detach().cpu().numpy().dtype.str,))  # scalars saved 1-d
+                 for k, v in net.state_dict().items()}
+        for i in range(len(state_list(extra, "aligned_subjects"))):
+            specs[f"align.{i}"] = TensorSpec((n_chans, n_chans))
+        return specs
 
     def set_state(self, arrays: dict[str, np.ndarray], extra: dict[str, Any]) -> "EEGSimpleConv":
         import torch

@@ -7,7 +7,7 @@ import numpy as np
 
 from data.errors import DataError
 
-from ..base import RegressorDecoder, Task
+from ..base import RegressorDecoder, Task, state_int
 from ..events import TrainingContext
 
 
@@ -78,6 +78,11 @@ class ContinuousDecoder(RegressorDecoder):
     def _base_state(self) -> dict[str, Any]:
         return {"n_features_in": int(self.n_features_in_), "n_targets": int(self.n_targets_),
                 "params": self.get_params(deep=False)}
+
+    @staticmethod
+    def _state_dims(extra: dict[str, Any]) -> tuple[int, int]:
+        """(n_features, n_targets) of a bundle's state, checked."""
+        return state_int(extra, "n_features_in"), state_int(extra, "n_targets")
 
     def _restore_base(self, extra: dict[str, Any]) -> None:
         self.set_params(**extra.get("params", {}))

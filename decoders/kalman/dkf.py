@@ -11,7 +11,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from ..base import DecoderParams
+from ..base import DecoderParams, TensorSpec
 from ..neural import NeuralDecoder
 from ..training_settings import with_training_settings
 from .common import ContinuousDecoder, fit_state_model, inv, is_positive_definite, regularise
@@ -155,6 +155,20 @@ class DiscriminativeKalmanFilter(NeuralDecoder, ContinuousDecoder):
         else:
             arrays = {k: getattr(self, k + "_") for k in keys + ["f_points", "f_outputs", "f_variance"]}
         return arrays, self._base_state()
+
+    def expected_tensors(self, extra: dict[str, Any]) -> dict[str, TensorSpec]:
+        nf, nt = self._state_dims(extra)
+        p = self.validated_params()
+        shapes = {"y_mean": (nt,), "A": (nt, nt), "G": (nt, nt), "S": (nt, nt),
+                  "q_points": (None, nf), "q_outputs": (None, nt * nt), "q_variance": (1,)}
+        if p.f == "neural":
+            widths = [nf] + [p.hidden] * p.layers + [nt]
+            shapes.update({"net.x_mean": (nf,), "net.x_scale": (nf,), "net.y_scale": (nt,)})
+            for i in range(len(widths) - 1):
+                shapes.update({f"net.w{i}": (widths[i + 1], widths[i]), f"net.b{i}": (widths[i + 1],)})
+        else:
+            shapes.update({"f_points": (None, nf), "f_outputs": (None, nt), "f_variance": (1,)})
+        return {k: TensorSpec(v) for k, v in shapes.items()}
 
     def set_state(self, arrays, extra) -> "DiscriminativeKalmanFilter":
         self._restore_base(extra)

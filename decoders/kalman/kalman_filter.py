@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field
 
-from ..base import DecoderParams
+from ..base import DecoderParams, TensorSpec
 from .common import ContinuousDecoder, fit_state_model, inv, regularise, stationary_covariance
 
 
@@ -54,6 +54,12 @@ class KalmanFilterDecoder(ContinuousDecoder):
         self._check_fitted()
         arrays = {k: getattr(self, k + "_") for k in ("x_mean", "y_mean", "A", "W", "H", "Q", "P0")}
         return arrays, self._base_state()
+
+    def expected_tensors(self, extra: dict[str, Any]) -> dict[str, TensorSpec]:
+        nf, nt = self._state_dims(extra)
+        shapes = {"x_mean": (nf,), "y_mean": (nt,), "A": (nt, nt), "W": (nt, nt), "H": (nf, nt),
+                  "Q": (nf, nf), "P0": (nt, nt)}
+        return {k: TensorSpec(v) for k, v in shapes.items()}
 
     def set_state(self, arrays, extra) -> "KalmanFilterDecoder":
         self._restore_base(extra)

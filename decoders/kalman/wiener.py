@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field
 
-from ..base import DecoderParams
+from ..base import DecoderParams, TensorSpec
 from .common import ContinuousDecoder
 
 
@@ -44,6 +44,11 @@ class WienerFilter(ContinuousDecoder):
         self._check_fitted()
         return ({"coef": self.coef_, "intercept": self.intercept_},
                 {**self._base_state(), "alpha": self.alpha_})
+
+    def expected_tensors(self, extra: dict[str, Any]) -> dict[str, TensorSpec]:
+        nf, nt = self._state_dims(extra)
+        lags = self.validated_params().lags
+        return {"coef": TensorSpec((nt, (lags + 1) * nf)), "intercept": TensorSpec((nt,))}
 
     def set_state(self, arrays, extra) -> "WienerFilter":
         self._restore_base(extra)
