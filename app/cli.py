@@ -2,8 +2,10 @@
 ``register(subparsers)``, which adds its parser and sets ``func`` to a function of ``args``
 returning an exit code.
 
-Exit codes: 0 success, 1 the run failed, 2 bad input (one paragraph, no traceback unless
-``--debug``), 130 interrupted.
+Exit codes: 0 success, 1 the run failed (a fault of NeuroDeck or the machine, said so),
+2 bad input (one paragraph naming the file or key, no traceback unless ``--debug``),
+130 interrupted. Any exception from user input (the project's InputError, a file the user
+named that cannot be read or written: `as_input_error`) is exit 2.
 """
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ import argparse
 import importlib
 import sys
 import textwrap
+
+from data.errors import excerpt
 
 COMMANDS = ["info", "run", "export", "predict", "online", "gui"]
 
@@ -35,29 +39,44 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    argv = sys.argv[1:] if argv is None else argv
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv[: argv.index("--") if "--" in argv else len(argv)]
+    if debug:   # accepted anywhere on the line: `neurodeck info FILE --debug`
+        argv.remove("--debug")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: 2 for bad arguments, 0 for --help
         return int(exc.code or 0)
     if args.command is None:
         args = parser.parse_args(["gui", *argv])
+    args.debug = debug
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("neurodeck: interrupted.", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - the one place that turns errors into exit codes
-        from data.errors import InputError
-
         if args.debug:
             raise
-        if isinstance(exc, InputError):
-            _say(f"error: {exc}")
+        user_error = as_input_error(exc)
+        if user_error is not None:
+            _say(f"error: {user_error}")
             return 2
-        _say(f"error: the {args.command} command failed: {type(exc).__name__}: {exc} "
-             "(run with --debug for the traceback)")
+        _say(f"error: the {args.command} command failed (a fault in NeuroDeck or the machine, not in "
+             f"your input): {type(exc).__name__}: {excerpt(str(exc), 300)} (run with --debug for the "
+             "traceback; please report it)")
         return 1
+
+
+def as_input_error(exc: BaseException):
+    """The input error an exception stands for, or None for a genuine failure of the run."""
+    from data.errors import InputError, input_error_from_os
+
+    if isinstance(exc, InputError):
+        return exc
+    if isinstance(exc, OSError):
+        return input_error_from_os(exc, action="read or write")
+    return None
 
 
 def _say(text: str) -> None:

@@ -44,7 +44,7 @@ from typing import Any, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from data.errors import InputError
+from data.errors import InputError, quote
 from data.spec import DatasetSpec
 from decoders.evaluation import PROTOCOLS
 
@@ -134,19 +134,12 @@ class RunResult:
 # --------------------------------------------------------------------------- loading
 def load_config(path: str | Path) -> ExperimentConfig:
     """Read and validate an experiment file; `ConfigError` names the file and the key."""
-    import yaml
+    from data.safe_yaml import load_yaml
 
     path = Path(path)
     if not path.is_file():
         raise ConfigError("experiment file not found." if not path.exists() else "not a file.", path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError("not a text (UTF-8) file; an experiment file is YAML.", path) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"not valid YAML{where}: {getattr(exc, 'problem', exc)}.", path) from None
+    raw = load_yaml(path, error=ConfigError)   # size, alias and tag limits
     if not isinstance(raw, dict):
         raise ConfigError("an experiment file must be a mapping with dataset, decoder, evaluation... "
                           f"sections, not {type(raw).__name__}.", path)
@@ -195,7 +188,7 @@ def _explain(exc: ValidationError, raw: Any) -> str:
         else:
             msg = err["msg"].removeprefix("Value error, ")
             where = f"key '{key}'" if key else "evaluation"
-            given = f" (got {err['input']!r})" if key and not isinstance(err.get("input"), dict) else ""
+            given = f" (got {quote(err['input'])})" if key and not isinstance(err.get("input"), dict) else ""
             parts.append(f"{where}: {msg}{given}")
     more = len(exc.errors()) - 3
     return "; ".join(parts) + (f"; and {more} more problem(s)." if more > 0 else ".")

@@ -1,6 +1,7 @@
 """Errors for bad user input. Every message names the file (or setting) and the problem."""
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 
@@ -59,3 +60,37 @@ class SfreqMismatchError(DataError):
 
 class ChannelMismatchError(DataError):
     pass
+
+
+def excerpt(value: object, limit: int = 80) -> str:
+    """A short quote of user input for a message: text as is, other values as a bounded repr
+    (never the whole of a huge value: reprlib stops early)."""
+    text = value if isinstance(value, str) else quote(value, limit)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def quote(value: object, limit: int = 80) -> str:
+    """A bounded repr of a user's value (strings quoted), at most about ``limit`` characters."""
+    import reprlib
+
+    short = reprlib.Repr(maxlevel=3, maxstring=limit, maxother=limit, maxlist=8, maxdict=8, maxtuple=8, maxset=8)
+    text = short.repr(value)
+    return text if len(text) <= limit + 10 else f"{text[:limit]}..."
+
+
+_OS_PROBLEMS = {"PermissionError": "permission denied", "IsADirectoryError": "is a folder, not a file",
+                "NotADirectoryError": "a part of the path is a file, not a folder",
+                "FileNotFoundError": "no such file or folder", "FileExistsError": "already exists"}
+
+
+def input_error_from_os(exc: OSError, path: str | Path | None = None, error: type[InputError] = DataError,
+                        action: str = "read") -> InputError | None:
+    """The one mapping of file-access errors on a user's path to input errors ("FILE: cannot
+    read it: permission denied"). None for errors that are not the user's (disk full, I/O
+    errors): those stay failures of the run."""
+    problem = _OS_PROBLEMS.get(type(exc).__name__)
+    if problem is None and getattr(exc, "errno", None) in (errno.ENAMETOOLONG, errno.ELOOP, errno.EROFS):
+        problem = (exc.strerror or type(exc).__name__).lower()
+    if problem is None:
+        return None
+    return error(f"cannot {action} it: {problem}.", path if path is not None else exc.filename)
