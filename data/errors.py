@@ -73,7 +73,9 @@ def quote(value: object, limit: int = 80) -> str:
     """A bounded repr of a user's value (strings quoted), at most about ``limit`` characters."""
     import reprlib
 
-    short = reprlib.Repr(maxlevel=3, maxstring=limit, maxother=limit, maxlist=8, maxdict=8, maxtuple=8, maxset=8)
+    short = reprlib.Repr()
+    short.maxlevel, short.maxstring, short.maxother = 3, limit, limit
+    short.maxlist = short.maxdict = short.maxtuple = short.maxset = 8
     text = short.repr(value)
     return text if len(text) <= limit + 10 else f"{text[:limit]}..."
 
