@@ -320,7 +320,9 @@ def _absolute_paths(config: ExperimentConfig, out_dir) -> ExperimentConfig:
     ds = config.dataset
     if ds.data_path:
         ds.data_path = str(Path(ds.data_path).expanduser().resolve())
-    named = ds.source.startswith(("demo:", "moabb:", "eegbci:")) or ds.source == "eegbci"
+    from data.sources import names_a_path
+
+    named = not names_a_path(ds.source)
     if not named and Path(ds.source).expanduser().exists():
         ds.source = str(Path(ds.source).expanduser().resolve())
     runs_dir = out_dir if out_dir is not None else config.output.runs_dir

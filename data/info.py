@@ -12,19 +12,19 @@ from .events import annotation_counts, natural_key, stim_counts
 
 
 def describe(source: str, *, data_path: str | None = None, subjects=None, sessions=None,
-             runs=None) -> dict[str, Any]:
-    """Channels by type, sampling rate, duration, events with counts, subjects/sessions/runs.
+             runs=None, kind: str | None = None) -> dict[str, Any]:
+    """Channels by type, sampling rate, duration, events with counts, subjects/sessions/runs;
+    for sources that build a data set directly (tables, set demos), the set's summary.
+    The source's kind (`data.sources`) decides how it is read."""
+    from . import sources
 
-    For ``demo:NAME`` demos that build a data set directly, the set's summary.
-    """
-    from .readers import source_kind
+    return sources.describe(source, kind=kind, data_path=data_path, subjects=subjects,
+                            sessions=sessions, runs=runs)
 
-    kind, name = source_kind(source)
-    if kind == "demo":
-        from . import demos
 
-        if demos.get(name).kind == "set":
-            return _describe_set(source, data_path, subjects)
+def describe_recordings(source: str, *, data_path: str | None = None, subjects=None,
+                        sessions=None, runs=None, **_ignored) -> dict[str, Any]:
+    """`describe` of a source made of recordings (files opened without their samples)."""
     from .readers import open_source
 
     recordings = open_source(source, data_path=data_path, subjects=subjects, sessions=sessions,
@@ -70,6 +70,11 @@ def _describe_raw(rec) -> dict[str, Any]:
         "annotations": annotation_counts(raw), "stim_events": stim_counts(raw),
         "description": raw.info.get("description") or "",
     }
+
+
+def describe_set(source, data_path=None, subjects=None) -> dict[str, Any]:
+    """`describe` of a source that builds a `DecodingSet` directly."""
+    return _describe_set(source, data_path, subjects)
 
 
 def _describe_set(source, data_path, subjects) -> dict[str, Any]:

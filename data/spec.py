@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Strict(BaseModel):
@@ -36,6 +36,8 @@ class DatasetSpec(_Strict):
     """Where the data comes from and how trials are made."""
 
     source: str = Field(..., description="A file, a folder, a BIDS root, 'eegbci', 'moabb:NAME' or 'demo:NAME'.")
+    kind: str | None = Field(None, description="Source kind (see `neurodeck info --kinds`); null: detected from the source.")
+    options: dict | None = Field(None, description="Options of the source kind, checked by that kind.")
     data_path: str | None = Field(None, description="Local copy of a public dataset (offline use).")
     subjects: list[int | str] | None = Field(None, description="Subjects to load; null for all.")
     sessions: list[int | str] | None = None
@@ -50,3 +52,17 @@ class DatasetSpec(_Strict):
     continuous: ContinuousOptions | None = None
     seed: int = Field(0, description="Seed for simulated (demo) data.")
     cache: bool = Field(True, description="Reuse preprocessed trials stored on disk.")
+
+    @model_validator(mode="after")
+    def _check_kind(self):
+        """An explicit kind must be registered; options must suit the kind."""
+        if self.kind is not None or self.options:
+            from . import sources
+
+            if self.kind is not None:
+                sources.get(self.kind)
+            checked = sources.validate_options(self.kind, self.source, self.options)
+            if checked != self.options:
+                object.__setattr__(self, "options", checked)
+        return self
+

@@ -8,12 +8,13 @@ def register(subparsers) -> None:
         description="Show channels by type, sampling rate, duration, events with counts and the "
                     "subjects, sessions and runs of a recording file, a folder, a BIDS root, "
                     "eegbci[:SUBJECTS], moabb:NAME or demo:NAME.")
-    p.add_argument("source", metavar="SOURCE",
+    p.add_argument("source", metavar="SOURCE", nargs="?",
                    help="file, folder, BIDS root, eegbci[:1,2], moabb:NAME or demo:NAME")
     p.add_argument("--data-path", metavar="DIR",
                    help="local copy of a public dataset (eegbci, moabb); default MNE_DATA")
     p.add_argument("--subjects", metavar="LIST", help="comma-separated subjects to include")
     p.add_argument("--runs", metavar="LIST", help="comma-separated runs to include")
+    p.add_argument("--kinds", action="store_true", help="list the registered source kinds")
     p.add_argument("--json", action="store_true", help="print the description as JSON")
     p.set_defaults(func=run)
 
@@ -23,6 +24,18 @@ def run(args) -> int:
 
     from data.info import describe, format_description
 
+    if args.kinds:
+        from data import sources
+
+        kinds = [{"name": k.name, "description": k.description, "browsable": k.open is not None}
+                 for k in sources.available()]
+        print(json.dumps(kinds, indent=2) if args.json else
+              "\n".join(f"{k['name']:<18} {k['description']}" for k in kinds))
+        return 0
+    if not args.source:
+        from data.errors import InputError
+
+        raise InputError("info: give a SOURCE (or --kinds)")
     info = describe(args.source, data_path=args.data_path, subjects=_split(args.subjects),
                     runs=_split(args.runs))
     if args.json:

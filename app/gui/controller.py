@@ -69,15 +69,18 @@ class Workbench(QObject):
     # ------------------------------------------------------------------------ data
     def open(self, source: str | Path, data_path: str | None = None) -> None:
         """Open a file, folder, BIDS root, public dataset name or ``demo:NAME``."""
+        from data.sources import names_a_path
+
         source = str(source)
-        if not source.startswith(("demo:", "eegbci", "moabb:")):
+        is_path = names_a_path(source)
+        if is_path:
             path = Path(source).expanduser()
             if not path.exists():
                 self.error.emit("Cannot open data", f"{path}: no such file or folder.")
                 return
             source = str(path)
             self.settings.last_folder = path
-        label = f"opening {Path(source).name if not source.startswith(('demo:', 'eegbci', 'moabb:')) else source}"
+        label = f"opening {Path(source).name if is_path else source}"
 
         def done(content) -> None:
             self.data.set_content(content)

@@ -49,17 +49,14 @@ def open_source(source: str, data_path: str | None = None) -> SourceContent:
     Demos that build a decoding set directly yield no recordings; their summary comes from
     `data.info.describe` and their trials from `data.load_dataset`.
     """
+    from data import sources
+
     source = str(source)
-    if source.startswith("demo:"):
-        from data import demos
-
-        if demos.get(source.split(":", 1)[1]).kind == "set":
-            from data.info import describe
-
-            return SourceContent(source, [], describe(source, data_path=data_path), data_path)
-    from data.readers import open_source as read
-
-    recordings = read(source, data_path=data_path)
+    recordings = []
+    if sources.is_browsable(source):
+        recordings = sources.open_for_browsing(source, data_path=data_path)
+    if not recordings:
+        return SourceContent(source, [], sources.describe(source, data_path=data_path), data_path)
     return SourceContent(source, recordings, summarize(source, recordings), data_path)
 
 
