@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from data.errors import InputError
+from data.errors import DataError, InputError
 
 
 @dataclass
@@ -95,18 +95,24 @@ class ReplaySource:
             yield Sample(self.X[t], None if self.y is None else self.y[t])
 
 
+class StreamStalledError(DataError):
+    """An LSL stream stopped sending samples during a session."""
+
+
 class LSLSource:
     """Samples of an LSL stream (one sample = one feature vector) through mne-lsl.
 
-    Stops after ``duration`` seconds or ``max_samples`` samples, whichever comes first.
+    Stops after ``duration`` seconds or ``max_samples`` samples, whichever comes first; a
+    stream that sends nothing for ``stall_timeout`` seconds (a stopped player) raises
+    `StreamStalledError`.
     """
 
     def __init__(self, name: str, *, duration: float = 60.0, max_samples: int | None = None,
-                 timeout: float = 5.0):
+                 timeout: float = 5.0, stall_timeout: float = 5.0):
         from mne_lsl.stream import StreamLSL
 
         self.name = name
-        self.duration, self.max_samples = duration, max_samples
+        self.duration, self.max_samples, self.stall_timeout = duration, max_samples, stall_timeout
         self.stream = StreamLSL(bufsize=10.0, name=name)
         try:
             self.stream.connect(acquisition_delay=0.001, timeout=timeout)
@@ -124,12 +130,18 @@ class LSLSource:
         sfreq = self.stream.info["sfreq"] or 100.0
         end = time.perf_counter() + self.duration
         seen = 0
+        last_data = time.perf_counter()
         try:
             while time.perf_counter() < end and (self.max_samples is None or seen < self.max_samples):
                 n_new = self.stream.n_new_samples
                 if n_new == 0:
+                    if time.perf_counter() - last_data > self.stall_timeout:
+                        raise StreamStalledError(
+                            f"the LSL stream '{self.name}' sent no samples for {self.stall_timeout:g} s "
+                            f"after {seen} samples (the player stopped or the stream stalled).")
                     time.sleep(0.5 / sfreq)
                     continue
+                last_data = time.perf_counter()
                 data, _ = self.stream.get_data(winsize=n_new / sfreq)
                 for column in data.T[-n_new:]:
                     yield Sample(np.asarray(column, dtype=float))
@@ -163,6 +175,11 @@ class OnlineSession:
         self.lags = int(lags if lags is not None else continuous.get("lags") or 0)
         expected = getattr(decoder, "n_features_in_", None)
         n_source = getattr(source, "n_features", None)
+        n_targets, y = getattr(decoder, "n_targets_", None), getattr(source, "y", None)
+        if n_targets is not None and y is not None and np.ndim(y) == 2 and y.shape[1] != n_targets:
+            raise InputError(f"the replayed file has {y.shape[1]} targets, but the decoder decodes "
+                             f"{n_targets}.", path=getattr(source, "path", None),
+                             hint="Replay data like the data it was trained on.")
         if expected is not None and n_source is not None and n_source * (self.lags + 1) != expected:
             where = getattr(source, "path", None) or getattr(source, "name", "the source")
             raise InputError(f"the source gives {n_source} features per bin"

@@ -186,10 +186,13 @@ def _check_edf_size(path: Path, label: str) -> None:
             n_signals = int(head[252:256].decode("ascii").strip())
             fh.seek(256 + n_signals * 216)
             counts = fh.read(n_signals * 8).decode("ascii")
-            samples = sum(int(counts[i * 8:(i + 1) * 8].strip()) for i in range(n_signals))
+            per_signal = [int(counts[i * 8:(i + 1) * 8].strip()) for i in range(n_signals)]
+            samples = sum(per_signal)
+            duration = float(head[244:252].decode("ascii").strip())
         except (ValueError, UnicodeDecodeError):
             raise CorruptFileError(f"the {label} header is damaged (its size fields are not "
                                    "numbers).", path) from None
+    _check_edf_rate(path, label, per_signal, duration)
     if n_records < 0:  # -1: unknown while recording; nothing to compare
         return
     expected = header_bytes + n_records * samples * (3 if label == "BDF" else 2)
@@ -197,6 +200,20 @@ def _check_edf_size(path: Path, label: str) -> None:
     if actual < expected:
         raise CorruptFileError(f"the file is truncated: {actual} bytes, but its header "
                                f"describes {n_records} records ({expected} bytes).", path)
+
+
+MAX_SFREQ = 100_000.0   # Hz; EEG/MEG/ECoG amplifiers stay well below (absurd header values are refused)
+
+
+def _check_edf_rate(path: Path, label: str, per_signal: list[int], duration: float) -> None:
+    """Refuse header values that would make the reader allocate absurd amounts of memory."""
+    if duration < 0 or (per_signal and min(per_signal) < 1):
+        raise CorruptFileError(f"the {label} header is damaged: record duration {duration:g} s, "
+                               f"samples per record {min(per_signal, default=0)}.", path)
+    if duration > 0 and per_signal and max(per_signal) / duration > MAX_SFREQ:
+        raise CorruptFileError(f"the {label} header claims a sampling rate of {max(per_signal) / duration:.4g} Hz "
+                               f"({max(per_signal)} samples per {duration:g} s record); more than "
+                               f"{MAX_SFREQ:,.0f} Hz is not a real recording (damaged header?).", path)
 
 
 def _check_cnt_size(path: Path) -> None:

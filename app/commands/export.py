@@ -34,10 +34,13 @@ def resolve_bundle(source: str | Path) -> Path:
 def run(args) -> int:
     from decoders.bundle import load_bundle, save_bundle
 
+    from ..output_paths import check_output
+
     bundle = resolve_bundle(args.source)
-    decoder, manifest = load_bundle(bundle)
     stem = Path(args.source).resolve().name.removesuffix(".zip")
     out = Path(args.out) if args.out else Path(stem + SUFFIX[args.format])
+    check_output(out, "--out", folder=args.format == "bundle" and out.suffix.lower() != ".zip")
+    decoder, manifest = load_bundle(bundle)
     if args.format == "bundle":
         save_bundle(decoder, out, input_spec=manifest.get("input", {}), metrics=manifest.get("metrics"))
         print(f"bundle written: {out}")

@@ -35,6 +35,10 @@ def run(args) -> int:
 
     if args.every < 0:
         raise InputError("--every must be 0 or more.")
+    if args.output:
+        from ..output_paths import check_output
+
+        check_output(args.output, "--output")
     from decoders.bundle import load_bundle
 
     decoder, manifest = load_bundle(args.bundle)
@@ -48,15 +52,23 @@ def run(args) -> int:
     names = spec_in.get("target_names") or getattr(source, "target_names", None) \
         or [f"y{i}" for i in range(getattr(decoder, "n_targets_", 1))]
     print("bin\t" + "\t".join(names), flush=True)
+    # Each decision is appended and flushed as it is made: Ctrl-C or a failure loses none.
+    csv_file = open(args.output, "w", encoding="utf-8") if args.output else None
+    if csv_file is not None:
+        csv_file.write(",".join(names) + "\n")
 
     def show(t, y, sample) -> None:
+        if csv_file is not None:
+            csv_file.write(",".join(f"{v:.18e}" for v in np.ravel(y)) + "\n")
+            csv_file.flush()
         if args.every and t % args.every == 0:
             print(f"{t}\t" + "\t".join(f"{v:.5g}" for v in np.ravel(y)), flush=not sys.stdout.isatty())
 
-    report = session.run(on_output=show, max_steps=args.max_steps)
-    if args.output:
-        header = ",".join(names)
-        np.savetxt(args.output, report.outputs, delimiter=",", header=header, comments="")
+    try:
+        report = session.run(on_output=show, max_steps=args.max_steps)
+    finally:
+        if csv_file is not None:
+            csv_file.close()
     summary = report.summary()
     print(f"{decoder.name}: {summary['steps']} steps, step cost median {summary['step_median_us']:.1f} µs, "
           f"p99 {summary['step_p99_us']:.1f} µs")

@@ -31,6 +31,10 @@ def run(args) -> int:
     from ..workspace import write_csv
     from .export import resolve_bundle
 
+    if args.out:
+        from ..output_paths import check_output
+
+        check_output(args.out, "--out")
     bundle = resolve_bundle(args.bundle)
     decoder, manifest = load_bundle(bundle)
     spec = manifest.get("input") or {}
