@@ -109,9 +109,11 @@ def kind_of(source: str, explicit: str | None = None) -> SourceKind:
 
 
 def _spec_kind(spec) -> SourceKind:
-    if spec.kind is None and spec.continuous is not None:
+    kind = kind_of(spec.source, spec.kind)
+    # `continuous:` options make any built-in file/dataset source a table source (as before kinds)
+    if spec.kind is None and spec.continuous is not None and kind in BUILTIN and kind.name != "demo":
         return get("continuous-table")
-    return kind_of(spec.source, spec.kind)
+    return kind
 
 
 def load(spec) -> Any:

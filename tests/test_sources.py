@@ -1,0 +1,137 @@
+"""Source-kind registry: detection, `neurodeck info` on every loadable source, --kinds, and a
+toy kind added through the public `register` only."""
+from __future__ import annotations
+
+import json
+import sys
+import types
+
+import numpy as np
+import pytest
+import yaml
+
+from app.cli import main
+from data import sources
+from data.decoding_set import DecodingSet
+from data.errors import UnsupportedFormatError
+
+
+@pytest.mark.parametrize("source, kind", [
+    ("demo:motor-imagery", "demo"), ("eegbci", "eegbci"), ("eegbci:1,2", "eegbci"),
+    ("moabb:BNCI2014_001", "moabb"), ("x.csv", "continuous-table"), ("x.mat", "continuous-table"),
+    ("rec.edf", "recording-file"),
+])
+def test_kind_detection(source, kind):
+    assert sources.kind_of(source).name == kind
+
+
+def test_folders_by_content(datasets):
+    assert sources.kind_of(str(datasets / "flint-run1")).name == "continuous-table"
+    assert sources.kind_of(str(datasets / "eegbci")).name == "folder"
+    assert sources.kind_of("x", explicit="folder").name == "folder"
+
+
+def test_unknown_scheme_is_refused_naming_the_source():
+    with pytest.raises(UnsupportedFormatError, match="nosuch:thing"):
+        sources.kind_of("nosuch:thing")
+
+
+def test_info_on_flint_folder(datasets, capsys):
+    assert main(["info", str(datasets / "flint-run1")]) == 0
+    out = capsys.readouterr().out
+    assert "continuous" in out and "Targets: z0, z1" in out
+
+
+def test_info_on_mat_table(tmp_path, capsys):
+    from scipy.io import savemat
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "session.mat"
+    savemat(path, {"x": rng.normal(size=(200, 6)), "z": rng.normal(size=(200, 2))})
+    assert main(["info", "--json", str(path)]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["source_kind"] == "continuous-table"
+    assert info["n_samples"] == 200 and info["shape"] == [200, 6]
+
+
+def test_spec_refuses_unknown_kind_and_options():
+    from pydantic import ValidationError
+
+    from data.spec import DatasetSpec
+
+    with pytest.raises(ValidationError, match="unknown source kind 'nope'.*recording-file"):
+        DatasetSpec(source="x.edf", kind="nope")
+    with pytest.raises(ValidationError, match="takes no options.*colour"):
+        DatasetSpec(source="eegbci", options={"colour": 1})
+
+
+# ----------------------------------------------------------------------------- toy kind
+def _toy_module():
+    """A plugin module outside NeuroDeck: two Gaussian classes whose means differ."""
+    from pydantic import BaseModel, ConfigDict
+
+    mod = types.ModuleType("toy_source_plugin")
+
+    class Options(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        separation: float = 2.0
+
+    def detect(source):
+        return source.startswith("toy:")
+
+    def load(spec):
+        n = int(spec.source.split(":", 1)[1])
+        sep = (spec.options or {}).get("separation", 2.0)
+        rng = np.random.default_rng(spec.seed)
+        y = np.arange(n) % 2
+        X = rng.normal(size=(n, 4, 20)).astype(np.float32)
+        X[:, 0, :] += sep * y[:, None]
+        ones = np.ones(n, dtype=object)
+        return DecodingSet(X=X, y=y.astype(np.int64), kind="trials", modality="eeg",
+                           subject=ones.astype(str), session=ones.astype(str),
+                           run=ones.astype(str), sfreq=100.0,
+                           ch_names=["a", "b", "c", "d"], ch_types=["eeg"] * 4,
+                           class_names=["low", "high"], times=np.arange(20) / 100.0,
+                           provenance={"source": spec.source, "files": [], "steps": []})
+
+    def describe(source, **opts):
+        return {"source": source, "kind": "set", "data_kind": "trials", "modality": "eeg",
+                "n_samples": int(source.split(":", 1)[1]), "shape": [0], "sfreq": 100.0,
+                "classes": {"low": 1, "high": 1}, "subjects": ["1"]}
+
+    mod.Options, mod.detect, mod.load, mod.describe = Options, detect, load, describe
+    return mod
+
+
+@pytest.fixture
+def toy_kind(monkeypatch):
+    monkeypatch.setitem(sys.modules, "toy_source_plugin", _toy_module())
+    kind = sources.SourceKind("toy", "toy trials for tests: toy:N", "toy_source_plugin:detect",
+                              "toy_source_plugin:load", "toy_source_plugin:describe",
+                              options="toy_source_plugin:Options", priority=200)
+    sources.register(kind)
+    yield kind
+    sources._kinds.pop("toy", None)
+
+
+def test_toy_kind_listed_described_and_run(toy_kind, tmp_path, capsys):
+    assert main(["info", "--kinds"]) == 0
+    assert "toy trials for tests" in capsys.readouterr().out
+    assert main(["info", "toy:60"]) == 0
+    assert "60 samples" in capsys.readouterr().out
+
+    config = {"name": "toy", "dataset": {"source": "toy:80", "options": {"separation": 3.0},
+                                         "preprocessing": {"picks": "all"}, "cache": False},
+              "decoder": {"name": "csp-lda"}, "training": {"device": "cpu", "seed": 0},
+              "evaluation": {"protocol": "kfold", "n_folds": 4},
+              "output": {"runs_dir": str(tmp_path / "runs")}}
+    path = tmp_path / "toy.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    assert main(["run", str(path)]) == 0, capsys.readouterr().err
+    metrics = json.loads(next((tmp_path / "runs").rglob("metrics.json")).read_text())
+    assert metrics["dataset"] == "toy:80" and metrics["n_samples"] == 80
+    assert np.mean([f["accuracy"] for f in metrics["folds"]]) > 0.9  # chance is 0.5
+    with pytest.raises(Exception, match="colour"):
+        from data.spec import DatasetSpec
+
+        DatasetSpec(source="toy:10", options={"colour": 1})
