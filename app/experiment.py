@@ -307,7 +307,10 @@ def run_experiment(config: ExperimentConfig | dict, on_event: Callable | None = 
         raise
     except BaseException as exc:
         run.log(f"failed: {type(exc).__name__}: {exc}")
-        workspace.release(run.path)
+        if isinstance(exc, InputError) and not any(run.folds_dir.glob("fold_*.json")):
+            run.discard()   # bad input and nothing worth resuming: leave no hidden folder behind
+        else:
+            workspace.release(run.path)
         raise
     ctx.log(f"run folder: {final_dir}")
     ctx.emit("run_end", summary=metrics["summary"], run_dir=str(final_dir))

@@ -87,23 +87,23 @@ class RunFolder:
 def open_run_folder(runs_dir: str | Path, decoder: str, config_hash: str, *, restart: bool = False) -> RunFolder:
     """The partial folder for this decoder and configuration; reused (resume) when it exists.
 
-    A lock file holding the process id keeps two processes from writing the same partial
-    folder; a lock left by a process that no longer exists is taken over.
+    A lock file, created exclusively (``O_CREAT | O_EXCL``) and recording host, process id
+    and the process's start time, keeps two processes from writing the same partial folder.
+    A lock whose process is gone (or whose PID now belongs to another process) is stale and
+    taken over; a lock from another host is honoured unless ``restart``.
     """
-    from data.errors import InputError
-
     runs_dir = Path(runs_dir)
     stem = f"{_safe(decoder)}-{config_hash[:8]}"
     partial = runs_dir / f".{stem}{PARTIAL_SUFFIX}"
-    owner = _lock_owner(partial)
-    if owner is not None and owner != os.getpid():
-        raise InputError(f"the same experiment is already running (process {owner}) and writing here.",
-                         partial, hint="Wait for it to finish, or change the experiment.")
-    if restart and partial.exists():
-        shutil.rmtree(partial)
     resumed = partial.is_dir()
-    (partial / "folds").mkdir(parents=True, exist_ok=True)
-    (partial / LOCK).write_text(str(os.getpid()), encoding="utf-8")
+    partial.mkdir(parents=True, exist_ok=True)
+    _acquire(partial, restart)
+    if restart and resumed:
+        for item in partial.iterdir():
+            if item.name != LOCK:
+                shutil.rmtree(item) if item.is_dir() and not item.is_symlink() else item.unlink()
+        resumed = False
+    (partial / "folds").mkdir(exist_ok=True)
     return RunFolder(runs_dir, stem, partial, resumed)
 
 
@@ -112,23 +112,108 @@ LOCK = ".lock"
 
 def release(folder: Path) -> None:
     """Remove the lock of a partial folder this process holds."""
-    if _lock_owner(folder) == os.getpid():
+    if _read_lock(folder / LOCK) == _this_process():
         (folder / LOCK).unlink(missing_ok=True)
 
 
-def _lock_owner(partial: Path) -> int | None:
-    """The live process holding ``partial``'s lock, or None."""
+def _acquire(partial: Path, restart: bool) -> None:
+    from data.errors import InputError
+
+    lock = partial / LOCK
+    me = _this_process()
+    for _ in range(50):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            owner = _read_lock(lock)
+            if owner == me:
+                return
+            if owner is None and _age(lock) < 5.0:   # being written by the process that created it
+                time.sleep(0.1)
+                continue
+            if owner is not None and _holds(owner, restart):
+                where = "" if owner["host"] == me["host"] else f" on host {owner['host']}"
+                raise InputError(f"the same experiment is already running (process {owner['pid']}{where}, "
+                                 f"started {owner.get('started', '?')}) and writing here.", partial,
+                                 hint="Wait for it to finish, or change the experiment"
+                                      + (" (or add --restart if no run is going on there)." if where else "."))
+            _remove_stale(lock, owner)
+            continue
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(me, fh)
+        return
+    raise InputError("cannot take the run lock (other processes keep taking it).", lock)
+
+
+def _age(path: Path) -> float:
     try:
-        pid = int((partial / LOCK).read_text(encoding="utf-8").strip())
-    except (OSError, ValueError):
+        return time.time() - path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _this_process() -> dict[str, Any]:
+    import socket
+
+    pid = os.getpid()
+    return {"host": socket.gethostname(), "pid": pid, "pid_start": _process_start(pid), "started": _STARTED}
+
+
+_STARTED = time.strftime("%Y-%m-%dT%H:%M:%S")   # when this process started (roughly)
+
+
+def _read_lock(lock: Path) -> dict[str, Any] | None:
+    """The lock's record, or None when it is unreadable (a half-written lock is not honoured)."""
+    import socket
+
+    try:
+        text = lock.read_text(encoding="utf-8")
+        record = {"pid": int(text), "host": socket.gethostname()} if text.strip().isdigit() else json.loads(text)
+    except (OSError, ValueError):   # (a plain PID: a lock of an older NeuroDeck)
         return None
+    if not isinstance(record, dict) or not isinstance(record.get("pid"), int):
+        return None
+    return record
+
+
+def _holds(owner: dict[str, Any], restart: bool) -> bool:
+    """Whether the lock's process still runs (another host's lock: unless ``restart``)."""
+    import socket
+
+    if owner.get("host") != socket.gethostname():
+        return not restart
     try:
-        os.kill(pid, 0)
+        os.kill(owner["pid"], 0)
     except ProcessLookupError:
-        return None
+        return False
     except PermissionError:
-        return pid
-    return pid
+        pass
+    start = _process_start(owner["pid"])
+    return start is None or owner.get("pid_start") is None or start == owner["pid_start"]
+
+
+def _process_start(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (Linux), to tell a reused PID."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat[stat.rindex(")") + 2:].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _remove_stale(lock: Path, owner: dict[str, Any] | None) -> None:
+    """Remove a stale lock, unless another process replaced it meanwhile."""
+    aside = lock.with_name(f"{LOCK}.stale.{os.getpid()}")
+    try:
+        os.rename(lock, aside)
+    except FileNotFoundError:
+        return
+    if _read_lock(aside) != owner:   # someone took it over between our read and rename: give it back
+        try:
+            os.link(aside, lock)
+        except FileExistsError:
+            pass
+    aside.unlink(missing_ok=True)
 
 
 def _safe(name: str) -> str:

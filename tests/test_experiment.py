@@ -208,6 +208,6 @@ def test_a_partial_run_is_locked_against_a_second_process(tmp_path):
         workspace.open_run_folder(tmp_path, "csp-lda", "abcdef0123")
     (first.path / ".lock").write_text("999999999")  # a process that no longer exists
     again = workspace.open_run_folder(tmp_path, "csp-lda", "abcdef0123")
-    assert again.resumed and (again.path / ".lock").read_text() == str(os.getpid())
+    assert again.resumed and json.loads((again.path / ".lock").read_text())["pid"] == os.getpid()
     workspace.release(again.path)
     assert not (again.path / ".lock").exists()
