@@ -50,3 +50,5 @@ register(Demo("motor-imagery", "Simulated EEG, left vs right hand motor imagery,
               "eeg", "raw", "data.demos.motor_imagery:simulate_recordings"))
 register(Demo("center-out", "Simulated center-out cursor task: cosine-tuned Poisson neurons driven by 2-D velocity.",
               "spikes", "set", "data.demos.center_out:simulate_set"))
+register(Demo("visual-fmri", "Simulated visual fMRI: 3 subjects (700/500/350 voxels) with receptive-field responses to digit images.",
+              "fmri", "set", "data.demos.visual_fmri:simulate_set"))

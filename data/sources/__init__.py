@@ -54,6 +54,10 @@ BUILTIN = [
     SourceKind("recording-file", "one recording file MNE reads (EDF, BDF, GDF, BrainVision, "
                "EEGLAB, FIF, ...)", f"{_B}:is_path", f"{_B}:load_trials",
                f"{_B}:describe_recordings", f"{_B}:open_recordings", priority=0),
+    SourceKind("stimulus-pairs", "voxel vectors paired with the images shown (.mat/.npz, one file "
+               "per subject; name it: kind: stimulus-pairs)", "data.stimuli:is_stimulus_file",
+               "data.stimuli:load_stimulus_pairs", "data.stimuli:describe_stimulus_pairs", None,
+               "data.stimuli:StimulusPairsOptions", priority=-10),
 ]
 
 _kinds: dict[str, SourceKind] = {}
