@@ -57,3 +57,48 @@ def test_every_registered_decoder_imports_and_declares_itself():
         assert cls.task == entry.task
         assert cls.description
         cls().validated_params()  # defaults validate
+
+
+SOURCE_MARKERS = {"demo:", "moabb:", "eegbci", "eegbci:", "toy:"}
+SOURCE_SUFFIXES = {".edf", ".bdf", ".gdf", ".csv", ".tsv", ".mat", ".npy", ".npz", ".dat",
+                   ".vhdr", ".set", ".fif", ".cnt", ".nii", ".gz"}
+
+
+def _string_constants(node) -> set[str]:
+    found = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+            found.add(sub.value.lower())
+    return found
+
+
+def _source_string_tests(path: Path) -> list[str]:
+    """startswith/endswith/==/in tests of source prefixes, and `.suffix` tests of file types."""
+    hits, name = [], path.relative_to(REPO) if path.is_relative_to(REPO) else path.name
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr in {"startswith", "endswith"}:
+            consts = set().union(*(_string_constants(a) for a in node.args)) if node.args else set()
+            if consts & (SOURCE_MARKERS | SOURCE_SUFFIXES):
+                hits.append(f"{name}:{node.lineno}")
+        elif isinstance(node, ast.Compare):
+            consts = _string_constants(node)
+            uses_suffix = any(isinstance(s, ast.Attribute) and s.attr in {"suffix", "suffixes"}
+                              for s in ast.walk(node))
+            if consts & SOURCE_MARKERS - {"eegbci"} or (uses_suffix and consts & SOURCE_SUFFIXES):
+                hits.append(f"{name}:{node.lineno}")
+    return hits
+
+
+def test_source_string_checker_finds_what_it_looks_for(tmp_path):
+    probe = tmp_path / "probe.py"
+    probe.write_text("def f(s, p):\n    return s.startswith('demo:') or p.suffix == '.edf'\n")
+    assert len(_source_string_tests(probe)) == 2
+
+
+def test_only_data_parses_source_strings():
+    """Source kinds are the registry's business (data.sources): nothing above data/ tests
+    source prefixes or file suffixes itself."""
+    hits = [hit for package in ("app", "decoders")
+            for path in sorted((REPO / package).rglob("*.py")) for hit in _source_string_tests(path)]
+    assert not hits, f"source strings parsed outside data/ (ask data.sources): {hits}"

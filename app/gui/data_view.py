@@ -201,11 +201,13 @@ class DataView(QWidget):
             self.wb.open(path)
 
     def _demo_picked(self, index: int) -> None:
+        from data import sources
+
         value = self.demo_box.itemData(index)
         self.demo_box.setCurrentIndex(0)
         if value is None:
             return
-        if value.startswith("demo:"):
+        if sources.kind_of(value).name == "demo":
             self.wb.open(value)
             return
         folder = QFileDialog.getExistingDirectory(self, f"Local copy of {value}", self.wb.settings.last_folder)
