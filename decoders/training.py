@@ -241,6 +241,8 @@ class Trainer:
         state = _RunState()
         fingerprint = self._fingerprint(train, val) if self.checkpoint is not None else ""
         start_epoch = self._resume(fingerprint, optimizer, scheduler, scaler, train_batches, result, state)
+        for point in result.history:   # epochs trained before an interruption: history.csv and curves keep them
+            ctx.emit("epoch", **point)
 
         t0 = time.perf_counter()
         done_batches, total_batches = 0, max(1, (cfg.epochs - start_epoch) * n_batches)

@@ -162,12 +162,15 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(tmp_path):
     with pytest.raises(Cancelled):
         Trainer(make_model(), interrupting, cfg, device="cpu", context=ctx, checkpoint=ck).fit((X, y))
 
-    logs = []
+    logs, epochs = [], []
     resumed = make_model(seed=99)  # weights come from the checkpoint, not from here
     result = Trainer(resumed, classification_loss(mixup=True), cfg, device="cpu",
-                     context=TrainingContext(on_event=lambda e: logs.append(e.data.get("message", ""))),
+                     context=TrainingContext(on_event=lambda e: (logs.append(e.data.get("message", "")),
+                                                                 e.kind == "epoch" and epochs.append(e.data))),
                      checkpoint=ck).fit((X, y))
     assert result.resumed_from == 3
+    # the epochs trained before the interruption are reported again (history.csv, learning curves)
+    assert [(e["epoch"], e["train_loss"]) for e in epochs] == [(h["epoch"], h["train_loss"]) for h in ref_result.history]
     assert any("resumed" in m for m in logs)
     assert torch.equal(weights(resumed), weights(reference))
     assert [h["train_loss"] for h in result.history] == [h["train_loss"] for h in ref_result.history]
