@@ -35,6 +35,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import os
 import platform
 import threading
 import time
@@ -274,6 +275,7 @@ def run_experiment(config: ExperimentConfig | dict, on_event: Callable | None = 
 
     def save_fold(fold: FoldResult) -> None:
         workspace.write_json(run.folds_dir / f"fold_{fold.fold:04d}.json", fold.to_json())
+        _pause_for_tests(fold.fold)
 
     eval_options = config.evaluation.model_dump(exclude={"protocol"}, exclude_unset=True)
     span = (0.0, 0.9) if config.output.save_model else (0.0, 1.0)
@@ -315,6 +317,22 @@ def run_experiment(config: ExperimentConfig | dict, on_event: Callable | None = 
     ctx.log(f"run folder: {final_dir}")
     ctx.emit("run_end", summary=metrics["summary"], run_dir=str(final_dir))
     return RunResult(final_dir, metrics)
+
+
+PAUSE_ENV = "NEURODECK_PAUSE_AFTER_FOLD"
+
+
+def _pause_for_tests(fold: int) -> None:
+    """``NEURODECK_PAUSE_AFTER_FOLD=N:FILE``: once fold N is saved, create FILE and wait (up to
+    two minutes) for a signal, so tests interrupt a run at a known point, never by timing."""
+    setting = os.environ.get(PAUSE_ENV, "")
+    n, _, flag = setting.partition(":")
+    if not flag or n != str(fold):
+        return
+    Path(flag).touch()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _absolute_paths(config: ExperimentConfig, out_dir) -> ExperimentConfig:
