@@ -60,6 +60,10 @@ def format_of(path: str | Path) -> tuple[str, str]:
     suffix = suffix_of(path)
     if suffix in FORMATS:
         return FORMATS[suffix]
+    from .sources.bci2000 import is_bci2000_file
+
+    if is_bci2000_file(path):  # .dat is also BrainVision's data file: decided by content
+        return ("bci2000", "BCI2000")
     if suffix in COMPANIONS:
         header = Path(path).with_suffix(COMPANIONS[suffix]).name
         raise UnsupportedFormatError(
@@ -92,6 +96,10 @@ def open_recording(path: str | Path, *, preload: bool = True):
         _check_cnt_size(path)
     elif reader == "brainvision":
         _check_brainvision_size(path)
+    if reader == "bci2000":
+        from .sources.bci2000 import read_raw
+
+        return read_raw(path)
     try:
         raw = _read(path, reader, preload)
         if not preload and raw.n_times:

@@ -135,3 +135,34 @@ def test_toy_kind_listed_described_and_run(toy_kind, tmp_path, capsys):
         from data.spec import DatasetSpec
 
         DatasetSpec(source="toy:10", options={"colour": 1})
+
+
+# ----------------------------------------------------------------------------- BCI2000
+def test_bci2000_dat_is_told_from_brainvision_by_content(datasets, tmp_path):
+    pytest.importorskip("BCI2000Tools")
+    assert sources.kind_of(str(datasets / "bci2000" / "eeg2_1.dat")).name == "bci2000"
+    companion = tmp_path / "rec.dat"
+    companion.write_bytes(b"\x00\x01binary samples")
+    assert sources.kind_of(str(companion)).name == "recording-file"
+
+
+def test_info_on_bci2000_dat(datasets, capsys):
+    pytest.importorskip("BCI2000Tools")
+    assert main(["info", "--json", str(datasets / "bci2000" / "eeg2_1.dat")]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["source_kind"] == "bci2000"
+    assert info["channel_counts"] == {"eeg": 64} and info["sfreq"] == [160.0]
+    assert info["events"]["target"] == 20 and info["events"]["nontarget"] == 80
+    assert info["events"]["stim/1"] + info["events"]["stim/2"] == 100
+
+
+def test_bci2000_trials(datasets):
+    pytest.importorskip("BCI2000Tools")
+    from data import load_dataset
+
+    data = load_dataset({"source": str(datasets / "bci2000" / "eeg2_1.dat"), "cache": False,
+                         "events": {"target": "target", "nontarget": "nontarget"},
+                         "window": [0.0, 0.6]})
+    assert data.X.shape == (100, 64, 96)
+    assert np.bincount(data.y).tolist() == [20, 80]
+    assert 1 < np.median(np.abs(data.X)) < 100  # calibrated EEG in µV (trials' unit), not raw counts

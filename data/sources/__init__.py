@@ -49,6 +49,9 @@ BUILTIN = [
     SourceKind("bids", "a BIDS root (dataset_description.json)", f"{_B}:is_bids",
                f"{_B}:load_trials", f"{_B}:describe_recordings", f"{_B}:open_recordings",
                priority=40),
+    SourceKind("bci2000", "a BCI2000 .dat recording (needs neurodeck[bci2000])",
+               "data.sources.bci2000:is_bci2000_file", f"{_B}:load_trials",
+               f"{_B}:describe_recordings", f"{_B}:open_recordings", priority=60),
     SourceKind("folder", "a folder of recording files", f"{_B}:is_folder", f"{_B}:load_trials",
                f"{_B}:describe_recordings", f"{_B}:open_recordings", priority=10),
     SourceKind("recording-file", "one recording file MNE reads (EDF, BDF, GDF, BrainVision, "
