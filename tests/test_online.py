@@ -39,7 +39,7 @@ def test_replay_session_matches_batch_filtering_and_times_steps(flint_dir, flint
     assert seen == list(range(1000))
     assert report.metrics["nrmse"] == pytest.approx(0.765, abs=0.005)
     assert len(report.step_us) == 1000 and np.all(report.step_us > 0)
-    assert 0 < report.median_us < 2000 and report.p99_us >= report.median_us
+    assert 0 < report.median_us < 100_000 and report.p99_us >= report.median_us   # sanity only: timings are benchmarks
     assert OnlineSession(kf, ReplaySource(flint_dir, stop=100)).run(max_steps=10).outputs.shape == (10, 2)
 
 
