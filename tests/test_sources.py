@@ -166,3 +166,31 @@ def test_bci2000_trials(datasets):
     assert data.X.shape == (100, 64, 96)
     assert np.bincount(data.y).tolist() == [20, 80]
     assert 1 < np.median(np.abs(data.X)) < 100  # calibrated EEG in µV (trials' unit), not raw counts
+
+
+# ----------------------------------------------------------------------------- recordings
+def test_array_recording_has_the_browser_helpers(datasets):
+    from app.gui.models import events_of
+    from app.gui.signal_browser import ArraySource, RawSource, source_of
+    from data.recording import Recording
+
+    series = np.arange(12.0).reshape(3, 4)
+    rec = Recording(data=series, sample_rate=0.5, modality="roi", events=[(2.0, "face")])
+    assert rec.ch_names == ["ch1", "ch2", "ch3"] and rec.sfreq == 0.5 and rec.tr == 2.0
+    assert rec.n_times == 4 and rec.get_data(1, 3, picks=[2]).tolist() == [[9.0, 10.0]]
+    assert events_of(rec) == [(2.0, "face")]
+    shown = source_of(rec, events_of(rec))
+    assert isinstance(shown, ArraySource) and shown.get(np.array([0]), 0, 2).tolist() == [[0.0, 1.0]]
+    with pytest.raises(ValueError):
+        Recording(subject="1")
+
+    (mne_rec,) = sources.open_for_browsing(str(datasets / "bci2000" / "eeg2_1.dat")) \
+        if _has_bci2000() else sources.open_for_browsing("demo:motor-imagery", subjects=["1"])[:1]
+    assert isinstance(source_of(mne_rec), RawSource)
+    assert mne_rec.get_data(0, 10).shape == (len(mne_rec.ch_names), 10)
+
+
+def _has_bci2000() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("BCI2000Tools") is not None

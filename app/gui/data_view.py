@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
 from .epochs_view import EpochsView
 from .models import events_of
 from .param_form import format_value, parse_text
-from .signal_browser import RawSource, SignalBrowser
+from .signal_browser import SignalBrowser, source_of
 
 FILE_FILTER = ("Recordings (*.fif *.fif.gz *.edf *.bdf *.gdf *.vhdr *.set *.cnt *.mff *.csv *.tsv *.npy *.npz *.mat);;"
                "All files (*)")
@@ -350,7 +350,7 @@ class DataView(QWidget):
             self.browser.set_source(None)
             return
         rec = recordings[min(index, len(recordings) - 1)]
-        self.browser.set_source(RawSource(rec.raw, events_of(rec)), self.model.bads)
+        self.browser.set_source(source_of(rec, events_of(rec)), self.model.bads)
 
 
 def summary_html(summary: dict) -> str:

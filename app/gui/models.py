@@ -65,6 +65,8 @@ def events_of(recording) -> list[tuple[float, str]]:
     annotations, or else its stim-channel triggers named by their code."""
     from data.events import is_event_name, stim_events
 
+    if recording.raw is None:
+        return sorted(recording.events)
     raw = recording.raw
     out = [(float(onset) - float(raw.first_time), str(desc))
            for onset, desc in zip(raw.annotations.onset, raw.annotations.description) if is_event_name(desc)]

@@ -65,6 +65,16 @@ class RawSource:
         return data * self.scale[np.asarray(picks), None]
 
 
+def source_of(recording, events: list[tuple[float, str]] | None = None):
+    """The browser source of a `data.recording.Recording`: its MNE raw, or its plain array
+    (e.g. an ROI series, shown in its own units)."""
+    if recording.raw is not None:
+        return RawSource(recording.raw, events)
+    return ArraySource(recording.get_data(), recording.sfreq, recording.ch_names,
+                       [recording.modality] * len(recording.ch_names),
+                       events if events is not None else recording.events, unit="")
+
+
 def minmax_decimate(data: np.ndarray, n_columns: int) -> tuple[np.ndarray, np.ndarray]:
     """Reduce (n_channels, n_samples) to a min and a max per column.
 
