@@ -32,12 +32,23 @@ class ContinuousOptions(_Strict):
     lags: int = Field(0, ge=0, description="Number of past bins appended to each feature vector.")
 
 
+class SubSource(_Strict):
+    """One part of a dataset combined from several sources or data paths."""
+
+    source: str
+    data_path: str | None = None
+    subjects: list[int | str] | None = None
+    sessions: list[int | str] | None = None
+    runs: list[int | str] | None = None
+
+
 class DatasetSpec(_Strict):
     """Where the data comes from and how trials are made."""
 
     source: str = Field(..., description="A file, a folder, a BIDS root, 'eegbci', 'moabb:NAME' or 'demo:NAME'.")
     kind: str | None = Field(None, description="Source kind (see `neurodeck info --kinds`); null: detected from the source.")
     options: dict | None = Field(None, description="Options of the source kind, checked by that kind.")
+    sources: list[SubSource] | None = Field(None, description="Several sources or data paths combined into one dataset (common channels); `source` then defaults to their names.")
     data_path: str | None = Field(None, description="Local copy of a public dataset (offline use).")
     subjects: list[int | str] | None = Field(None, description="Subjects to load; null for all.")
     sessions: list[int | str] | None = None
@@ -52,6 +63,15 @@ class DatasetSpec(_Strict):
     continuous: ContinuousOptions | None = None
     seed: int = Field(0, description="Seed for simulated (demo) data.")
     cache: bool = Field(True, description="Reuse preprocessed trials stored on disk.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _source_from_parts(cls, data):
+        if isinstance(data, dict) and data.get("sources") and not data.get("source"):
+            parts = [p.get("source") if isinstance(p, dict) else getattr(p, "source", "?")
+                     for p in data["sources"]]
+            data = {**data, "source": " + ".join(map(str, parts))}
+        return data
 
     @model_validator(mode="after")
     def _check_kind(self):

@@ -194,3 +194,18 @@ def _has_bci2000() -> bool:
     import importlib.util
 
     return importlib.util.find_spec("BCI2000Tools") is not None
+
+
+def test_several_sources_stack_like_one(datasets):
+    from data import load_dataset
+
+    folder = str(datasets / "eegbci")
+    common = {"events": {"T1": "left", "T2": "right"}, "window": [0.5, 2.5], "runs": [4],
+              "cache": False, "preprocessing": {"picks": ["C3", "Cz", "C4"]}}
+    one = load_dataset({"source": "eegbci", "data_path": folder, "subjects": [1, 2], **common})
+    parts = load_dataset({"sources": [{"source": "eegbci", "data_path": folder, "subjects": [1]},
+                                      {"source": "eegbci", "data_path": folder, "subjects": [2]}],
+                          **common})
+    assert np.array_equal(one.X, parts.X) and np.array_equal(one.y, parts.y)
+    assert parts.class_names == one.class_names and parts.ch_names == ["C3", "Cz", "C4"]
+    assert sorted(set(parts.subject)) == ["1", "2"]

@@ -124,7 +124,11 @@ def _spec_kind(spec) -> SourceKind:
 
 
 def load(spec) -> Any:
-    """Load the `DecodingSet` a `DatasetSpec` names."""
+    """Load the `DecodingSet` a `DatasetSpec` names (several `sources` are stacked)."""
+    if spec.sources:
+        from .combine import load_parts
+
+        return load_parts(spec, load)
     return _spec_kind(spec).function("load")(spec)
 
 
