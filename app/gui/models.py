@@ -33,75 +33,12 @@ class Observable:
 
 
 # ---------------------------------------------------------------------------------- data
-@dataclass
-class SourceContent:
-    """What opening a source produced: raw recordings (for browsing) and a summary."""
-
-    source: str
-    recordings: list = field(default_factory=list)
-    summary: dict = field(default_factory=dict)
-    data_path: str | None = None
-
-
-def open_source(source: str, data_path: str | None = None) -> SourceContent:
-    """Open a file, folder, BIDS root, public dataset or ``demo:NAME`` for browsing.
-
-    Demos that build a decoding set directly yield no recordings; their summary comes from
-    `data.info.describe` and their trials from `data.load_dataset`.
-    """
-    from data import sources
-
-    source = str(source)
-    recordings = []
-    if sources.is_browsable(source):
-        recordings = sources.open_for_browsing(source, data_path=data_path)
-    if not recordings:
-        return SourceContent(source, [], sources.describe(source, data_path=data_path), data_path)
-    return SourceContent(source, recordings, summarize(source, recordings), data_path)
-
-
-def events_of(recording) -> list[tuple[float, str]]:
-    """(time in s from the first sample, description) of a recording's events: its event
-    annotations, or else its stim-channel triggers named by their code."""
-    from data.events import is_event_name, stim_events
-
-    if recording.raw is None:
-        return sorted(recording.events)
-    raw = recording.raw
-    out = [(float(onset) - float(raw.first_time), str(desc))
-           for onset, desc in zip(raw.annotations.onset, raw.annotations.description) if is_event_name(desc)]
-    if not out:
-        out = [(float(s - raw.first_samp) / raw.info["sfreq"], str(int(code))) for s, _, code in stim_events(raw)]
-    return sorted(out)
-
-
-def summarize(source: str, recordings: list) -> dict:
-    """The summary `data.info.describe` gives, from recordings already open (the browser's)."""
-    from data.events import natural_key
-
-    if not recordings:
-        return {"source": source}
-    channel_counts: dict[str, int] = {}
-    for kind in recordings[0].raw.get_channel_types():
-        channel_counts[kind] = channel_counts.get(kind, 0) + 1
-    counts: dict[str, int] = {}
-    for rec in recordings:
-        for _, desc in events_of(rec):
-            counts[desc] = counts.get(desc, 0) + 1
-    distinct = lambda values: list(dict.fromkeys(values))  # noqa: E731
-    return {
-        "source": source,
-        "kind": "recordings",
-        "n_recordings": len(recordings),
-        "channel_counts": channel_counts,
-        "sfreq": sorted({float(r.raw.info["sfreq"]) for r in recordings}),
-        "duration_s": round(float(sum(r.raw.n_times / r.raw.info["sfreq"] for r in recordings)), 3),
-        "events": dict(sorted(counts.items(), key=lambda kv: natural_key(kv[0]))),
-        "subjects": distinct(r.subject for r in recordings),
-        "sessions": distinct(r.session for r in recordings),
-        "runs": distinct(r.run for r in recordings),
-        "bads": list(recordings[0].raw.info["bads"]),
-    }
+# The data layer owns opening sources for browsing (data/browse.py); these names stay for
+# the GUI code.
+from data.browse import BrowsedSource as SourceContent  # noqa: E402
+from data.browse import open_for_browsing as open_source  # noqa: E402
+from data.browse import recording_events as events_of  # noqa: E402
+from data.browse import summarize_recordings as summarize  # noqa: E402
 
 
 def suggested_spec(source: str) -> dict:
