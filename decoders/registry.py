@@ -46,6 +46,10 @@ _ENTRIES = [
           Task.REGRESSION, "continuous", "decoders.kalman:DiscriminativeKalmanFilter"),
     Entry("wiener", "Wiener filter: ridge regression of targets on lagged features (baseline).",
           Task.REGRESSION, "continuous", "decoders.kalman:WienerFilter"),
+    Entry("mindbridge", "MindBridge-style cross-subject image reconstruction: per-subject embedders, shared translator, reset-tuning.",
+          Task.RECONSTRUCTION, "volumes", "decoders.mindbridge:MindBridge"),
+    Entry("ridge-images", "Per-subject ridge from voxels to pixels (or to an image codec's embedding): reconstruction baseline.",
+          Task.RECONSTRUCTION, "volumes", "decoders.ridge_images:RidgeImages"),
 ]
 _BY_NAME = {e.name: e for e in _ENTRIES}
 ENTRY_POINT_GROUP = "neurodeck.decoders"

@@ -18,7 +18,7 @@ from ..stimuli import combine_subjects
 SUBJECT_VOXELS = {"A": 700, "B": 500, "C": 350}
 SAMPLES = {"A": 300, "B": 300, "C": 300}
 TEST_SAMPLES = 50           # the last ones of each subject are its "test" split
-NOISE = 0.6
+NOISE = 1.5
 SIZE = 28
 
 

@@ -1,0 +1,329 @@
+"""`MindBridge`: one model that reconstructs the images seen by several subjects with
+different voxel counts, and adapts to a new subject by reset-tuning.
+
+fit(X, stimuli=, subject=) first fits the image codec on the stimuli (the embedding space and
+the generator), then trains the network with
+
+    loss = w_emb * MSE(pred, emb) + w_pix * MSE(decode(pred), image) + w_clip * soft-contrastive
+           + w_rec * MSE(builder(embedder(v)), v) + w_cyc * MSE(e_a, embedder_b(builder_b(e_a)))
+
+(``v``: the subject's pooled voxels, ``e_a`` its embedding, ``b`` another subject drawn per
+batch). ``fine_tune`` is reset-tuning: the named subjects get a fresh embedder and builder and
+only those train; the translator, head and codec stay frozen.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import Field
+
+from data.errors import InputError
+
+from ..base import DecoderParams, Task, state_list
+from ..events import TrainingContext
+from ..neural import NeuralDecoder
+from ..training_settings import with_training_settings
+
+LOSS_TERMS = ("emb", "pix", "clip", "rec", "cyc")
+
+
+class MindBridgeNetworkParams(DecoderParams):
+    """Network, codec and loss weights of MindBridge (training settings follow)."""
+
+    pooled: int = Field(1024, ge=8, description="Common length every subject's voxels are pooled to.")
+    pooling: str = Field("max", pattern="^(max|avg|linear)$", description="Aggregation to the common length: adaptive max (reference), average pooling or linear resizing.")
+    hidden: int = Field(256, ge=8, description="Width of embedder output, translator and builder input.")
+    rank: int = Field(32, ge=1, description="Bottleneck of the low-rank adapters.")
+    blocks: int = Field(2, ge=0, description="Residual blocks of the shared translator.")
+    dropout: float = Field(0.3, ge=0, lt=1, description="Dropout after each subject's embedder.")
+    translator_dropout: float = Field(0.15, ge=0, lt=1, description="Dropout inside the translator.")
+    emb_dim: int = Field(32, ge=2, description="Size of the image codec's embedding.")
+    codec_hidden: int = Field(256, ge=8, description="Hidden width of the image autoencoder.")
+    codec_epochs: int = Field(300, ge=0, description="Epochs fitting the image autoencoder.")
+    codec_extra: str = Field("none", pattern="^(none|sklearn-digits)$", description="Extra images for the autoencoder: scikit-learn's digits, resized.")
+    w_emb: float = Field(1.0, ge=0, description="Weight of the embedding MSE.")
+    w_pix: float = Field(1.0, ge=0, description="Weight of the pixel MSE of the decoded embedding.")
+    w_clip: float = Field(0.1, ge=0, description="Weight of the soft contrastive loss between predicted and true embeddings.")
+    temperature: float = Field(0.05, gt=0, description="Temperature of the contrastive loss.")
+    w_rec: float = Field(1.0, ge=0, description="Weight of the voxel reconstruction loss (builder(embedder(v)) vs v).")
+    w_cyc: float = Field(1.0, ge=0, description="Weight of the cycle loss through another subject's builder and embedder.")
+    finetune_epochs: int = Field(200, ge=1, description="Epochs of reset-tuning on a new subject.")
+    preview_every: int = Field(10, ge=1, description="Epochs between live reconstruction previews.")
+    preview_images: int = Field(8, ge=1, description="Validation stimuli shown in the live preview.")
+
+
+MindBridgeParams = with_training_settings(
+    "MindBridgeParams", MindBridgeNetworkParams, epochs=300, batch_size=32, optimizer="adamw",
+    lr=1e-3, weight_decay=1e-2, schedule="cosine")
+
+
+class MindBridge(NeuralDecoder):
+    name: ClassVar[str] = "mindbridge"
+    description: ClassVar[str] = ("MindBridge-style cross-subject image reconstruction: per-subject "
+                                  "embedders, shared translator, reset-tuning of new subjects.")
+    task: ClassVar[Task] = Task.RECONSTRUCTION
+    input_kind: ClassVar[str] = "volumes"
+    supports_fine_tune: ClassVar[bool] = True
+    Params = MindBridgeParams
+    presets: ClassVar[dict[str, dict[str, Any]]] = {
+        "tiny": {"pooled": 128, "hidden": 64, "rank": 8, "blocks": 1, "emb_dim": 16,
+                 "codec_hidden": 64, "codec_epochs": 60, "epochs": 40},
+    }
+
+    # ----------------------------------------------------------------- fitting
+    def fit(self, X, y=None, *, stimuli=None, subject=None, context: TrainingContext | None = None):
+        import torch
+
+        from .codec import AutoencoderCodec, codec_images
+        from .network import MindBridgeNet
+
+        p = self.validated_params()
+        X, images, subject = _inputs(X, y, stimuli, subject, "fit")
+        names = list(dict.fromkeys(subject.tolist()))
+        counts = [_voxel_count(X[subject == s], s) for s in names]
+        torch.manual_seed(p.seed)
+        device = self.training_device(context)
+        codec = AutoencoderCodec(images.shape[1:], p.emb_dim, p.codec_hidden)
+        codec.fit(codec_images(images, p.codec_extra), epochs=p.codec_epochs, seed=p.seed,
+                  context=context, device=device)
+        self.codec_ = codec
+        self.subjects_ = names
+        self.image_shape_ = tuple(images.shape[1:])
+        self.network_ = MindBridgeNet(counts, p.emb_dim, p.pooled, p.hidden, p.rank, p.blocks,
+                                      p.dropout, p.translator_dropout, p.pooling)
+        self._set_voxel_stats(X, subject, names)
+        self.history_ = self._train(X, images, subject, names, context, trainable=None)
+        return self
+
+    def fine_tune(self, X, y=None, *, stimuli=None, subject=None, context: TrainingContext | None = None):
+        """Reset-tuning: fresh embedder and builder for each subject named; only they train."""
+        self._require_fitted("network_")
+        X, images, subject = _inputs(X, y, stimuli, subject, "fine_tune")
+        names = list(dict.fromkeys(subject.tolist()))
+        for s in names:
+            if s in self.subjects_:
+                self.network_.reset_subject(self.subjects_.index(s))
+                self.network_.n_voxels[self.subjects_.index(s)] = _voxel_count(X[subject == s], s)
+            else:
+                self.network_.add_subject(_voxel_count(X[subject == s], s))
+                self.subjects_.append(s)
+        self._set_voxel_stats(X, subject, names)
+        p = self.validated_params()
+        self.history_ = self._train(X, images, subject, names, context, trainable=names,
+                                    epochs=p.finetune_epochs)
+        return self
+
+    def _set_voxel_stats(self, X, subject, names) -> None:
+        import torch
+
+        net = self.network_
+        for s in names:
+            i = self.subjects_.index(s)
+            n = net.n_voxels[i]
+            block = X[subject == s][:, :n]
+            if net.voxel_mean.shape[1] < n:  # a known subject re-tuned with more voxels
+                raise InputError(f"subject '{s}' has {n} voxels, more than the model holds.")
+            net.voxel_mean[i, :n] = torch.as_tensor(block.mean(0))
+            net.voxel_std[i, :n] = torch.as_tensor(block.std(0) + 1e-6)
+
+    def _train(self, X, images, subject, names, context, trainable, **overrides):
+        import torch
+
+        p = self.validated_params()
+        net = self.network_
+        for param in net.parameters():
+            param.requires_grad = trainable is None
+        if trainable is not None:
+            for s in trainable:
+                i = self.subjects_.index(s)
+                for module in (net.embedders[i], net.builders[i]):
+                    for param in module.parameters():
+                        param.requires_grad = True
+        idx = np.array([self.subjects_.index(s) for s in subject], dtype=np.int64)
+        emb = self.codec_.encode(images).astype(np.float32)
+        flat = images.reshape(len(images), -1).astype(np.float32)
+        Xz = np.nan_to_num(X, nan=0.0).astype(np.float32)
+        rng = np.random.default_rng(p.seed)
+        order = rng.permutation(len(X))
+        n_val = int(round(p.val_fraction * len(X)))
+        val_rows, train_rows = order[:n_val], order[n_val:]
+        arrays = lambda rows: (Xz[rows], idx[rows], emb[rows], flat[rows])  # noqa: E731
+        preview = (val_rows if n_val else train_rows)[: p.preview_images]
+        context = self._previewing(context, Xz[preview], subject[preview], images[preview], p.preview_every)
+        result = self.train_network(net, self._loss(), arrays(train_rows),
+                                     arrays(val_rows) if n_val else None, context=context, **overrides)
+        net.cpu().eval()
+        for param in net.parameters():
+            param.requires_grad = True
+        return result.history
+
+    def _loss(self):
+        import torch
+        from torch.nn import functional as F
+
+        p = self.validated_params()
+        codec = self.codec_
+        n_subjects = len(self.subjects_)
+        generator = torch.Generator().manual_seed(p.seed)
+
+        def loss_fn(net, batch):
+            v, s, emb, img = batch
+            codec.net.to(v.device)
+            for q in codec.net.parameters():
+                q.requires_grad_(False)
+            pred = torch.zeros_like(emb)
+            rec = cyc = v.new_zeros(())
+            for k, rows, pooled in net.by_subject(v, s):
+                e = net.embedders[k](pooled)
+                pred[rows] = net.head(net.translator(e))
+                rec = rec + F.mse_loss(net.builders[k](e), pooled) * len(rows) / len(v)
+                if n_subjects > 1 and p.w_cyc > 0:
+                    b = int(torch.randint(n_subjects - 1, (1,), generator=generator))
+                    b = b + (b >= k)
+                    cyc = cyc + F.mse_loss(net.embedders[b](net.builders[b](e)), e) * len(rows) / len(v)
+            terms = {"emb": F.mse_loss(pred, emb),
+                     "pix": F.mse_loss(codec.decode_torch(pred), img),
+                     "clip": _soft_contrastive(pred, emb, p.temperature) if len(v) > 1 else v.new_zeros(()),
+                     "rec": rec, "cyc": cyc}
+            weights = {"emb": p.w_emb, "pix": p.w_pix, "clip": p.w_clip, "rec": p.w_rec, "cyc": p.w_cyc}
+            total = sum(weights[k] * terms[k] for k in LOSS_TERMS)
+            return total, {k: terms[k].detach() for k in LOSS_TERMS}
+
+        return loss_fn
+
+    def _previewing(self, context, X, subject, truth, every):
+        """A context that, every ``every`` epochs, emits the reconstructions of a fixed set of
+        stimuli (the live grid of the Train view)."""
+        if context is None or context.on_event is None:
+            return context
+        parent = context.on_event
+
+        def on_event(event):
+            parent(event)
+            epoch = event.data.get("epoch")
+            if event.kind == "epoch" and (epoch % every == 0 or epoch == event.data.get("n_epochs")):
+                net = self.network_
+                was_training = net.training
+                net.eval()
+                decoded = self._decode(X, subject)
+                net.train(was_training)
+                context.emit("reconstruction", view="images", truth=truth, decoded=decoded,
+                             subjects=list(subject), epoch=epoch)
+
+        return replace(context, on_event=on_event)
+
+    # -------------------------------------------------------------- predicting
+    def predict_embedding(self, X, *, subject=None) -> np.ndarray:
+        """The predicted stimulus embeddings (n, emb_dim)."""
+        import torch
+
+        self._require_fitted("network_")
+        X = np.asarray(X, np.float32)
+        subject = _subjects(subject, len(X))
+        unknown = sorted(set(subject.tolist()) - set(self.subjects_))
+        if unknown:
+            raise InputError(f"mindbridge: subject(s) {unknown} not trained; known: {self.subjects_}.",
+                             hint="Adapt the model to a new subject with fine_tune (reset-tuning).")
+        width = max(self.network_.n_voxels[self.subjects_.index(s)] for s in set(subject.tolist()))
+        if X.ndim != 2 or X.shape[1] < width:
+            raise InputError(f"mindbridge: X has shape {X.shape}; subjects need {width} voxel columns.")
+        idx = torch.as_tensor([self.subjects_.index(s) for s in subject])
+        net = self.network_.cpu().eval()
+        with torch.no_grad():
+            return net(torch.as_tensor(np.nan_to_num(X, nan=0.0)), idx).numpy()
+
+    def _decode(self, X, subject) -> np.ndarray:
+        import torch
+
+        idx = torch.as_tensor([self.subjects_.index(s) for s in subject])
+        with torch.no_grad():
+            dev = next(self.network_.parameters()).device
+            emb = self.network_(torch.as_tensor(X, device=dev), idx.to(dev)).cpu().numpy()
+        self.codec_.net.cpu()
+        return self.codec_.decode(emb)
+
+    def predict(self, X, *, subject=None) -> np.ndarray:
+        """Reconstructed images (n, H, W)."""
+        emb = self.predict_embedding(X, subject=subject)
+        self.codec_.net.cpu()
+        return self.codec_.decode(emb)
+
+    # ------------------------------------------------------------------ bundles
+    def get_state(self):
+        self._require_fitted("network_")
+        arrays = {f"net.{k}": v.detach().cpu().numpy() for k, v in self.network_.state_dict().items()}
+        arrays.update(self.codec_.state())
+        extra = {"subjects": list(self.subjects_), "n_voxels": list(self.network_.n_voxels),
+                 "image_shape": list(self.image_shape_), "codec": self.codec_.config()}
+        return arrays, extra
+
+    def set_state(self, arrays, extra):
+        import torch
+
+        from .codec import AutoencoderCodec
+        from .network import MindBridgeNet
+
+        p = self.validated_params()
+        subjects = [str(s) for s in state_list(extra, "subjects", 1)]
+        counts = [int(n) for n in state_list(extra, "n_voxels", 1)]
+        if len(subjects) != len(counts):
+            raise InputError("mindbridge bundle: 'subjects' and 'n_voxels' differ in length.")
+        net = MindBridgeNet(counts, p.emb_dim, p.pooled, p.hidden, p.rank, p.blocks, p.dropout,
+                            p.translator_dropout, p.pooling)
+        try:
+            net.load_state_dict({k[4:]: torch.as_tensor(np.asarray(v)) for k, v in arrays.items()
+                                 if k.startswith("net.")})
+            self.codec_ = AutoencoderCodec.from_state(extra["codec"], arrays)
+        except (RuntimeError, KeyError) as exc:
+            raise InputError(f"mindbridge bundle: weights do not fit the parameters ({exc}).") from None
+        self.network_ = net.eval()
+        self.subjects_ = subjects
+        self.image_shape_ = tuple(extra["image_shape"])
+        return self
+
+
+def _soft_contrastive(pred, target, temperature: float):
+    """Soft CLIP loss: predicted-to-true similarities against the true-to-true ones as soft labels."""
+    import torch
+    from torch.nn import functional as F
+
+    a, b = F.normalize(pred, dim=1), F.normalize(target, dim=1)
+    soft = torch.softmax(b @ b.T / temperature, dim=1)
+    logits = a @ b.T / temperature
+    return 0.5 * (torch.sum(-soft * F.log_softmax(logits, 1), 1).mean()
+                  + torch.sum(-soft * F.log_softmax(logits.T, 1), 1).mean())
+
+
+def _subjects(subject, n: int) -> np.ndarray:
+    if subject is None:
+        return np.full(n, "1")
+    subject = np.asarray(subject).astype(str)
+    if subject.ndim == 0:
+        return np.full(n, str(subject))
+    if len(subject) != n:
+        raise InputError(f"subject has {len(subject)} entries for {n} samples.")
+    return subject
+
+
+def _inputs(X, y, stimuli, subject, where: str):
+    if stimuli is None and y is not None and np.asarray(y).ndim == 3:
+        stimuli = y
+    if stimuli is None:
+        raise InputError(f"mindbridge.{where}: needs the stimuli (images) shown, stimuli=(n, H, W).")
+    X = np.asarray(X, np.float32)
+    images = np.asarray(stimuli, np.float32)
+    if X.ndim != 2 or images.ndim != 3 or len(X) != len(images):
+        raise InputError(f"mindbridge.{where}: X must be (n, n_voxels) and stimuli (n, H, W); got "
+                         f"{X.shape} and {images.shape}.")
+    return X, images, _subjects(subject, len(X))
+
+
+def _voxel_count(block: np.ndarray, subject: str) -> int:
+    """Columns up to the last one holding a value (the rest is padding of wider subjects)."""
+    real = ~np.isnan(block).all(0)
+    n = int(np.flatnonzero(real)[-1]) + 1 if real.any() else 0
+    if n == 0 or np.isnan(block[:, :n]).any():
+        raise InputError(f"subject '{subject}': voxels must be finite, with NaN only as trailing padding.")
+    return n
