@@ -209,3 +209,31 @@ def test_several_sources_stack_like_one(datasets):
     assert np.array_equal(one.X, parts.X) and np.array_equal(one.y, parts.y)
     assert parts.class_names == one.class_names and parts.ch_names == ["C3", "Cz", "C4"]
     assert sorted(set(parts.subject)) == ["1", "2"]
+
+
+def test_entry_points_register_kinds_once(monkeypatch):
+    import importlib.metadata
+
+    calls = []
+
+    class EntryPoint:
+        def __init__(self, obj):
+            self.obj = obj
+
+        def load(self):
+            return self.obj
+
+    kind = sources.SourceKind("ep-kind", "from an entry point", "x:y", "x:y", "x:y")
+    plugin = lambda: calls.append(1) or sources.register(  # noqa: E731
+        sources.SourceKind("ep-call", "registered by a callable", "x:y", "x:y", "x:y"))
+    monkeypatch.setattr(importlib.metadata, "entry_points",
+                        lambda group: [EntryPoint(kind), EntryPoint(plugin)]
+                        if group == "neurodeck.sources" else [])
+    monkeypatch.setattr(sources, "_plugins_loaded", False)
+    try:
+        names = [k.name for k in sources.available()]
+        sources.available()
+        assert {"ep-kind", "ep-call"} <= set(names) and calls == [1]
+    finally:
+        sources._kinds.pop("ep-kind", None)
+        sources._kinds.pop("ep-call", None)
