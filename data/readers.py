@@ -22,7 +22,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import (CorruptFileError, DataError, MissingFileError, UnsupportedFormatError)
+from .errors import (CorruptFileError, DataError, MissingFileError, UnsupportedFormatError,
+                     input_error_from_os)
 from .recording import Recording
 
 # extension -> (reader key, what a person calls the format)
@@ -113,6 +114,8 @@ def open_recording(path: str | Path, *, preload: bool = True):
         missing = getattr(exc, "filename", None) or str(exc)
         raise MissingFileError(f"a file this {label} recording needs is missing ({missing}).",
                                path) from exc
+    except (PermissionError, IsADirectoryError, NotADirectoryError) as exc:
+        raise input_error_from_os(exc, path) from None
     except MemoryError as exc:
         raise CorruptFileError(f"cannot be read as {label}: its header asks for more memory "
                                "than exists (damaged header?).", path) from exc

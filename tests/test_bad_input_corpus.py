@@ -1,0 +1,260 @@
+"""The bad-input corpus (issue 15): every class of broken or hostile input, run through the
+CLI, exits 2 with the file or key named, no traceback, a short message, and nothing written
+outside the run folder. Adding a case is one line in CASES.
+
+Cases that used to hang (alias bomb, huge files, zip bomb) run in a subprocess under a
+timeout; the rest call ``app.cli.main`` in-process (a subprocess costs 1-2 s of start-up).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pytest
+
+from app.cli import main
+from tests import bad_inputs as bad
+from tests.simulated_mi import one_thread, simulate
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Case:
+    id: str
+    build: Callable[[Path, dict], list[str]]   # (folder, good bundles) -> CLI arguments
+    named: list[str]                            # in the message: the file or key, and the problem
+    subprocess: bool = False
+
+
+def run_yaml(name, content):
+    return lambda t, g: ["run", str(bad.text(t, name, content)), "--out", str(t / "runs")]
+
+
+def info(make):
+    return lambda t, g: ["info", str(make(t))]
+
+
+def predict(make):
+    return lambda t, g: ["predict", str(make(t, g)), str(bad.edf(t)), "--out", str(t / "p.csv")]
+
+
+def zeroed(key, dtype=None, value=0.0):
+    def change(arrays):
+        arrays[key] = np.full_like(arrays[key], value).astype(dtype or arrays[key].dtype)
+    return change
+
+
+CASES = [
+    # experiment files
+    Case("yaml-alias-bomb", run_yaml("bomb.yaml", bad.ALIAS_BOMB), ["bomb.yaml", "aliases"], subprocess=True),
+    Case("yaml-50MB", lambda t, g: ["run", str(bad.huge_yaml(t))], ["huge.yaml", "MiB"], subprocess=True),
+    Case("yaml-python-tag", run_yaml("evil.yaml", "x: !!python/object/apply:os.system ['true']\n"),
+         ["evil.yaml", "python/object"]),
+    Case("yaml-syntax", run_yaml("broken.yaml", "dataset: [unclosed\n"), ["broken.yaml", "line"]),
+    Case("yaml-not-utf8", run_yaml("binary.yaml", b"\xff\xfe\x00\x01"), ["binary.yaml", "UTF-8"]),
+    Case("yaml-a-list", run_yaml("list.yaml", "- a\n- b\n"), ["list.yaml", "mapping"]),
+    Case("yaml-unknown-key", run_yaml("typo.yaml", bad.GOOD_EXPERIMENT.replace("n_folds", "n_fold")),
+         ["typo.yaml", "evaluation.n_fold"]),
+    Case("yaml-long-value-quoted-short", run_yaml("long.yaml", bad.GOOD_EXPERIMENT.replace(
+        "n_folds: 2", "n_folds: '" + "9" * 200_000 + "'")), ["long.yaml", "evaluation.n_folds"]),
+    Case("yaml-is-a-folder", lambda t, g: ["run", str(t)], [None, "not a file"]),
+    Case("run-fails-on-bad-parameter", run_yaml("components.yaml", bad.GOOD_EXPERIMENT.replace(
+        "{name: csp-lda}", "{name: csp-lda, params: {n_components: 99}}")), ["n_components"]),
+    # recordings
+    Case("edf-absurd-sampling-rate", info(lambda t: bad.edf(t, "fast.edf", duration="0.000001")),
+         ["fast.edf", "1e+08 Hz"]),
+    Case("edf-garbage", info(lambda t: bad.text(t, "garbage.edf", b"not an edf" * 100)), ["garbage.edf"]),
+    Case("edf-truncated", info(lambda t: bad.edf(t, "short.edf", truncate=100)), ["short.edf", "truncated"]),
+    Case("edf-empty", info(lambda t: bad.text(t, "empty.edf", b"")), ["empty.edf", "empty"]),
+    Case("recording-missing", lambda t, g: ["info", str(t / "nowhere.edf")], ["nowhere.edf"]),
+    Case("vhdr-without-eeg", info(lambda t: bad.text(t, "rec.vhdr", "Brain Vision Data Exchange Header File "
+                                                  "Version 1.0\n[Common Infos]\nDataFile=rec.eeg\n")), ["rec.vhdr"]),
+    # bundles
+    Case("manifest-decoder-a-list", predict(lambda t, g: bad.edit_manifest(
+        g["folder"], t, "b", lambda m: m.update(decoder=["csp-lda"]))), ["b", "'decoder'"]),
+    Case("manifest-input-a-string", predict(lambda t, g: bad.edit_manifest(
+        g["folder"], t, "b", lambda m: m.update(input="x"))), ["b", "'input'"]),
+    Case("manifest-format-version-negative", predict(lambda t, g: bad.edit_manifest(
+        g["folder"], t, "b", lambda m: m.update(format_version=-1))), ["b", "'format_version'"]),
+    Case("manifest-format-version-string", predict(lambda t, g: bad.edit_manifest(
+        g["folder"], t, "b", lambda m: m.update(format_version="1"))), ["b", "'format_version'"]),
+    Case("manifest-tensor-table-edited", predict(lambda t, g: bad.edit_manifest(
+        g["folder"], t, "b", lambda m: m["weights"]["arrays"]["csp.filters"].update(shape=[2, 8]))),
+        ["b", "csp.filters"]),
+    Case("manifest-n-components-disagrees", predict(lambda t, g: bad.edit_manifest(
+        g["folder"], t, "b", lambda m: m["params"].update(n_components=2))), ["b", "csp.filters"]),
+    Case("weights-other-shapes-resigned", predict(lambda t, g: bad.resigned(
+        g["folder"], t, "b", lambda a: a.update({"csp.filters": a["csp.filters"][:, :3]}))), ["b", "csp.filters"]),
+    Case("weights-nan-resigned", predict(lambda t, g: bad.resigned(g["folder"], t, "b", zeroed("clf.coef", value=np.nan))),
+         ["b", "NaN"]),
+    Case("weights-int8-resigned", predict(lambda t, g: bad.resigned(g["folder"], t, "b", zeroed("clf.coef", np.int8))),
+         ["b", "clf.coef"]),
+    Case("weights-extra-array-resigned", predict(lambda t, g: bad.resigned(
+        g["folder"], t, "b", lambda a: a.update(extra=np.zeros(3)))), ["b", "unexpected arrays"]),
+    Case("weights-changed", predict(lambda t, g: bad.edit_manifest(
+        g["folder"], t, "b", lambda m: m["weights"].update(sha256="0" * 64))), ["b", "checksum"]),
+    Case("zip-corrupt", predict(lambda t, g: bad.corrupt_zip(g["zip"], t)), ["corrupt.zip", "not a readable bundle"]),
+    Case("zip-bomb", predict(lambda t, g: bad.zip_bomb(g["zip"], t)), ["bomb.zip", "larger than"], subprocess=True),
+    Case("zip-huge-manifest", predict(lambda t, g: bad.huge_manifest_zip(t)), ["huge-manifest.zip", "manifest.json"]),
+    Case("zip-path-traversal", predict(lambda t, g: bad.edit_manifest(
+        g["folder"], t, "b", lambda m: m["weights"].update(file="../../etc/passwd"))), ["b", "unsafe"]),
+    Case("pickle-posing-as-bundle", predict(lambda t, g: bad.pickle_bundle(t)), ["model.zip", "not a NeuroDeck bundle"]),
+    Case("export-of-an-edited-bundle", lambda t, g: ["export", str(bad.resigned(
+        g["folder"], t, "b", zeroed("clf.coef", value=np.inf))), "--out", str(t / "clean.zip")], ["b", "NaN"]),
+    # output paths, checked before any work
+    Case("export-out-under-a-file", lambda t, g: ["export", str(g["folder"]), "--out",
+                                                  str(bad.text(t, "file", "x") / "out.zip")], ["--out", "file"]),
+    Case("predict-out-missing-folder", lambda t, g: ["predict", str(g["folder"]), str(bad.edf(t)), "--out",
+                                                     str(t / "no" / "p.csv")], ["--out", "does not exist"]),
+    Case("online-output-missing-folder", lambda t, g: ["online", str(g["kalman"]), "--replay",
+                                                       str(bad.continuous_folder(t, "replay", 4, 2)),
+                                                       "--output", str(t / "no" / "d.csv")], ["--output", "does not exist"]),
+    # online
+    Case("online-replay-other-target-count", lambda t, g: ["online", str(g["kalman"]), "--replay",
+                                                           str(bad.continuous_folder(t, "three", 4, 3))],
+         ["three", "3 targets", "decodes 2"]),
+    Case("online-classifier-bundle", lambda t, g: ["online", str(g["folder"]), "--replay",
+                                                   str(bad.continuous_folder(t, "replay", 4, 2))], ["csp-lda", "step"]),
+]
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory):
+    """A real csp-lda bundle (folder and zip) and a kalman bundle to break."""
+    from decoders.bundle import save_bundle
+    from decoders.classical import CSPLDA
+    from decoders.kalman.kalman_filter import KalmanFilterDecoder
+
+    folder = tmp_path_factory.mktemp("good")
+    with one_thread():
+        X, y, _ = simulate(n_per_class=8, seed=3)
+        csp = CSPLDA().fit(X, y)
+        rng = np.random.default_rng(0)
+        kalman = KalmanFilterDecoder().fit(rng.normal(size=(300, 4)), rng.normal(size=(300, 2)))
+    spec = {"ch_names": [f"E{i}" for i in range(8)], "sfreq": 100.0, "class_names": ["left", "right"]}
+    return {"folder": save_bundle(csp, folder / "csp", input_spec=spec),
+            "zip": save_bundle(csp, folder / "csp.zip", input_spec=spec),
+            "kalman": save_bundle(kalman, folder / "kalman", input_spec={})}
+
+
+def _files(root: Path) -> set[Path]:
+    return {p for p in root.rglob("*") if p.is_file() or p.name.startswith(".")}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input_exits_2_naming_the_file_or_key(case, good, tmp_path, monkeypatch, capsys):
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    args = case.build(inputs, good)
+    work = tmp_path / "work"   # the current folder: nothing may appear here
+    work.mkdir()
+    before = _files(tmp_path)
+    if case.subprocess:
+        proc = subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=work, capture_output=True, text=True,
+                              timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
+        code, err = proc.returncode, proc.stderr
+    else:
+        monkeypatch.chdir(work)
+        with one_thread():
+            code = main(args)
+        err = capsys.readouterr().err
+    flat = " ".join(err.split())
+    assert code == 2, err[-3000:]
+    assert "Traceback" not in err and flat.startswith("error: ")
+    for text in case.named:
+        assert text is None or text in flat, f"{text!r} not in: {flat[:2000]}"
+    assert len(err) < 2000, f"a {len(err)}-character message"
+    written = {p for p in _files(tmp_path) - before if p.parent != inputs or p.name.startswith(".")}
+    assert not written, f"written outside the run folder: {sorted(map(str, written))}"
+
+
+def test_a_file_the_user_cannot_read_is_an_input_error(tmp_path, monkeypatch, capsys):
+    """PermissionError anywhere while reading a user's file: exit 2, "cannot read it: permission denied"."""
+    import data.readers
+
+    path = bad.edf(tmp_path, "locked.edf")
+
+    def denied(path, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(data.readers, "_read", denied)
+    assert main(["info", str(path)]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"{path}: cannot read it: permission denied" in err and "Traceback" not in err
+    # the same error from anywhere else (here: the experiment file) is mapped at the top level
+    monkeypatch.setattr("app.experiment.load_config", lambda p: denied(p))
+    assert main(["run", str(path)]) == 2
+    assert f"{path}: cannot read or write it: permission denied" in " ".join(capsys.readouterr().err.split())
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
+def test_a_recording_without_read_permission_exits_2(tmp_path, capsys):
+    path = bad.edf(tmp_path, "locked.edf")
+    path.chmod(0)
+    assert main(["info", str(path)]) == 2
+    assert "permission denied" in capsys.readouterr().err
+
+
+def test_debug_is_accepted_anywhere_on_the_line(tmp_path, capsys):
+    from data.errors import MissingFileError
+
+    with pytest.raises(MissingFileError):   # --debug: the exception itself, with its traceback
+        main(["info", str(tmp_path / "nowhere.edf"), "--debug"])
+    assert "unrecognized arguments" not in capsys.readouterr().err
+    assert main(["info", str(tmp_path / "nowhere.edf")]) == 2
+
+
+def test_a_genuine_failure_exits_1_and_says_so(tmp_path, monkeypatch, capsys):
+    import data.info
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(data.info, "describe", broken)
+    assert main(["info", str(bad.edf(tmp_path))]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "not in your input" in err and "ZeroDivisionError" in err and "--debug" in err
+
+
+def test_online_writes_each_decision_as_it_is_made(good, tmp_path, monkeypatch, capsys):
+    """Interrupted after 5 bins, the CSV holds those 5 decisions (written and flushed one by one)."""
+    from app import online
+
+    replay = bad.continuous_folder(tmp_path, "replay", 4, 2)
+    original = online.ReplaySource.__iter__
+
+    def five_then_ctrl_c(self):
+        for t, sample in enumerate(original(self)):
+            if t == 5:
+                raise KeyboardInterrupt
+            yield sample
+
+    monkeypatch.setattr(online.ReplaySource, "__iter__", five_then_ctrl_c)
+    out = tmp_path / "decisions.csv"
+    assert main(["online", str(good["kalman"]), "--replay", str(replay), "--output", str(out)]) == 130
+    assert np.loadtxt(out, delimiter=",", skiprows=1).shape == (5, 2)
+
+
+def test_a_stalled_lsl_stream_is_detected(monkeypatch):
+    """A player that stops sending is an error after ``stall_timeout``, not an idle session."""
+    from app.online import LSLSource, StreamStalledError
+
+    class SilentStream:
+        info = {"sfreq": 100.0}
+        n_new_samples = 0
+
+        def disconnect(self):
+            self.disconnected = True
+
+    source = LSLSource.__new__(LSLSource)
+    source.name, source.duration, source.max_samples, source.stall_timeout = "player", 60.0, None, 0.2
+    source.stream = SilentStream()
+    with pytest.raises(StreamStalledError, match="'player' sent no samples for 0.2 s"):
+        list(source)
+    assert source.stream.disconnected
