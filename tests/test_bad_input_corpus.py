@@ -63,6 +63,7 @@ CASES = [
          ["typo.yaml", "evaluation.n_fold"]),
     Case("yaml-long-value-quoted-short", run_yaml("long.yaml", bad.GOOD_EXPERIMENT.replace(
         "n_folds: 2", "n_folds: '" + "9" * 200_000 + "'")), ["long.yaml", "evaluation.n_folds"]),
+    Case("yaml-recursive-alias", run_yaml("loop.yaml", "name: &n [*n]\n" + bad.GOOD_EXPERIMENT), ["loop.yaml", "'name'"]),
     Case("yaml-is-a-folder", lambda t, g: ["run", str(t)], [None, "not a file"]),
     Case("run-fails-on-bad-parameter", run_yaml("components.yaml", bad.GOOD_EXPERIMENT.replace(
         "{name: csp-lda}", "{name: csp-lda, params: {n_components: 99}}")), ["n_components"]),
@@ -258,3 +259,11 @@ def test_a_stalled_lsl_stream_is_detected(monkeypatch):
     with pytest.raises(StreamStalledError, match="'player' sent no samples for 0.2 s"):
         list(source)
     assert source.stream.disconnected
+
+
+def test_ordinary_anchors_and_aliases_still_load(tmp_path):
+    from data.safe_yaml import load_yaml
+
+    path = bad.text(tmp_path, "ok.yaml", "base: &b {band: [8, 30]}\nrun1: *b\nrun2: {<<: *b, extra: 1}\n")
+    assert load_yaml(path) == {"base": {"band": [8, 30]}, "run1": {"band": [8, 30]},
+                               "run2": {"band": [8, 30], "extra": 1}}
