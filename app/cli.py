@@ -14,7 +14,7 @@ import importlib
 import sys
 import textwrap
 
-from data.errors import excerpt
+from data.errors import as_input_error, excerpt
 
 COMMANDS = ["info", "run", "export", "predict", "online", "gui"]
 
@@ -66,17 +66,6 @@ def main(argv: list[str] | None = None) -> int:
              f"your input): {type(exc).__name__}: {excerpt(str(exc), 300)} (run with --debug for the "
              "traceback; please report it)")
         return 1
-
-
-def as_input_error(exc: BaseException):
-    """The input error an exception stands for, or None for a genuine failure of the run."""
-    from data.errors import InputError, input_error_from_os
-
-    if isinstance(exc, InputError):
-        return exc
-    if isinstance(exc, OSError):
-        return input_error_from_os(exc, action="read or write")
-    return None
 
 
 def _say(text: str) -> None:

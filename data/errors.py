@@ -96,3 +96,13 @@ def input_error_from_os(exc: OSError, path: str | Path | None = None, error: typ
     if problem is None:
         return None
     return error(f"cannot {action} it: {problem}.", path if path is not None else exc.filename)
+
+
+def as_input_error(exc: BaseException) -> InputError | None:
+    """The input error an exception stands for (the CLI's exit 2, the GUI's message), or None
+    for a genuine failure of the run."""
+    if isinstance(exc, InputError):
+        return exc
+    if isinstance(exc, OSError):
+        return input_error_from_os(exc, action="read or write", error=InputError)
+    return None

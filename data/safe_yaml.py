@@ -14,8 +14,6 @@ MAX_EXPANDED_NODES = 200_000   # nodes of the document with every alias expanded
 
 def load_yaml(path: str | Path, *, error: type[InputError] = InputError, max_bytes: int = MAX_BYTES) -> Any:
     """Parse the YAML file ``path``; ``error`` (an InputError class) names the file and the problem."""
-    import yaml
-
     path = Path(path)
     try:
         if path.stat().st_size > max_bytes:
@@ -31,20 +29,30 @@ def load_yaml(path: str | Path, *, error: type[InputError] = InputError, max_byt
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise error("not a text (UTF-8) file; expected YAML.", path) from None
+    return parse_yaml(text, path, error=error)
+
+
+def parse_yaml(text: str, source: str | Path | None = None, *, error: type[InputError] = InputError) -> Any:
+    """Parse YAML text (a file's, or a form field's) with the alias and tag limits; ``source``
+    names it in errors."""
+    import yaml
+
+    if len(text) > MAX_BYTES:
+        raise error(f"the YAML text is longer than {MAX_BYTES / 2**20:.0f} MiB.", source)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-        _check_expansion(node, path, error)
+        _check_expansion(node, source, error)
         return yaml.SafeLoader(text).construct_document(node) if node is not None else None
     except yaml.constructor.ConstructorError as exc:
         raise error(f"not plain YAML{_where(exc)}: {excerpt(exc.problem)} (only standard tags are allowed).",
-                    path) from None
+                    source) from None
     except yaml.YAMLError as exc:
-        raise error(f"not valid YAML{_where(exc)}: {excerpt(getattr(exc, 'problem', None) or exc)}.", path) from None
+        raise error(f"not valid YAML{_where(exc)}: {excerpt(getattr(exc, 'problem', None) or exc)}.", source) from None
     except RecursionError:
-        raise error("the YAML is nested too deeply.", path) from None
+        raise error("the YAML is nested too deeply.", source) from None
 
 
-def _check_expansion(root, path: Path, error: type[InputError]) -> None:
+def _check_expansion(root, path: Path | str | None, error: type[InputError]) -> None:
     """Refuse documents whose aliases expand to more than MAX_EXPANDED_NODES nodes."""
     if root is None:
         return

@@ -290,8 +290,11 @@ class Workbench(QObject):
 
     # ---------------------------------------------------------------------- errors
     def _report(self, title: str, exc: BaseException) -> None:
-        if isinstance(exc, InputError):
-            self.error.emit(title, str(exc))
+        from data.errors import as_input_error
+
+        user_error = as_input_error(exc)   # the CLI's mapping: bad input is a message, not a crash
+        if user_error is not None:
+            self.error.emit(title, str(user_error))
         else:
             detail = getattr(exc, "traceback_text", "")
             self.training.add_log(f"{title}: {type(exc).__name__}: {exc}\n{detail}".rstrip())

@@ -41,7 +41,7 @@ class MainWindow(QMainWindow):
         self.wb.decoder.subscribe(lambda change, info: self._show_device() if change == "device" else None)
         self._restore()
         QTimer.singleShot(0, self.wb.prepare)
-        QTimer.singleShot(300, self._build_views_when_idle)
+        QTimer.singleShot(300, self, self._build_views_when_idle)
 
     # ----------------------------------------------------------------------- layout
     def _build(self) -> None:
@@ -164,7 +164,7 @@ class MainWindow(QMainWindow):
             # Lay it out and render it once offscreen, so its first real showing is cheap.
             widget.resize(self.stack.size())
             widget.grab()
-            QTimer.singleShot(0, self._build_views_when_idle)
+            QTimer.singleShot(0, self, self._build_views_when_idle)  # dropped if the window is gone
 
     def show_step(self, key: str) -> QWidget:
         widget = self.view(key)

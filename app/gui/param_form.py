@@ -16,14 +16,15 @@ INT_LIMIT = 2_000_000_000
 
 def parse_text(text: str) -> Any:
     """Text editors accept YAML: ``none`` or empty for null, ``[1, 2]`` for lists, numbers."""
-    import yaml
+    from data.errors import InputError
+    from data.safe_yaml import parse_yaml
 
     text = text.strip()
     if text.lower() in ("", "none", "null", "auto"):
         return None
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
+        return parse_yaml(text)   # alias and tag limits: a pasted alias bomb cannot hang the window
+    except InputError:
         return text
 
 
