@@ -384,7 +384,8 @@ def _decoder_params(cls, config: ExperimentConfig, data) -> dict[str, Any]:
 def _fit_kwargs(model, data, ctx) -> dict[str, Any]:
     from decoders.evaluation import _kwargs
 
-    return _kwargs(model.fit, subject=data.subject, session=data.session, context=ctx)
+    return _kwargs(model.fit, subject=data.subject, session=data.session, context=ctx,
+                   stimuli=data.stimuli)  # the reconstruction task's fit takes the images shown
 
 
 def _resolved(config: ExperimentConfig, params: dict[str, Any]) -> dict[str, Any]:
@@ -502,6 +503,12 @@ def _write_outputs(run, config: ExperimentConfig, data, result, history, metrics
         if "trajectories" in spec.figures and result.folds:
             f = result.folds[0]
             trajectory = (f.y_true, f.y_pred, list(data.target_names))
+        if "reconstructions" in spec.figures and result.folds and np.ndim(result.folds[0].y_pred) == 3:
+            from .reconstruction_figure import draw_reconstruction_grid
+
+            f = result.folds[0]
+            draw_reconstruction_grid(run.path / "figures" / "reconstructions.png", f.y_true,
+                                     {"reconstructed": f.y_pred}, data.subject[f.test_index])
         workspace.draw_figures(run.path / "figures", history=history, task=result.task,
                                confusion=confusion, class_names=list(data.class_names), trajectory=trajectory)
 

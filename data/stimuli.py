@@ -3,7 +3,9 @@ image shown, from ``.mat`` (MATLAB v5/v7 or v7.3) or ``.npz`` files, one file pe
 
 Keys inside a file are named by `StimulusPairsOptions` (defaults fit the fmri-recon files:
 ``fmriTrn``/``fmriTest``, ``stimTrn``/``stimTest``, ``labelTrn``/``labelTest``). Each key pair
-is one split, recorded as the sample's ``session`` ("train", "test").
+is one split, recorded as the sample's ``session`` ("train", "test"); samples are ordered
+split by split (every subject's train samples, then every subject's test samples), so the
+``holdout`` protocol's sample ranges select the files' own train/test split.
 
 Subjects with different voxel counts share one `DecodingSet`: ``X`` is (n_samples,
 max_voxels) float32, each subject's voxels first and the rest NaN; ``provenance["n_voxels"]``
@@ -126,10 +128,14 @@ def combine_subjects(parts: dict[str, dict[str, np.ndarray]], source: str, files
     have_y = all(p["y"] is not None for p in parts.values())
     cat = lambda k: np.concatenate([p[k] for p in parts.values()])  # noqa: E731
     subject = np.concatenate([np.full(len(p["X"]), s) for s, p in parts.items()])
-    stimuli = cat("stimuli")
+    split = cat("split")
+    rank = {name: i for i, name in enumerate(dict.fromkeys(split.tolist()))}
+    order = np.argsort([rank[x] for x in split], kind="stable")   # every train sample first
+    stimuli = cat("stimuli")[order]
     return DecodingSet(
-        X=X, y=cat("y").astype(np.int64) if have_y else None, kind="volumes", modality=modality,
-        subject=subject, session=cat("split"), run=np.full(len(X), "1"), stimuli=stimuli,
+        X=X[order], y=cat("y").astype(np.int64)[order] if have_y else None, kind="volumes",
+        modality=modality, subject=subject[order], session=split[order], run=np.full(len(X), "1"),
+        stimuli=stimuli,
         provenance={"source": source, "files": files,
                     "n_voxels": {s: int(p["X"].shape[1]) for s, p in parts.items()},
                     "image_shape": list(stimuli.shape[1:])})
@@ -166,6 +172,9 @@ def load_stimulus_pairs(spec) -> DecodingSet:
         parts = {s: parts[s] for s in wanted}
     data = combine_subjects(parts, spec.source, files)
     return data.with_step("stimulus_pairs", **opts.model_dump(mode="json"))
+
+
+load_stimulus_pairs.loads_sources = True   # one file per subject, voxel counts differ: combined here
 
 
 def describe_stimulus_pairs(source: str, **opts) -> dict:

@@ -365,7 +365,7 @@ def evaluate(data: DecodingSet, decoder: DecoderSource, protocol: str = "kfold",
     if pre:
         timings["pretrain_seconds_mean"] = float(np.mean(pre))
     return EvaluationResult(protocol, task.value, folds, summarize(folds), timings,
-                            _by_subject(folds, data))
+                            _by_subject(folds, data, task))
 
 
 TRAJECTORY_POINTS = 1000  # test samples sent to the live trajectory view per fold
@@ -535,13 +535,23 @@ def _target_subjects(data: DecodingSet, chosen, protocol: str) -> list[str]:
     return chosen
 
 
-def _by_subject(folds: list[FoldResult], data: DecodingSet) -> dict[str, dict[str, float]]:
-    """Mean metrics per test subject (the usual way BCI results are reported)."""
+def _by_subject(folds: list[FoldResult], data: DecodingSet, task=None) -> dict[str, dict[str, float]]:
+    """Mean metrics per test subject (the usual way BCI results are reported); a
+    reconstruction fold testing several subjects at once (one cross-subject model) is scored
+    per subject."""
     groups: dict[str, list[FoldResult]] = {}
     for f in folds:
         subjects = np.unique(data.subject[f.test_index])
         if len(subjects) == 1:
             groups.setdefault(str(subjects[0]), []).append(f)
+        elif task is not None and get_task(task).fit_inputs == "stimuli" and len(f.y_pred) == len(f.test_index):
+            fn = get_task(task).metric_function()
+            for s in subjects:
+                keep = data.subject[f.test_index] == s
+                m = fn(np.asarray(f.y_true)[keep], np.asarray(f.y_pred)[keep], **_kwargs(
+                    fn, n_classes=data.n_classes or None, target_names=data.target_names or None))
+                groups.setdefault(str(s), []).append(copy.copy(f))
+                groups[str(s)][-1].metrics = m
     if len(groups) < 2:
         return {}
     return {s: {k: v["mean"] for k, v in summarize(fs).items()} for s, fs in groups.items()}

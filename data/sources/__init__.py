@@ -125,7 +125,8 @@ def _spec_kind(spec) -> SourceKind:
 
 def load(spec) -> Any:
     """Load the `DecodingSet` a `DatasetSpec` names (several `sources` are stacked)."""
-    if spec.sources:
+    # a kind whose load function has ``loads_sources = True`` combines its `sources` itself
+    if spec.sources and not (spec.kind and getattr(get(spec.kind).function("load"), "loads_sources", False)):
         from .combine import load_parts
 
         return load_parts(spec, load)
