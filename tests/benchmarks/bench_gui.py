@@ -1,7 +1,8 @@
-"""GUI benchmark: process start to main window shown, and the signal browser's frame time
-while scrolling 64 channels x 1 hour at 160 Hz.
+"""GUI benchmark: process start to main window shown, the signal browser's frame time
+while scrolling 64 channels x 1 hour at 160 Hz, and the event loop's gaps while a run trains
+(the GUI workflow test's walk; the test itself asserts only a generous bound).
 
-    QT_QPA_PLATFORM=offscreen python tests/benchmarks/bench_gui.py
+    QT_QPA_PLATFORM=offscreen python tests/benchmarks/bench_gui.py [--gaps-only]
 
 Prints a table and writes tests/benchmarks/results/gui.json.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -88,8 +90,39 @@ def browser_frames(duration_s: float, n_frames: int = 60, n_channels: int = 64, 
     return out
 
 
+GAP_LINE = re.compile(r"event loop during training: (\d+) ticks over ([\d.]+) s, largest gap ([\d.]+) ms.*?"
+                      r"median ([\d.]+) ms, (\d+) gaps over 50 ms", re.S)
+
+
+def event_loop_gaps(repeats: int = 3) -> list[dict]:
+    """Gaps between 10 ms timer ticks while the GUI trains (tests/test_gui_workflow.py's walk)."""
+    out = []
+    for _ in range(repeats):
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider",
+                               "tests/test_gui_workflow.py", "-k", "event_loop"], cwd=REPO, capture_output=True,
+                              text=True, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+        match = GAP_LINE.search(" ".join(proc.stdout.split()))
+        if match is None:
+            raise RuntimeError(f"no gap line in the test output:\n{proc.stdout[-2000:]}")
+        ticks, seconds, largest, median, over50 = match.groups()
+        out.append({"ticks": int(ticks), "seconds": float(seconds), "largest_ms": float(largest),
+                    "median_ms": float(median), "gaps_over_50ms": int(over50)})
+    return out
+
+
 def main() -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    gaps = event_loop_gaps()
+    print(f"{'event loop while training':<28} {'ticks':>6} {'largest ms':>11} {'median ms':>10} {'>50 ms':>7}")
+    for g in gaps:
+        print(f"{'':<28} {g['ticks']:>6} {g['largest_ms']:>11.1f} {g['median_ms']:>10.1f} {g['gaps_over_50ms']:>7}")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "gui_event_loop.json").write_text(json.dumps({
+        "machine": f"{platform.machine()} {os.cpu_count()}-core CPU, no GPU",
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "runs": gaps,
+        "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}, indent=2))
+    if "--gaps-only" in sys.argv:
+        return
     startup = startup_seconds()
     frames = [browser_frames(10.0), browser_frames(60.0)]
     result = {
