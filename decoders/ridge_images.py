@@ -11,6 +11,7 @@ from pydantic import Field
 from data.errors import InputError
 
 from .base import Decoder, DecoderParams, Task, state_list
+from .mindbridge.decoder import ReconstructionScore
 
 
 class RidgeImagesParams(DecoderParams):
@@ -25,7 +26,7 @@ class RidgeImagesParams(DecoderParams):
     seed: int = Field(0, description="Seed of the codec's training.")
 
 
-class RidgeImages(Decoder):
+class RidgeImages(ReconstructionScore, Decoder):
     name: ClassVar[str] = "ridge-images"
     description: ClassVar[str] = "Per-subject ridge regression from voxels to pixels (or to an image codec's embedding)."
     task: ClassVar[Task] = Task.RECONSTRUCTION

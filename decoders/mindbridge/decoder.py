@@ -59,7 +59,19 @@ MindBridgeParams = with_training_settings(
     lr=1e-3, weight_decay=1e-2, schedule="cosine")
 
 
-class MindBridge(NeuralDecoder):
+class ReconstructionScore:
+    """``score``: mean PixCorr of the reconstructions (``y`` or ``stimuli``: the true images)."""
+
+    def score(self, X, y=None, *, stimuli=None, subject=None) -> float:
+        from .. import metrics
+
+        images = stimuli if stimuli is not None else y
+        if images is None:
+            raise InputError(f"{self.name}.score: needs the true images (y or stimuli).")
+        return metrics.pixcorr(images, self.predict(X, subject=subject))
+
+
+class MindBridge(ReconstructionScore, NeuralDecoder):
     name: ClassVar[str] = "mindbridge"
     description: ClassVar[str] = ("MindBridge-style cross-subject image reconstruction: per-subject "
                                   "embedders, shared translator, reset-tuning of new subjects.")
