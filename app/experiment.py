@@ -443,6 +443,7 @@ def input_spec(data, config: ExperimentConfig) -> dict[str, Any]:
         "preprocessing": ds.preprocessing.model_dump(mode="json"),
         "continuous": None if ds.continuous is None else ds.continuous.model_dump(mode="json"),
         "steps": data.provenance.get("steps", []), "unit": data.provenance.get("unit"),
+        "source_kind": ds.kind, "options": ds.options,   # e.g. stimulus-pairs keys and image layout
         "training_digests": sample_digests(data.X),  # lets `predict` flag trials seen in training
     }
 

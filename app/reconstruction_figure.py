@@ -8,10 +8,10 @@ import numpy as np
 from data.atomic import atomic_path
 
 
-def draw_reconstruction_grid(path: str | Path, truth: np.ndarray, rows: dict[str, np.ndarray],
+def draw_reconstruction_grid(path: str | Path, truth: np.ndarray | None, rows: dict[str, np.ndarray],
                              subjects, max_images: int = 10) -> Path:
-    """For each subject: the true images, then one row per entry of ``rows`` (name -> images
-    aligned with ``truth``), up to ``max_images`` columns."""
+    """For each subject: the true images (unless ``truth`` is None), then one row per entry of
+    ``rows`` (name -> images aligned with ``subjects``), up to ``max_images`` columns."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -20,12 +20,13 @@ def draw_reconstruction_grid(path: str | Path, truth: np.ndarray, rows: dict[str
     subjects = np.asarray(subjects).astype(str)
     names = list(dict.fromkeys(subjects.tolist()))
     n_cols = min(max_images, max(int((subjects == s).sum()) for s in names))
-    n_rows = len(names) * (1 + len(rows))
+    shown = ([("true", truth)] if truth is not None else []) + list(rows.items())
+    n_rows = len(names) * len(shown)
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.1 * n_cols + 1.6, 1.1 * n_rows), squeeze=False)
     r = 0
     for s in names:
         idx = np.flatnonzero(subjects == s)[:n_cols]
-        for label, images in [("true", truth), *rows.items()]:
+        for label, images in shown:
             for c in range(n_cols):
                 ax = axes[r, c]
                 ax.set_xticks([])

@@ -128,3 +128,37 @@ def test_fmri_recon_one_model_for_both_subjects(datasets):
         assert got["pixcorr"] > 0.55, (s, got)
     base = scores(ridge, data, test & (data.subject == "digit69"))
     assert 0.74 < base["pixcorr"] < 0.84 and base["two_way_pixel"] > 0.88
+
+
+def test_run_and_predict_from_the_command_line(tmp_path, capsys):
+    """`neurodeck run` on the demo writes per-subject metrics and the grid PNG; `neurodeck
+    predict` reconstructs a known subject, refuses an unknown one, and adapts to it with --adapt."""
+    import json
+
+    import yaml
+
+    from app.cli import main
+
+    experiment = tmp_path / "demo.yaml"
+    experiment.write_text(yaml.safe_dump({
+        "name": "demo-mb", "dataset": {"source": "demo:visual-fmri", "subjects": ["A", "B"]},
+        "decoder": {"name": "mindbridge", "preset": "tiny", "params": {"epochs": 3, "codec_epochs": 5, "finetune_epochs": 5}},
+        "evaluation": {"protocol": "holdout", "train_range": [0, 500], "test_range": [500, 600]},
+        "output": {"runs_dir": str(tmp_path / "runs")}}))
+    assert main(["run", str(experiment), "--quiet"]) == 0
+    run = next((tmp_path / "runs").iterdir())
+    assert (run / "figures" / "reconstructions.png").stat().st_size > 1000
+    assert set(json.loads((run / "metrics.json").read_text())["by_subject"]) == {"A", "B"}
+
+    out = tmp_path / "pred" / "a.npz"
+    out.parent.mkdir()
+    assert main(["predict", str(run), "demo:visual-fmri", "--subjects", "A", "--out", str(out)]) == 0
+    with np.load(out, allow_pickle=False) as z:
+        assert z["images"].shape == (300, 28, 28) and set(z["subject"]) == {"A"}
+        assert "truth" in z.files
+    assert out.with_suffix(".png").exists()
+    assert main(["predict", str(run), "demo:visual-fmri", "--subjects", "C", "--out", str(out)]) == 2
+    assert "not known to this decoder" in capsys.readouterr().err
+    assert main(["predict", str(run), "demo:visual-fmri", "--subjects", "C", "--adapt", "--out", str(out)]) == 0
+    with np.load(out, allow_pickle=False) as z:
+        assert z["images"].shape == (50, 28, 28) and set(z["session"]) == {"test"}

@@ -22,6 +22,9 @@ def register(subparsers) -> None:
     p.add_argument("--data-path", metavar="DIR", help="local copy of a public dataset (eegbci, moabb)")
     p.add_argument("--subjects", metavar="LIST", help="comma-separated subjects to load")
     p.add_argument("--runs", metavar="LIST", help="comma-separated runs to load")
+    p.add_argument("--adapt", action="store_true",
+                   help="reconstruction decoders: reset-tune on the DATA's subjects the decoder does not "
+                        "know, using their 'train' samples and images, then reconstruct the rest")
     p.set_defaults(func=run)
 
 
@@ -40,6 +43,10 @@ def run(args) -> int:
     spec = manifest.get("input") or {}
     data = load_for_bundle(spec, args.data, data_path=args.data_path,
                            subjects=_split(args.subjects), runs=_split(args.runs), bundle=bundle)
+    if data.kind == "volumes":
+        from .predict_images import predict_images
+
+        return predict_images(decoder, data, args)
     rows, accuracy = predict_rows(decoder, spec, data)
     for warning in data.provenance.get("predict_warnings", []):
         _warn(warning)
@@ -112,6 +119,13 @@ def load_for_bundle(spec: dict, source: str, *, data_path=None, subjects=None, r
         fields.update(events=spec.get("events"), window=tuple(spec.get("window") or (0.0, 3.0)),
                       baseline=None if spec.get("baseline") is None else tuple(spec["baseline"]),
                       preprocessing=preprocessing, min_trials=1)
+    elif kind == "volumes":   # stimulus pairs: --subjects names the subject of each file
+        options = {k: v for k, v in (spec.get("options") or {}).items() if k != "subject_names"}
+        if spec.get("source_kind"):
+            fields.update(kind=spec["source_kind"], subjects=None)
+            if subjects:
+                options["subject_names"] = subjects
+        fields.update(options=options or None)
     else:
         fields.update(continuous=spec.get("continuous"))
     data = load_dataset(DatasetSpec(**fields))
@@ -136,7 +150,7 @@ def load_for_bundle(spec: dict, source: str, *, data_path=None, subjects=None, r
         data.X = data.X[:, order]
         data.ch_names = list(expected)
     shape = spec.get("shape")
-    if shape and list(data.X.shape[1:]) != list(shape):
+    if shape and kind != "volumes" and list(data.X.shape[1:]) != list(shape):
         raise DataError(f"gives inputs of shape {list(data.X.shape[1:])} but the decoder expects {shape} "
                         "(window or sampling rate differ).", source)
     return data

@@ -1,0 +1,59 @@
+"""`neurodeck predict` for reconstruction decoders: voxels -> images, written as an ``.npz``
+(images, subject, session, index, and the true images when the data hold them) with a PNG
+grid of true versus reconstructed images beside it. ``--adapt`` reset-tunes the decoder on
+subjects it does not know (their ``train`` samples) before reconstructing their other samples."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from data.errors import DataError, InputError
+
+
+def predict_images(decoder, data, args) -> int:
+    from data.atomic import atomic_path
+    from decoders import metrics
+
+    from ..reconstruction_figure import draw_reconstruction_grid
+
+    out = Path(args.out) if args.out else None
+    if out is None or out.suffix.lower() != ".npz":
+        raise InputError("--out: a reconstruction decoder writes images: give --out FILE.npz "
+                         "(a PNG grid of the images is written beside it).")
+    rows = np.arange(len(data))
+    known = list(getattr(decoder, "subjects_", None) or getattr(decoder, "models_", {}) or [])
+    unknown = [s for s in data.subjects if s not in known]
+    if unknown and getattr(args, "adapt", False):
+        if not getattr(decoder, "supports_fine_tune", False):
+            raise InputError(f"--adapt: decoder '{decoder.name}' cannot adapt to new subjects.")
+        tune = np.isin(data.subject, unknown) & (data.session == "train")
+        if data.stimuli is None or not tune.any():
+            raise DataError(f"--adapt: no 'train' samples with images for subject(s) {unknown}.", args.data)
+        print(f"reset-tuning on {int(tune.sum())} samples of new subject(s) {', '.join(unknown)}",
+              file=sys.stderr)
+        decoder.fine_tune(data.X[tune], stimuli=data.stimuli[tune], subject=data.subject[tune])
+        rows = np.flatnonzero(~tune)
+    elif unknown:
+        raise InputError(f"subject(s) {unknown} are not known to this decoder (it knows {known}).",
+                         hint="Name each file's subject with --subjects, or add --adapt to reset-tune "
+                              "on the new subject's train samples first.")
+    images = decoder.predict(data.X[rows], subject=data.subject[rows])
+    arrays = {"images": images.astype(np.float32), "subject": data.subject[rows],
+              "session": data.session[rows], "index": rows}
+    truth = None
+    if data.stimuli is not None:
+        truth = data.stimuli[rows]
+        arrays["truth"] = truth.astype(np.float32)
+        for s in dict.fromkeys(data.subject[rows].tolist()):
+            keep = data.subject[rows] == s
+            m = metrics.reconstruction(truth[keep], images[keep])
+            print(f"{s}: " + ", ".join(f"{k} {v:.3f}" for k, v in m.items()) + f" ({int(keep.sum())} images)",
+                  file=sys.stderr)
+    with atomic_path(out) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
+    grid = draw_reconstruction_grid(out.with_suffix(".png"), truth, {"reconstructed": images},
+                                    data.subject[rows])
+    print(f"{len(rows)} reconstructions written to {out} and {grid}", file=sys.stderr)
+    return 0
