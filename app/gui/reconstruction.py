@@ -12,28 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from . import theme
-
-
-class ImageGrid(pg.GraphicsLayoutWidget):
-    """True images on the top row, reconstructions below (up to ``max_images``)."""
-
-    def __init__(self, max_images: int = 8):
-        super().__init__()
-        self.max_images = max_images
-        self.n_shown = 0
-
-    def show_images(self, truth: np.ndarray, decoded: np.ndarray) -> None:
-        self.clear()
-        n = min(len(truth), len(decoded), self.max_images)
-        fg = theme.colors()["plot_foreground"]
-        for row, (label, images) in enumerate((("true", truth), ("reconstructed", decoded))):
-            self.addLabel(label, row=row, col=0, angle=-90, color=fg)
-            for i in range(n):
-                view = self.addViewBox(row=row, col=i + 1, lockAspect=True, invertY=True, enableMouse=False)
-                image = np.asarray(images[i], dtype=float)
-                item = pg.ImageItem(image.T, levels=(np.nanmin(image), np.nanmax(image) + 1e-12))
-                view.addItem(item)
-        self.n_shown = n
+from .image_grid import ImageGrid
 
 
 class SignalOverlay(pg.PlotWidget):
@@ -116,6 +95,7 @@ class ReconstructionPane(QWidget):
 
     def clear(self) -> None:
         self.current = None
+        self.images.reset_terms()
         self.title.setText("")
         self.stack.setCurrentWidget(self.placeholder)
 
@@ -123,7 +103,8 @@ class ReconstructionPane(QWidget):
         view = data.get("view")
         where = f" (fold {data['fold']})" if data.get("fold") is not None else ""
         if view == "images":
-            self.images.show_images(np.asarray(data["truth"]), np.asarray(data["decoded"]))
+            self.images.show_images(np.asarray(data["truth"]), np.asarray(data["decoded"]),
+                                    data.get("subjects"), data.get("epoch"))
             self.stack.setCurrentWidget(self.images)
             self.title.setText(f"True and reconstructed images{where}")
         elif view == "signal":

@@ -263,6 +263,7 @@ class TrainingView(QWidget):
             rows = self.model.history[info["fold"]]
             self.loss_plot.update_fold(info["fold"], rows)
             self.score_plot.update_fold(info["fold"], rows)
+            self.reconstruction.images.update_terms(rows)   # per-term losses (e.g. MindBridge)
         elif change == "progress":
             self._show_progress()
         elif change == "log":
