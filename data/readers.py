@@ -124,6 +124,9 @@ def open_recording(path: str | Path, *, preload: bool = True):
                                f"{label} file): {_short(exc)}", path) from exc
     if raw.n_times == 0 or len(raw.ch_names) == 0:
         raise CorruptFileError(f"the {label} file holds no samples.", path)
+    if not 0 < raw.info["sfreq"] <= MAX_SFREQ:   # any format: refuse before anything sized by it
+        raise CorruptFileError(f"the {label} header claims a sampling rate of {raw.info['sfreq']:.4g} Hz; "
+                               f"more than {MAX_SFREQ:,.0f} Hz is not a real recording (damaged header?).", path)
     return raw
 
 

@@ -171,6 +171,24 @@ class WeightsSpec(_Strict):
     arrays: dict[str, ArraySpec] = Field(max_length=10_000)
 
 
+class InputSpec(BaseModel):
+    """What the decoder expects as input: the fields predict and online read, typed."""
+
+    model_config = ConfigDict(extra="allow")
+    kind: str | None = None
+    ch_names: list[str] | None = None
+    sfreq: float | None = Field(None, gt=0, allow_inf_nan=False)
+    window: list[float] | None = Field(None, min_length=2, max_length=2)
+    baseline: list[float | None] | None = Field(None, min_length=2, max_length=2)
+    class_names: list[str | int | float | bool] | None = None
+    target_names: list[str] | None = None
+    shape: list[Annotated[int, Field(ge=1)]] | None = Field(None, max_length=8)
+    preprocessing: dict[str, Any] | list[Any] | None = None
+    continuous: dict[str, Any] | None = None
+    events: dict[str, Any] | list[Any] | None = None
+    training_digests: list[str] | None = None
+
+
 class Manifest(BaseModel):
     """The typed schema of ``manifest.json`` (unknown top-level keys of newer writers are kept)."""
 
@@ -180,7 +198,7 @@ class Manifest(BaseModel):
     decoder: str = Field(min_length=1, max_length=200)
     task: str | None = None
     params: dict[str, Any]
-    input: dict[str, Any] = {}
+    input: InputSpec = Field(default_factory=InputSpec)
     metrics: dict[str, Any] = {}
     state: dict[str, Any] = {}
     weights: WeightsSpec

@@ -81,6 +81,8 @@ CASES = [
         g["folder"], t, "b", lambda m: m.update(decoder=["csp-lda"]))), ["b", "'decoder'"]),
     Case("manifest-input-a-string", predict(lambda t, g: bad.edit_manifest(
         g["folder"], t, "b", lambda m: m.update(input="x"))), ["b", "'input'"]),
+    Case("manifest-input-sfreq-negative", predict(lambda t, g: bad.edit_manifest(
+        g["folder"], t, "b", lambda m: m["input"].update(sfreq=-160))), ["b", "'input.sfreq'"]),
     Case("manifest-format-version-negative", predict(lambda t, g: bad.edit_manifest(
         g["folder"], t, "b", lambda m: m.update(format_version=-1))), ["b", "'format_version'"]),
     Case("manifest-format-version-string", predict(lambda t, g: bad.edit_manifest(
