@@ -64,6 +64,7 @@ CASES = [
     Case("yaml-long-value-quoted-short", run_yaml("long.yaml", bad.GOOD_EXPERIMENT.replace(
         "n_folds: 2", "n_folds: '" + "9" * 200_000 + "'")), ["long.yaml", "evaluation.n_folds"]),
     Case("yaml-recursive-alias", run_yaml("loop.yaml", "name: &n [*n]\n" + bad.GOOD_EXPERIMENT), ["loop.yaml", "'name'"]),
+    Case("yaml-deeply-nested", run_yaml("deep.yaml", "a: " + "[" * 100_000 + "]" * 100_000), ["deep.yaml", "nested"]),
     Case("yaml-is-a-folder", lambda t, g: ["run", str(t)], [None, "not a file"]),
     Case("run-fails-on-bad-parameter", run_yaml("components.yaml", bad.GOOD_EXPERIMENT.replace(
         "{name: csp-lda}", "{name: csp-lda, params: {n_components: 99}}")), ["n_components"]),
