@@ -131,13 +131,14 @@ class LSLSource:
         end = time.perf_counter() + self.duration
         seen = 0
         last_data = time.perf_counter()
+        stall = max(self.stall_timeout, 10.0 / sfreq)   # a slow stream may pause 10 samples long
         try:
             while time.perf_counter() < end and (self.max_samples is None or seen < self.max_samples):
                 n_new = self.stream.n_new_samples
                 if n_new == 0:
-                    if time.perf_counter() - last_data > self.stall_timeout:
+                    if time.perf_counter() - last_data > stall:
                         raise StreamStalledError(
-                            f"the LSL stream '{self.name}' sent no samples for {self.stall_timeout:g} s "
+                            f"the LSL stream '{self.name}' sent no samples for {stall:g} s "
                             f"after {seen} samples (the player stopped or the stream stalled).")
                     time.sleep(0.5 / sfreq)
                     continue
