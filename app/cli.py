@@ -16,7 +16,7 @@ import textwrap
 
 from data.errors import as_input_error, excerpt
 
-COMMANDS = ["info", "run", "export", "predict", "online", "gui"]
+COMMANDS = ["info", "run", "sweep", "export", "predict", "online", "gui"]
 
 
 def build_parser() -> argparse.ArgumentParser:
