@@ -141,7 +141,7 @@ def _figures(rows, metric, out: Path) -> list[str]:
         ax.set_xticks(np.arange(len(subjects)) + width * (len(conds) - 1) / 2, [s or "all" for s in subjects])
         ax.set_ylabel(f"{metric} (mean over seeds)")
         ax.set_xlabel("subject")
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         names.append(_save(fig, out / "accuracy_per_subject.png", atomic_path))
     fig, ax = plt.subplots(figsize=(5, 3.5))
     data = [[r["seconds"] for r in rows if r["condition"] == c and r["state"] == "done"] for c in conds]
