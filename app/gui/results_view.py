@@ -75,7 +75,10 @@ class ResultsView(QWidget):
         self.export_button.clicked.connect(self.ask_export)
         self.open_button = QPushButton("Open folder")
         self.open_button.clicked.connect(self.open_folder)
-        for b in (self.refresh_button, self.compare_button, self.open_button, self.export_button):
+        self.sweeps_button = QPushButton("Sweeps…")
+        self.sweeps_button.setToolTip("Open, start, watch and cancel a sweep; its comparison table and figures")
+        self.sweeps_button.clicked.connect(self.show_sweeps)
+        for b in (self.refresh_button, self.compare_button, self.open_button, self.export_button, self.sweeps_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
         left = QWidget()
@@ -312,6 +315,18 @@ class ResultsView(QWidget):
 
         self.wb.background.submit(f"exporting {run.name}", lambda: self.wb.export_decoder(run.path, destination),
                                   done, failed)
+
+    def show_sweeps(self):
+        """The sweep panel (app/gui/sweep_view.py) in its own window; one per results view."""
+        from .sweep_view import SweepView
+
+        if getattr(self, "sweep_view", None) is None:
+            self.sweep_view = SweepView()
+            self.sweep_view.finished.connect(lambda _r: self.refresh())
+            self.sweep_view.resize(1000, 600)
+        self.sweep_view.show()
+        self.sweep_view.raise_()
+        return self.sweep_view
 
     def open_folder(self) -> None:
         runs = self.selected_runs()

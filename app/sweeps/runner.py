@@ -65,7 +65,9 @@ def run_sweep(spec: SweepSpec, base_dir: str | Path = ".", *, out_dir: str | Pat
     folder = sweep_folder(spec, out_dir)
     (folder / STATE / "status").mkdir(parents=True, exist_ok=True)
     (folder / STATE / CANCEL_FILE).unlink(missing_ok=True)
-    write_json(folder / "sweep.json", {"spec": spec.model_dump(mode="json"), "runs": [
+    for stale in (folder / STATE / "progress").glob("*.json"):   # from a start that was killed
+        stale.unlink(missing_ok=True)
+    write_json(folder / "sweep.json", {"spec": spec.model_dump(mode="json"), "base_dir": str(Path(base_dir).resolve()), "runs": [
         {"id": p.id, "labels": p.labels, "uses_torch": p.uses_torch} for p in plans]})
     done = finished_runs(folder)
     todo = [p for p in plans if p.id not in done]

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 CANCEL_FILE = ".cancel"
-# Tests only: "RUN_ID:FILE" makes that run create FILE after its first fold and wait there.
+# Tests only: "RUN_ID:FILE" makes that run, once its first fold is saved, create FILE and wait
+# there (up to two minutes, or until the sweep is cancelled), so tests kill or cancel a sweep
+# at a known point, never by timing.
 PAUSE_RUN_ENV = "NEURODECK_SWEEP_PAUSE_RUN"
 
 
@@ -36,10 +38,12 @@ def execute_run(run_id: str, config: dict[str, Any], sweep_dir: str, threads: in
     cancel = threading.Event()
     watcher = threading.Thread(target=_watch_cancel, args=(sweep / ".sweep" / CANCEL_FILE, cancel), daemon=True)
     watcher.start()
-    previous_pause = os.environ.get("NEURODECK_PAUSE_AFTER_FOLD")
-    pause = os.environ.get(PAUSE_RUN_ENV, "")
-    if pause.partition(":")[0] == run_id:
-        os.environ["NEURODECK_PAUSE_AFTER_FOLD"] = "0:" + pause.partition(":")[2]
+    target, _, flag = os.environ.get(PAUSE_RUN_ENV, "").partition(":")
+    if target == run_id and flag:
+        progress.pause = (Path(flag), cancel)
+    if (sweep / ".sweep" / CANCEL_FILE).exists():   # queued before the sweep was cancelled
+        record.update(status="cancelled", error="cancelled before it started", run_seconds=0.0)
+        return record
     try:
         import scipy.linalg  # noqa: F401 - SciPy's own BLAS loaded first, so the limit covers it
         import torch
@@ -52,7 +56,11 @@ def execute_run(run_id: str, config: dict[str, Any], sweep_dir: str, threads: in
         progress.write(0.0, "starting")
         try:
             with threadpool_limits(threads):
-                result = run_experiment(config, on_event=progress.on_event, cancel=cancel, out_dir=sweep_dir)
+                t_run = time.perf_counter()
+                try:
+                    result = run_experiment(config, on_event=progress.on_event, cancel=cancel, out_dir=sweep_dir)
+                finally:
+                    record["experiment_seconds"] = time.perf_counter() - t_run   # the run itself, no imports
         except (Cancelled, KeyboardInterrupt):
             record.update(status="cancelled", error="cancelled; the folds done are kept and the sweep resumes them")
         else:
@@ -63,10 +71,6 @@ def execute_run(run_id: str, config: dict[str, Any], sweep_dir: str, threads: in
                       traceback=traceback.format_exc(limit=20))
     finally:
         cancel.set()  # stops the watcher
-        if previous_pause is None:
-            os.environ.pop("NEURODECK_PAUSE_AFTER_FOLD", None)
-        else:
-            os.environ["NEURODECK_PAUSE_AFTER_FOLD"] = previous_pause
     record["run_seconds"] = time.perf_counter() - t0
     record["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
     record["started_unix"] = started
@@ -86,9 +90,19 @@ class _ProgressFile:
     def __init__(self, path: Path):
         self.path = path
         self.last = 0.0
+        self.pause: tuple[Path, threading.Event] | None = None
+        self._first_fold_done = False
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def on_event(self, event) -> None:
+        if self.pause is not None:
+            if self._first_fold_done:   # the event after fold_end comes after the fold was saved
+                flag, cancel = self.pause
+                self.pause = None
+                flag.touch()
+                cancel.wait(120)
+            elif event.kind == "fold_end":
+                self._first_fold_done = True
         if event.kind == "progress" and time.monotonic() - self.last > 0.5:
             self.write(float(event.data.get("fraction", 0.0)), str(event.data.get("message") or ""))
 
