@@ -47,8 +47,9 @@ def test_cross_subject_beats_single_subject_with_little_data(demo):
     test_c = (demo.subject == "C") & (demo.session == "test")
     cross = scores(fit(MindBridge(**TINY), demo, np.concatenate([others, train_c])), demo, test_c)
     single = scores(fit(MindBridge(**TINY), demo, train_c), demo, test_c)
-    assert cross["pixcorr"] > single["pixcorr"] + 0.03, (cross, single)
-    assert cross["two_way_pixel"] > single["two_way_pixel"] + 0.03, (cross, single)
+    # measured: PixCorr 0.81 vs 0.71, two-way 0.89 vs 0.58
+    assert cross["pixcorr"] > single["pixcorr"] + 0.05, (cross, single)
+    assert cross["two_way_pixel"] > single["two_way_pixel"] + 0.15, (cross, single)
     assert cross["two_way_pixel"] > 0.85
 
 
