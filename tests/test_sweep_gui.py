@@ -57,6 +57,20 @@ def test_sweep_view_starts_cancels_resumes_and_shows_the_report(qtbot, datasets,
     qtbot.addWidget(other)
     other.open_folder(folder)
     assert other.runs_table.rowCount() == 2 and other.comparison_table.rowCount() == 1
+    from app.gui.main_window import MainWindow
+
+    monkeypatch.setenv("NEURODECK_SETTINGS", str(tmp_path / "settings.ini"))
+    window = MainWindow()   # the results view lists the sweep's runs and opens the sweep panel
+    qtbot.addWidget(window)
+    window.wb.set_runs_dir(folder)
+    results = window.show_step("results")
+    results.refresh()
+    assert sorted(Path(r.path).name for r in results.runs) == sorted(p.name for p in folder.iterdir()
+                                                                       if (p / "metrics.json").is_file())
+    results.sweeps_button.click()
+    assert results.sweep_view.isVisible()
+    results.sweep_view.close()
+
     view.resize(1100, 600)
     view.tabs.setCurrentIndex(1)
     shot = Path(os.environ.get("NEURODECK_SCREENSHOTS", tmp_path)) / "sweep_view.png"

@@ -102,6 +102,7 @@ class SweepView(QWidget):
         report.addWidget(scroll)
         report.setStretchFactor(0, 1)
         report.setStretchFactor(1, 3)
+        report.setSizes([140, 460])   # the table is a few rows; the figures get the room
         self.tabs = QTabWidget()
         self.tabs.addTab(self.runs_table, "Runs")
         self.tabs.addTab(report, "Comparison")
@@ -226,15 +227,20 @@ class SweepView(QWidget):
                     except ValueError:
                         pass
                     self.comparison_table.setItem(r, c, QTableWidgetItem(value))
-        while self.figures_layout.count():
-            item = self.figures_layout.takeAt(0)
-            if item.widget():
-                item.widget().deleteLater()
+        shown = getattr(self, "_figure_labels", {})
+        self._figure_labels = {}
         for png in sorted((self.folder / "report").glob("*.png")):
-            label = QLabel()
-            label.setPixmap(QPixmap(str(png)))
-            label.setObjectName(png.stem)
-            self.figures_layout.addWidget(label)
+            label, mtime = shown.pop(png, (None, None))
+            if label is None:
+                label = QLabel()
+                label.setObjectName(png.stem)
+                self.figures_layout.addWidget(label)
+            if mtime != png.stat().st_mtime_ns:   # redrawn: reload
+                label.setPixmap(QPixmap(str(png)))
+            self._figure_labels[png] = (label, png.stat().st_mtime_ns)
+        for label, _ in shown.values():   # another sweep's figures
+            self.figures_layout.removeWidget(label)
+            label.deleteLater()
 
     def _finish(self, result) -> None:
         self.timer.stop()
