@@ -29,6 +29,7 @@ def limit_threads(threads: int = 1) -> None:
 def execute_run(run_id: str, config: dict[str, Any], sweep_dir: str, threads: int = 1) -> dict[str, Any]:
     """Run one experiment into ``sweep_dir`` (its own run folder there); returns its record."""
     limit_threads(threads)
+    parent = os.getppid()
     started = time.time()
     t0 = time.perf_counter()
     record: dict[str, Any] = {"id": run_id, "pid": os.getpid(), "host": os.uname().nodename,
@@ -75,12 +76,20 @@ def execute_run(run_id: str, config: dict[str, Any], sweep_dir: str, threads: in
     record["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
     record["started_unix"] = started
     progress.write(1.0, record["status"])
+    if os.getppid() != parent:
+        # The sweep process was killed: nobody will read the record, and a pool process would
+        # wait for work forever. The run's folds are kept; the restarted sweep resumes them.
+        os._exit(1)
     return record
 
 
 def _watch_cancel(flag: Path, cancel: threading.Event) -> None:
+    """Cancel on the sweep's cancel file, or when the sweep process that started this pool
+    process is gone (killed): the run keeps its folds for the restarted sweep instead of
+    racing it for the same run."""
+    parent = os.getppid()
     while not cancel.wait(0.5):
-        if flag.exists():
+        if flag.exists() or os.getppid() != parent:
             cancel.set()
 
 
