@@ -117,7 +117,13 @@ class RayExecutor:
         if not tasks:
             return
         if not ray.is_initialized():
-            ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
+            try:
+                ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
+            except (ConnectionError, TimeoutError, ValueError, RuntimeError) as exc:
+                where = f"the Ray cluster at {self.address}" if self.address else "a local Ray instance"
+                raise SweepError(f"the Ray executor cannot start or reach {where}: {type(exc).__name__}: {str(exc).rstrip('.')}.",
+                                 hint="Check the address and that the cluster runs; ray:// addresses need "
+                                      "pip install neurodeck[ray] (Ray's client extras).") from None
         env = {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in (REPO_ROOT, os.environ.get("PYTHONPATH")) if p),
                             "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                             **{k: v for k, v in os.environ.items() if k.startswith("NEURODECK_")}}}
