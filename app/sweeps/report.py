@@ -197,6 +197,9 @@ def _html(name, rows, summary, tests, metric, metric_names, figures) -> str:
         f"<h2>{html.escape(metric or '')} per subject (mean over seeds)</h2>",
         _table("per-subject", ["subject", *conds], per_subject),
         "<h2>Paired statistics (Wilcoxon signed-rank over subjects x seeds)</h2>",
+        "<p>Each pair is one (subject, seed) both decoders finished; two-sided, exact for few pairs, no "
+        "correction for the number of decoder pairs. Seeds of one subject share its data, so with few "
+        "subjects read p as descriptive.</p>",
         _table("paired", ["A", "B", "pairs", "mean A-B", "A better", "B better", "W", "p"],
                [[t["a"], t["b"], t["n_pairs"], t["mean_difference"], t["a_better"], t["b_better"], t["statistic"],
                  t["p_value"]] for t in tests]),
