@@ -4,12 +4,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
 import yaml
 
 from tests.test_sweep import _spec
-
-pytest.importorskip("pytestqt")
 
 
 def test_sweep_view_starts_cancels_resumes_and_shows_the_report(qtbot, datasets, tmp_path, monkeypatch):
