@@ -14,7 +14,7 @@ it takes trials at the recording's rate.
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
@@ -44,6 +44,12 @@ class SimpleConvNetworkParams(DecoderParams):
     fine_tune_epochs: int = Field(60, ge=0, description="Epochs when fine-tuning on a new subject.")
     fine_tune_batch_size: int = Field(16, ge=1, description="Batch size when fine-tuning.")
     fine_tune_lr: float = Field(1e-3, gt=0, description="Learning rate when fine-tuning.")
+    recipe: Literal["auto", "published", "small-data"] = Field(
+        "auto", description="published: the paper's broadband input; small-data: band-pass the input to "
+                            "small_data_band_hz (motor rhythms) so tens of trials suffice; auto: small-data below "
+                            "small_data_trials training trials.")
+    small_data_trials: int = Field(300, ge=0, description="auto recipe: fewer training trials than this use the small-data recipe.")
+    small_data_band_hz: tuple[float, float] = Field((8.0, 30.0), description="Band-pass (Hz) of the small-data recipe.")
 
 
 # the reference's training: Adam, batch 16 within-subject, step schedule, no weight decay
@@ -85,13 +91,7 @@ class EEGSimpleConv(NeuralDecoder, ClassifierDecoder):
         groups = _groups(subject, len(X))
         self.subjects_ = list(dict.fromkeys(groups.tolist()))
         self.n_chans_, self.n_times_ = X.shape[1], X.shape[2]
-        self.alignments_ = {}
-        if p.align:
-            self.alignments_ = {s: reference_matrix(X[groups == s]).astype(np.float32) for s in self.subjects_}
-        aligned = self._align(X, groups)
-        mean = aligned.mean(axis=(0, 2))[:, None] if p.standardize else np.zeros((X.shape[1], 1))
-        std = aligned.std(axis=(0, 2))[:, None] if p.standardize else np.ones((X.shape[1], 1))
-        std = np.where(std > 0, std, 1.0)
+        self.band_hz_ = _recipe_band(p, len(X))
 
         from .training import seed_everything
 
@@ -100,9 +100,17 @@ class EEGSimpleConv(NeuralDecoder, ClassifierDecoder):
         n_subjects = len(self.subjects_) if p.subject_head_weight > 0 else 0
         self.pipeline_ = self.build_network(p, n_subjects)
         stage = self.pipeline_.stage
+        X = self._bandpassed(X)
+        self.alignments_ = {}
+        if p.align:
+            self.alignments_ = {s: reference_matrix(X[groups == s]).astype(np.float32) for s in self.subjects_}
+        aligned = self._align(X, groups)
+        mean = aligned.mean(axis=(0, 2))[:, None] if p.standardize else np.zeros((X.shape[1], 1))
+        std = aligned.std(axis=(0, 2))[:, None] if p.standardize else np.ones((X.shape[1], 1))
+        std = np.where(std > 0, std, 1.0)
         stage.mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
         stage.std.copy_(torch.as_tensor(std, dtype=torch.float32))
-        inputs = self._prepare(aligned, device)
+        inputs = self._prepare(aligned, device, filtered=True)
         arrays = [inputs, torch.as_tensor(y_idx, dtype=torch.long)]
         if n_subjects:
             subj_idx = np.array([self.subjects_.index(s) for s in groups])
@@ -132,13 +140,14 @@ class EEGSimpleConv(NeuralDecoder, ClassifierDecoder):
             raise InputError(f"fine-tuning labels {unknown} were not among the trained classes "
                              f"{self.classes_.tolist()}.")
         groups = _groups(subject, len(X), default="fine-tune")
+        X = self._bandpassed(X)
         for s in dict.fromkeys(groups.tolist()):
             if p.align:
                 self.alignments_[s] = reference_matrix(X[groups == s]).astype(np.float32)
             if s not in self.subjects_:
                 self.subjects_.append(s)
         device = self.training_device(context)
-        inputs = self._prepare(self._align(X, groups), device)
+        inputs = self._prepare(self._align(X, groups), device, filtered=True)
         y_idx = np.searchsorted(self.classes_, y)
         arrays = [inputs, torch.as_tensor(y_idx, dtype=torch.long)]
         checkpoint = None if p.checkpoint is None else p.checkpoint + ".fine-tune"
@@ -154,7 +163,7 @@ class EEGSimpleConv(NeuralDecoder, ClassifierDecoder):
         self._check_fitted()
         X = _check_trials(X, self.n_chans_)
         if self.validated_params().align:
-            self.alignments_[str(subject)] = reference_matrix(X).astype(np.float32)
+            self.alignments_[str(subject)] = reference_matrix(self._bandpassed(X)).astype(np.float32)
         self._default_subject = str(subject)
         return self
 
@@ -185,7 +194,7 @@ class EEGSimpleConv(NeuralDecoder, ClassifierDecoder):
                 if p.align:
                     matrix = self.alignments_.get(s)
                     if matrix is None:
-                        matrix = reference_matrix(X[sel]).astype(np.float32)
+                        matrix = reference_matrix(self._bandpassed(X[sel])).astype(np.float32)
                     align = torch.from_numpy(matrix).to(device)
                 if p.bn_trick:
                     out[sel] = self._bn_trick_proba(x.to(device), align)
@@ -239,7 +248,8 @@ class EEGSimpleConv(NeuralDecoder, ClassifierDecoder):
             arrays[f"align.{i}"] = self.alignments_[s]
         extra = {"classes": self.classes_.tolist(), "n_chans": self.n_chans_, "n_times": self.n_times_,
                  "subjects": self.subjects_, "aligned_subjects": list(self.alignments_),
-                 "n_subject_outputs": self._n_subject_outputs(), "default_subject": self._default_subject}
+                 "n_subject_outputs": self._n_subject_outputs(), "default_subject": self._default_subject,
+                 "band_hz": None if self.band_hz_ is None else list(self.band_hz_)}
         return arrays, extra
 
     def expected_tensors(self, extra: dict[str, Any]) -> dict[str, TensorSpec]:
@@ -266,6 +276,8 @@ class EEGSimpleConv(NeuralDecoder, ClassifierDecoder):
         self.alignments_ = {s: np.asarray(arrays[f"align.{i}"], dtype=np.float32)
                             for i, s in enumerate(extra["aligned_subjects"])}
         self._default_subject = extra.get("default_subject")
+        band = extra.get("band_hz")
+        self.band_hz_ = None if band is None else (float(band[0]), float(band[1]))
         self.pipeline_ = self.build_network(p, int(extra["n_subject_outputs"]))
         state = {k[len("model."):]: torch.as_tensor(v) for k, v in arrays.items() if k.startswith("model.")}
         self.pipeline_.load_state_dict(state)
@@ -278,7 +290,8 @@ class EEGSimpleConv(NeuralDecoder, ClassifierDecoder):
         from .simpleconv_net import InputStage, SimpleConvNet, SimpleConvPipeline
 
         _check_sfreq(p)
-        stage = InputStage(self.n_chans_, p.sfreq, p.resample_hz)
+        band = getattr(self, "band_hz_", None)
+        stage = InputStage(self.n_chans_, p.sfreq, p.resample_hz, None if band is None else _band_taps(p.sfreq, band))
         net = SimpleConvNet(self.n_chans_, len(self.classes_), p.filters, p.n_blocks, p.kernel_size, n_subjects)
         return SimpleConvPipeline(stage, net)
 
@@ -295,16 +308,30 @@ class EEGSimpleConv(NeuralDecoder, ClassifierDecoder):
             out[sel] = np.einsum("cd,ndt->nct", self.alignments_[s], X[sel])
         return out
 
-    def _prepare(self, aligned: np.ndarray, device):
+    def _prepare(self, aligned: np.ndarray, device, filtered: bool = False):
         """Standardise and resample once (no grad), in chunks; returns a tensor on ``device``."""
         import torch
 
         stage = self.pipeline_.stage.to(device)
+        step = stage.normalise if filtered else stage
         parts = []
         with torch.no_grad():
             for start in range(0, len(aligned), 512):
-                parts.append(stage(torch.as_tensor(aligned[start:start + 512], device=device)))
+                parts.append(step(torch.as_tensor(aligned[start:start + 512], device=device)))
         return torch.cat(parts)
+
+    def _bandpassed(self, X: np.ndarray) -> np.ndarray:
+        """X through the input stage's band-pass (X itself when the recipe has none)."""
+        if getattr(self, "band_hz_", None) is None:
+            return X
+        import copy
+
+        import torch
+
+        bandpass = copy.deepcopy(self.pipeline_.stage.bandpass).cpu()   # the stage stays on its device
+        with torch.no_grad():
+            return np.concatenate([bandpass(torch.from_numpy(np.ascontiguousarray(X[i:i + 256]))).numpy()
+                                   for i in range(0, len(X), 256)])
 
     def loss(self, p, subject_weight: float):
         """Cross-entropy with mixup, plus the subject head's loss when it is on; and the validation loss."""
@@ -348,6 +375,29 @@ def _subject_loss(weight: float, mixup: bool):
         return loss, {"acc": (logits.argmax(1) == target).float().mean()}
 
     return loss_fn
+
+
+def _recipe_band(p, n_trials: int) -> tuple[float, float] | None:
+    """The input band of the recipe for ``n_trials`` training trials (None: broadband, as published)."""
+    small = p.recipe == "small-data" or (p.recipe == "auto" and n_trials < p.small_data_trials)
+    if not small:
+        return None
+    lo, hi = p.small_data_band_hz
+    if p.sfreq is None:
+        raise ParameterError("eeg-simpleconv: the small-data recipe band-passes the input and needs sfreq.",
+                             hint="Set sfreq, or recipe: published.")
+    if not 0 < lo < hi < p.sfreq / 2:
+        raise ParameterError(f"eeg-simpleconv: small_data_band_hz {p.small_data_band_hz} must satisfy "
+                             f"0 < low < high < sfreq/2 = {p.sfreq / 2}.", hint="Lower the band or use recipe: published.")
+    return float(lo), float(hi)
+
+
+def _band_taps(sfreq: float, band: tuple[float, float]) -> np.ndarray:
+    """MNE's default zero-phase FIR band-pass design (firwin, Hamming) for ``band`` at ``sfreq``."""
+    import mne
+
+    return mne.filter.create_filter(None, sfreq, band[0], band[1], method="fir", phase="zero",
+                                    fir_design="firwin", verbose="error").astype(np.float32)
 
 
 def _check_sfreq(p: SimpleConvParams) -> None:

@@ -94,18 +94,43 @@ class SimpleConvNet(nn.Module):
         return self.head(z), self.subject_head(z)
 
 
-class InputStage(nn.Module):
-    """Raw trials -> network input: ``align @ x``, per-channel z-score, resampling."""
+class BandPass(nn.Module):
+    """Zero-phase FIR band-pass along the last axis (taps from MNE's default FIR design),
+    one depthwise ``conv1d`` with reflected edges, so it exports with the model."""
 
-    def __init__(self, n_chans: int, sfreq: float | None, resample_hz: float | None):
+    def __init__(self, taps):
+        super().__init__()
+        self.register_buffer("taps", torch.as_tensor(taps, dtype=torch.float32).reshape(1, 1, -1), persistent=False)
+        self.pad = self.taps.shape[-1] // 2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        lead: list[int] = list(x.shape[:-1])
+        flat = x.reshape(-1, 1, x.shape[-1])
+        mode = "reflect" if x.shape[-1] > self.pad else "constant"
+        out = nn.functional.conv1d(nn.functional.pad(flat, (self.pad, self.pad), mode=mode), self.taps)
+        return out.reshape(lead + [out.shape[-1]])
+
+
+class InputStage(nn.Module):
+    """Raw trials -> network input: ``align @ x``, optional band-pass, per-channel z-score, resampling.
+
+    Alignment (over channels) and the band-pass (over time) commute, so alignment matrices
+    computed from band-passed trials apply to raw ones here."""
+
+    def __init__(self, n_chans: int, sfreq: float | None, resample_hz: float | None, band_taps=None):
         super().__init__()
         self.register_buffer("align", torch.eye(n_chans))
         self.register_buffer("mean", torch.zeros(n_chans, 1))
         self.register_buffer("std", torch.ones(n_chans, 1))
+        self.bandpass = BandPass(band_taps) if band_taps is not None else nn.Identity()
         self.resample = SincResample(sfreq, resample_hz) if sfreq and resample_hz else nn.Identity()
 
     def forward(self, x: torch.Tensor, align: torch.Tensor | None = None) -> torch.Tensor:
-        x = torch.matmul(self.align if align is None else align, x)
+        x = self.bandpass(torch.matmul(self.align if align is None else align, x))
+        return self.normalise(x)
+
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        """z-score and resample trials that are already aligned and band-passed."""
         return self.resample((x - self.mean) / self.std)
 
 
