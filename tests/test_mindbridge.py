@@ -157,9 +157,11 @@ def test_run_and_predict_from_the_command_line(tmp_path, capsys):
     with np.load(out, allow_pickle=False) as z:
         assert z["images"].shape == (300, 28, 28) and set(z["subject"]) == {"A"}
         assert "truth" in z.files
+        assert z["seen_in_training"].all()   # the run's final model trained on all of A and B
     assert out.with_suffix(".png").exists()
     assert main(["predict", str(run), "demo:visual-fmri", "--subjects", "C", "--out", str(out)]) == 2
     assert "not known to this decoder" in capsys.readouterr().err
     assert main(["predict", str(run), "demo:visual-fmri", "--subjects", "C", "--adapt", "--out", str(out)]) == 0
     with np.load(out, allow_pickle=False) as z:
         assert z["images"].shape == (50, 28, 28) and set(z["session"]) == {"test"}
+        assert not z["seen_in_training"].any()

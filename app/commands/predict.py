@@ -46,7 +46,7 @@ def run(args) -> int:
     if data.kind == "volumes":
         from .predict_images import predict_images
 
-        return predict_images(decoder, data, args)
+        return predict_images(decoder, data, args, spec)
     rows, accuracy = predict_rows(decoder, spec, data)
     for warning in data.provenance.get("predict_warnings", []):
         _warn(warning)

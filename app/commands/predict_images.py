@@ -12,7 +12,19 @@ import numpy as np
 from data.errors import DataError, InputError
 
 
-def predict_images(decoder, data, args) -> int:
+def seen_in_training(X: np.ndarray, spec: dict) -> np.ndarray:
+    """Samples whose voxels (NaN-padded to the training width, as in training) were trained on."""
+    from data.fingerprint import seen_mask
+
+    width = int((spec.get("shape") or [X.shape[1]])[0])
+    if X.shape[1] > width:
+        return np.zeros(len(X), bool)
+    padded = np.full((len(X), width), np.nan, np.float32)
+    padded[:, :X.shape[1]] = X
+    return seen_mask(padded, spec.get("training_digests"))
+
+
+def predict_images(decoder, data, args, spec: dict | None = None) -> int:
     from data.atomic import atomic_path
     from decoders import metrics
 
@@ -40,17 +52,24 @@ def predict_images(decoder, data, args) -> int:
                          hint="Name each file's subject with --subjects, or add --adapt to reset-tune "
                               "on the new subject's train samples first.")
     images = decoder.predict(data.X[rows], subject=data.subject[rows])
+    seen = seen_in_training(data.X[rows], spec or {})
     arrays = {"images": images.astype(np.float32), "subject": data.subject[rows],
-              "session": data.session[rows], "index": rows}
+              "session": data.session[rows], "index": rows, "seen_in_training": seen}
+    if seen.any():
+        print(f"warning: {int(seen.sum())} of {len(rows)} samples were used to train this decoder "
+              "(npz 'seen_in_training'); their scores say nothing about new data.", file=sys.stderr)
     truth = None
     if data.stimuli is not None:
         truth = data.stimuli[rows]
         arrays["truth"] = truth.astype(np.float32)
         for s in dict.fromkeys(data.subject[rows].tolist()):
-            keep = data.subject[rows] == s
-            m = metrics.reconstruction(truth[keep], images[keep])
-            print(f"{s}: " + ", ".join(f"{k} {v:.3f}" for k, v in m.items()) + f" ({int(keep.sum())} images)",
-                  file=sys.stderr)
+            for label, part in (("seen in training", seen), ("not seen in training", ~seen)):
+                keep = (data.subject[rows] == s) & part
+                if keep.sum() < 2:
+                    continue
+                m = metrics.reconstruction(truth[keep], images[keep])
+                print(f"{s}, {label}: " + ", ".join(f"{k} {v:.3f}" for k, v in m.items())
+                      + f" ({int(keep.sum())} images)", file=sys.stderr)
     with atomic_path(out) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, **arrays)
     grid = draw_reconstruction_grid(out.with_suffix(".png"), truth, {"reconstructed": images},
