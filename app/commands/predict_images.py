@@ -31,7 +31,7 @@ def predict_images(decoder, data, args, spec: dict | None = None) -> int:
     from ..reconstruction_figure import draw_reconstruction_grid
 
     out = Path(args.out) if args.out else None
-    if out is None or not out.name.lower().endswith(".npz"):   # an output path, not a source
+    if out is None or out.name.lower().rpartition(".")[2] != "npz":   # an output file's type, not a source
         raise InputError("--out: a reconstruction decoder writes images: give --out FILE.npz "
                          "(a PNG grid of the images is written beside it).")
     rows = np.arange(len(data))
