@@ -11,6 +11,9 @@ Protocols (``evaluate(..., protocol=NAME)``):
     with no ``train_groups`` each session/run is left out in turn.
 ``loso``
     Leave one subject out: train on all the other subjects, test on the one left out.
+``leave-one-site-out``
+    Train on every other site (``data.session``), test on the one left out (one sample per
+    subject, e.g. ROI series).
 ``finetune``
     For each target subject: fit on all the other subjects once, then for each of the
     target's k folds (the same folds as ``kfold``) fine-tune a copy on the target's training
@@ -42,8 +45,8 @@ from .base import Decoder, Task
 from .events import Event, TrainingContext
 from .tasks import get_task
 
-PROTOCOLS = ("kfold", "cross-session", "loso", "finetune", "holdout", "blocked-kfold")
-TRIAL_PROTOCOLS = ("kfold", "cross-session", "loso", "finetune", "holdout")
+PROTOCOLS = ("kfold", "cross-session", "loso", "leave-one-site-out", "finetune", "holdout", "blocked-kfold")
+TRIAL_PROTOCOLS = ("kfold", "cross-session", "loso", "leave-one-site-out", "finetune", "holdout")
 CONTINUOUS_PROTOCOLS = ("holdout", "blocked-kfold")
 
 
@@ -133,6 +136,16 @@ def loso_splits(data: DecodingSet, test_subjects: Iterable | None = None) -> lis
             for i, s in enumerate(subjects)]
 
 
+def leave_one_site_out_splits(data: DecodingSet) -> list[Split]:
+    """Leave one site (``data.session``) out."""
+    _need_labels(data, "leave-one-site-out")
+    sites = list(dict.fromkeys(data.session.tolist()))
+    if len(sites) < 2:
+        raise ProtocolError(f"leave-one-site-out: needs at least two sites; the data holds only {sites}.")
+    return [Split(i, np.flatnonzero(data.session != s), np.flatnonzero(data.session == s),
+                  f"test site {s}", {"site": s}) for i, s in enumerate(sites)]
+
+
 def finetune_splits(data: DecodingSet, n_folds: int = 5, seed: int = 0, within: str = "session",
                     test_subjects: Iterable | None = None, n_calibration: int | None = None) -> list[Split]:
     """The ``kfold`` splits of each target subject, each with the other subjects as ``pretrain``.
@@ -216,6 +229,8 @@ def make_splits(data: DecodingSet, protocol: str, *, n_folds: int = 5, seed: int
         return cross_session_splits(data, split_by, train_groups, test_groups)
     if protocol == "loso":
         return loso_splits(data, test_subjects)
+    if protocol == "leave-one-site-out":
+        return leave_one_site_out_splits(data)
     if protocol == "finetune":
         return finetune_splits(data, n_folds, seed, within, test_subjects, n_calibration)
     if protocol == "holdout":

@@ -1,0 +1,1 @@
+"""fMRI readers: ROI time-series folders (``roi-series`` source kind)."""

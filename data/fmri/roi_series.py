@@ -1,0 +1,199 @@
+"""ROI time series, one file per subject (``.1D``, ``.1D.gz``, ``.csv``, ``.tsv``, ``.npy``:
+time x ROIs), optionally joined with a phenotype table for labels (source kind ``roi-series``).
+
+A source is a folder; files are found recursively (an ABIDE site folder holds
+``rois_cc200/*.1D[.gz]`` and ``phenotypic_SITE.csv``). Each subject is one sample of a
+``trials`` `DecodingSet`: ``X`` is (n_subjects, n_rois, max_time) float32 with each subject's
+series first and NaN after (`series_lengths` gives the lengths back). ``session`` holds the
+site (the folder directly under the source root, or the file's folder), so the
+``leave-one-site-out`` protocol leaves one site out.
+"""
+from __future__ import annotations
+
+import csv
+import gzip
+import re
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..decoding_set import DecodingSet
+from ..errors import CorruptFileError, DataError, MissingFileError, UnsupportedFormatError
+
+SUFFIXES = (".1d", ".1d.gz", ".csv", ".tsv", ".npy")
+
+
+class RoiSeriesOptions(BaseModel):
+    """How subjects are found and labelled."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pattern: str = Field("*rois*", description="Glob (recursive) of the ROI files; '*' for every supported file.")
+    phenotype: str | None = Field("phenotypic*.csv", description="Glob of phenotype tables (null: no labels).")
+    id_column: str = Field("SUB_ID", description="Phenotype column holding the subject number found in file names.")
+    label_column: str | None = Field("DX_GROUP", description="Phenotype column of the class label (null: no labels).")
+    label_names: dict[str, str] | None = Field({"1": "autism", "2": "control"}, description="Label value -> class name.")
+    sites: list[str] | None = Field(None, description="Sites (sub-folder names) to load; null: all.")
+    max_subjects_per_site: int | None = Field(None, ge=1, description="Keep the first N subjects of each site (small tests).")
+    tr: float | None = Field(None, gt=0, description="Repetition time in seconds (sfreq = 1/TR); null: unknown.")
+
+
+def _suffix(path: Path) -> str:
+    name = path.name.lower()
+    return ".1d.gz" if name.endswith(".1d.gz") else path.suffix.lower()
+
+
+def is_roi_folder(source: str) -> bool:
+    """A folder holding ``*rois*`` ROI files (cheap: stops at the first)."""
+    if ":" in source and not Path(source).exists():
+        return False
+    path = Path(source).expanduser()
+    if not path.is_dir():
+        return False
+    return any(_suffix(p) in SUFFIXES for p in path.rglob("*rois*"))
+
+
+def read_roi_file(path: Path) -> np.ndarray:
+    """(time, n_rois) float32 from one file; header lines starting with '#' or letters skipped."""
+    path = Path(path)
+    if not path.exists():
+        raise MissingFileError("file not found.", path=path)
+    suffix = _suffix(path)
+    if suffix not in SUFFIXES:
+        raise UnsupportedFormatError(f"ROI series are read from {', '.join(SUFFIXES)} files.", path=path)
+    try:
+        if suffix == ".npy":
+            data = np.load(path, allow_pickle=False)
+        else:
+            opener = gzip.open if suffix == ".1d.gz" else open
+            with opener(path, "rt") as fh:
+                lines = [ln for ln in fh if ln.strip() and not ln.lstrip().startswith("#")]
+            delim = "," if suffix == ".csv" else None
+            if lines and re.search(r"[A-Za-df-z]", lines[0]):   # a header row of names
+                lines = lines[1:]
+            data = np.array([[float(v) for v in (ln.split(delim) if delim else ln.split())]
+                             for ln in lines], dtype=np.float32)
+    except (OSError, ValueError, EOFError) as exc:
+        raise CorruptFileError(f"cannot read ROI series: {exc}", path=path) from exc
+    if data.ndim != 2 or min(data.shape) < 2:
+        raise CorruptFileError(f"expected a (time, ROIs) table, got shape {data.shape}.", path=path)
+    if not np.isfinite(data).all():
+        raise CorruptFileError("the ROI series contain NaN or Inf values.", path=path)
+    return data.astype(np.float32)
+
+
+def _phenotypes(root: Path, opts: RoiSeriesOptions) -> dict[int, dict[str, str]]:
+    table: dict[int, dict[str, str]] = {}
+    if not opts.phenotype:
+        return table
+    for path in sorted(root.rglob(opts.phenotype)):
+        with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+            reader = csv.DictReader(fh)
+            if opts.id_column not in (reader.fieldnames or []):
+                raise DataError(f"phenotype table has no column {opts.id_column!r}.", path=path)
+            for row in reader:
+                try:
+                    table[int(float(row[opts.id_column]))] = row
+                except ValueError:
+                    continue
+    return table
+
+
+def _subject_number(path: Path) -> int | None:
+    numbers = re.findall(r"\d{4,}", path.name)
+    return int(numbers[0]) if numbers else None
+
+
+def _site(root: Path, path: Path) -> str:
+    rel = path.relative_to(root).parts
+    return rel[0] if len(rel) > 1 else root.name
+
+
+def find_files(root: Path, opts: RoiSeriesOptions) -> list[Path]:
+    files = sorted(p for p in root.rglob(opts.pattern) if p.is_file() and _suffix(p) in SUFFIXES)
+    if opts.sites is not None:
+        missing = set(opts.sites) - {_site(root, p) for p in files}
+        if missing:
+            raise DataError(f"sites {sorted(missing)} not found.", path=root)
+        files = [p for p in files if _site(root, p) in opts.sites]
+    if opts.max_subjects_per_site:
+        kept, counts = [], {}
+        for p in files:
+            s = _site(root, p)
+            if counts.get(s, 0) < opts.max_subjects_per_site:
+                kept.append(p)
+                counts[s] = counts.get(s, 0) + 1
+        files = kept
+    if not files:
+        raise MissingFileError(f"no ROI series files matching {opts.pattern!r}.", path=root)
+    return files
+
+
+def load_roi_folder(source: str | Path, options: dict | None = None) -> DecodingSet:
+    """Every subject's series (NaN-padded to the longest) with labels from the phenotype table."""
+    root = Path(source).expanduser()
+    if not root.is_dir():
+        raise MissingFileError("folder not found.", path=root)
+    opts = RoiSeriesOptions(**(options or {}))
+    files = find_files(root, opts)
+    pheno = _phenotypes(root, opts)
+    series, subjects, sites, labels = [], [], [], []
+    for path in files:
+        number = _subject_number(path)
+        label = None
+        if opts.label_column:
+            row = pheno.get(number) if number is not None else None
+            if row is None or opts.label_column not in row:
+                continue    # no phenotype row: not labelled, skipped
+            label = row[opts.label_column].strip()
+            if opts.label_names:
+                label = opts.label_names.get(label, label)
+        series.append(read_roi_file(path))
+        subjects.append(str(number) if number is not None else path.stem)
+        sites.append(_site(root, path))
+        labels.append(label)
+    if not series:
+        raise DataError("no ROI files matched a phenotype row.", path=root)
+    n_rois = {s.shape[1] for s in series}
+    if len(n_rois) > 1:
+        raise DataError(f"ROI files have different ROI counts {sorted(n_rois)}.", path=root)
+    lengths = np.array([len(s) for s in series])
+    X = np.full((len(series), n_rois.pop(), lengths.max()), np.nan, dtype=np.float32)
+    for i, s in enumerate(series):
+        X[i, :, : len(s)] = s.T
+    y, class_names = None, []
+    if opts.label_column:
+        class_names = sorted(set(labels))
+        y = np.array([class_names.index(lab) for lab in labels])
+    return DecodingSet(
+        X=X, y=y, kind="trials", modality="fmri-roi", subject=np.array(subjects),
+        session=np.array(sites), run=np.full(len(series), "1"),
+        sfreq=1.0 / opts.tr if opts.tr else None,
+        ch_names=[f"roi{i + 1}" for i in range(X.shape[1])], ch_types=["misc"] * X.shape[1],
+        class_names=class_names,
+        provenance={"source": str(source), "files": [str(p) for p in files],
+                    "lengths": lengths.tolist(),
+                    "steps": [{"name": "roi-series", "params": opts.model_dump()}]})
+
+
+def series_lengths(X: np.ndarray) -> np.ndarray:
+    """Valid length of each NaN-padded (n, rois, time) series."""
+    return (~np.isnan(X[:, 0, :])).sum(axis=1)
+
+
+def load_roi_series(spec) -> DecodingSet:
+    return load_roi_folder(spec.source, spec.options)
+
+
+def describe_roi_series(source: str, **opts) -> dict:
+    root = Path(source).expanduser()
+    o = RoiSeriesOptions(**opts)
+    files = find_files(root, o)
+    first = read_roi_file(files[0])
+    sites: dict[str, int] = {}
+    for p in files:
+        sites[_site(root, p)] = sites.get(_site(root, p), 0) + 1
+    return {"source": str(source), "kind": "roi-series", "n_files": len(files),
+            "n_rois": int(first.shape[1]), "first_file_time_points": int(first.shape[0]),
+            "sites": sites, "phenotype_tables": [str(p) for p in sorted(root.rglob(o.phenotype))] if o.phenotype else []}
