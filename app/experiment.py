@@ -262,6 +262,9 @@ def run_experiment(config: ExperimentConfig | dict, on_event: Callable | None = 
     _check_input_kind(cls, data, config)
     params = _decoder_params(cls, config, data)
     prototype = registry.create(config.decoder.name, params)
+    from .setup_warnings import setup_warnings
+    for warning in setup_warnings(cls, params, data, config.evaluation):
+        ctx.emit("log", message=f"warning: {warning}", warning=True)
     resolved = _resolved(config, params)
     config_hash = hashlib.sha256(json.dumps(resolved, sort_keys=True, default=str).encode()).hexdigest()
     device = _device_name(cls, config.training.device)  # an unavailable device fails before any file

@@ -1,0 +1,38 @@
+"""Warnings for decoder setups known to fail (issue 13): logged by the experiment runner."""
+from __future__ import annotations
+
+import numpy as np
+
+from app.experiment import EvaluationConfig
+from app.setup_warnings import setup_warnings
+from data.decoding_set import DecodingSet
+from decoders.classical import CSPLDA
+from decoders.simpleconv import EEGSimpleConv
+
+
+def _trials(n_per_subject: int, subjects=("1",)) -> DecodingSet:
+    n = n_per_subject * len(subjects)
+    return DecodingSet(X=np.zeros((n, 4, 32), np.float32), y=np.arange(n) % 2, kind="trials", modality="eeg",
+                       subject=np.repeat(subjects, n_per_subject), session="0", run="0", sfreq=160.0,
+                       class_names=["a", "b"])
+
+
+def test_known_failing_setups_are_named_with_a_remedy():
+    data = _trials(45)
+    within = EvaluationConfig(protocol="kfold", n_folds=5, within="subject")
+    warnings = setup_warnings(EEGSimpleConv, dict(sfreq=160.0, recipe="published", batch_size=64,
+                                                  subject_head_weight=0.2), data, within)
+    text = " ".join(warnings)
+    assert len(warnings) == 3
+    assert "subject_head_weight: 0" in text            # subject head, one training subject
+    assert "batch_size 64 is larger than the ~36" in text
+    assert "recipe: auto" in text and "csp-lda" in text  # deep model, 36 trials, no pretraining
+
+
+def test_sound_setups_raise_no_warning():
+    within = EvaluationConfig(protocol="kfold", n_folds=5, within="subject")
+    assert setup_warnings(EEGSimpleConv, dict(sfreq=160.0), _trials(45), within) == []   # auto recipe
+    assert setup_warnings(CSPLDA, {}, _trials(45), within) == []
+    loso = EvaluationConfig(protocol="loso")
+    assert setup_warnings(EEGSimpleConv, dict(sfreq=160.0, recipe="published", subject_head_weight=0.2,
+                                              batch_size=32), _trials(200, ("1", "2", "3")), loso) == []
