@@ -20,11 +20,23 @@ from .reconstruction import ReconstructionPane
 LOSS_KEYS, SCORE_KEYS = curve_names()   # every task's curves (decoders.tasks)
 
 
+class WholeEpochAxis(pg.AxisItem):
+    """An x axis that ticks whole epochs only (never 1.5)."""
+
+    def tickValues(self, minVal, maxVal, size):  # noqa: N802 - pyqtgraph's name
+        levels = []
+        for spacing, values in super().tickValues(minVal, maxVal, size):
+            whole = [v for v in values if float(v).is_integer()]
+            if spacing >= 1 and whole:
+                levels.append((spacing, whole))
+        return levels or [(1.0, [float(v) for v in range(int(np.ceil(minVal)), int(np.floor(maxVal)) + 1)])]
+
+
 class CurvePlot(pg.PlotWidget):
     """One metric family, a curve per (fold, metric); points appended as epochs arrive."""
 
     def __init__(self, title: str, keys: tuple[str, ...], ylabel: str, legend: bool = True):
-        super().__init__()
+        super().__init__(axisItems={"bottom": WholeEpochAxis("bottom")})
         self.keys = keys
         self.setTitle(title)
         self.setLabel("bottom", "epoch")
