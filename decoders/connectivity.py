@@ -141,7 +141,10 @@ class TangentFCLR(_ConnectivityLR):
         return self._features(X, covs)
 
     def _features(self, X, covs=None):
-        from pyriemann.utils.tangentspace import tangent_space
+        try:
+            from pyriemann.geometry.tangentspace import tangent_space
+        except ImportError:   # pyRiemann < 0.10
+            from pyriemann.utils.tangentspace import tangent_space
 
         covs = oas_covariances(X, self.name) if covs is None else covs
         return tangent_space(covs, self.reference_, metric="riemann")
