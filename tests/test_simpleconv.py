@@ -91,7 +91,8 @@ def test_fine_tuning_adapts_to_a_new_subject():
     train = subj != "S3"
     new_X, new_y = X[~train], 1 - y[~train]
     calib = np.arange(len(new_X)) % 2 == 0
-    decoder = EEGSimpleConv(**SMALL).fit(X[train], y[train], subject=subj[train])
+    # the whole training set (no inner validation split): 120 simulated trials are few already
+    decoder = EEGSimpleConv(**SMALL, val_fraction=0.0).fit(X[train], y[train], subject=subj[train])
     before = np.mean(decoder.predict(new_X[~calib], subject="S3-test") == new_y[~calib])
     events = []
     decoder.fine_tune(new_X[calib], new_y[calib], subject="S3",
@@ -192,4 +193,4 @@ def test_bad_input_and_parameters_are_reported():
     with pytest.raises(InputError, match="8 channels; these trials have 6"):
         fitted.predict(X[:, :6])
     with pytest.raises(ParameterError, match="early_stopping needs"):
-        EEGSimpleConv(**{**SMALL, "early_stopping": 3}).fit(X, y)
+        EEGSimpleConv(**{**SMALL, "early_stopping": 3, "val_fraction": 0.0}).fit(X, y)
