@@ -30,3 +30,4 @@ def test_pretrained_beats_fills_on_held_out_site(datasets):
     assert timing["losses"][-1] < timing["losses"][0]
     assert scores["brainmae"] > scores["roi-mean"] + 0.03
     assert scores["brainmae"] > scores["linear"]
+
