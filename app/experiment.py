@@ -56,6 +56,7 @@ PROTOCOL_OPTIONS = {
     "kfold": {"n_folds", "within"},
     "cross-session": {"split_by", "train_groups", "test_groups"},
     "loso": {"test_subjects"},
+    "leave-one-site-out": set(),
     "finetune": {"n_folds", "within", "test_subjects", "n_calibration"},
     "holdout": {"train_range", "test_range", "test_fraction"},
     "blocked-kfold": {"n_folds", "gap"},

@@ -188,12 +188,13 @@ def load_roi_series(spec) -> DecodingSet:
 
 def describe_roi_series(source: str, **opts) -> dict:
     root = Path(source).expanduser()
-    o = RoiSeriesOptions(**opts)
+    o = RoiSeriesOptions(**{k: v for k, v in opts.items() if k in RoiSeriesOptions.model_fields and v is not None})
     files = find_files(root, o)
     first = read_roi_file(files[0])
     sites: dict[str, int] = {}
     for p in files:
         sites[_site(root, p)] = sites.get(_site(root, p), 0) + 1
-    return {"source": str(source), "kind": "roi-series", "n_files": len(files),
-            "n_rois": int(first.shape[1]), "first_file_time_points": int(first.shape[0]),
+    return {"source": str(source), "kind": "set", "data_kind": "trials", "modality": "fmri-roi",
+            "n_samples": len(files), "shape": [len(files), int(first.shape[1]), "time (varies)"],
+            "n_files": len(files), "n_rois": int(first.shape[1]), "first_file_time_points": int(first.shape[0]),
             "sites": sites, "phenotype_tables": [str(p) for p in sorted(root.rglob(o.phenotype))] if o.phenotype else []}
