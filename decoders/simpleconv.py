@@ -416,6 +416,8 @@ def _recipe_band(p, n_trials: int) -> tuple[float, float] | None:
     if not small:
         return None
     lo, hi = p.small_data_band_hz
+    if p.recipe == "auto" and (p.sfreq is None or hi >= p.sfreq / 2):
+        return None   # auto: without a known rate (or with too low a one) keep the published input
     if p.sfreq is None:
         raise ParameterError("eeg-simpleconv: the small-data recipe band-passes the input and needs sfreq.",
                              hint="Set sfreq, or recipe: published.")
