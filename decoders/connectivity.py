@@ -81,7 +81,8 @@ class _ConnectivityLR(ClassifierDecoder):
         return self.clf_.proba(self._features(np.asarray(X)))
 
     def predict(self, X, *, subject=None) -> np.ndarray:
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
 
     @property
     def classes_(self) -> np.ndarray:

@@ -49,8 +49,8 @@ class SimpleConvNetworkParams(DecoderParams):
                             "small_data_band_hz (motor rhythms) so tens of trials suffice; auto: small-data below "
                             "small_data_trials training trials.")
     small_data_trials: int = Field(300, ge=0, description="auto recipe: fewer training trials than this use the small-data recipe.")
-    small_data_band_hz: list[float] = Field(default_factory=lambda: [8.0, 30.0], min_length=2, max_length=2,
-                                            description="Band-pass [low, high] (Hz) of the small-data recipe.")
+    small_data_band_hz: tuple[float, float] = Field((8.0, 30.0),
+                                                    description="Band-pass [low, high] (Hz) of the small-data recipe.")
 
 
 # the reference's training: Adam, batch 16 within-subject, step schedule, no weight decay; and

@@ -11,5 +11,10 @@ def path(*parts: str) -> Path:
 
 
 def experiments() -> list[Path]:
-    """The example experiment files shipped with NeuroDeck."""
-    return sorted(path("experiments").glob("*.yaml"))
+    """The example experiment files shipped with NeuroDeck (sweep files excluded)."""
+    return sorted(p for p in path("experiments").glob("*.yaml") if not p.name.startswith("sweep-"))
+
+
+def sweeps() -> list[Path]:
+    """The example sweep files shipped with NeuroDeck (``sweep-*.yaml``)."""
+    return sorted(path("experiments").glob("sweep-*.yaml"))

@@ -56,6 +56,16 @@ def test_shipped_experiment_files_are_valid():
         assert config.decoder.name in {e.name for e in registry.available()}
 
 
+def test_shipped_sweep_files_are_valid_sweeps():
+    from app.sweeps.spec import load_sweep
+
+    sweeps = resources.sweeps()
+    assert {"sweep-eegbci-quick.yaml", "sweep-eegbci-three-decoders.yaml"} <= {p.name for p in sweeps}
+    assert not set(sweeps) & set(resources.experiments())
+    for path in sweeps:
+        load_sweep(path)
+
+
 @pytest.mark.parametrize("change, expected", [
     (lambda c: c["evaluation"].update(nfolds=3), r"evaluation\.nfolds.*did you mean 'n_folds'"),
     (lambda c: c["evaluation"].update(n_folds=1), r"evaluation\.n_folds.*greater than or equal to 2"),
