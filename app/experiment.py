@@ -341,15 +341,15 @@ def _pause_for_tests(fold: int) -> None:
 
 def _absolute_paths(config: ExperimentConfig, out_dir) -> ExperimentConfig:
     """Resolve relative paths against the working directory (recorded in config.yaml)."""
-    config = config.model_copy(deep=True)
-    ds = config.dataset
-    if ds.data_path:
-        ds.data_path = str(Path(ds.data_path).expanduser().resolve())
     from data.sources import names_a_path
 
-    named = not names_a_path(ds.source)
-    if not named and Path(ds.source).expanduser().exists():
-        ds.source = str(Path(ds.source).expanduser().resolve())
+    config = config.model_copy(deep=True)
+    ds = config.dataset
+    for part in [ds, *(ds.sources or [])]:   # the dataset and each part of a combined one
+        if part.data_path:
+            part.data_path = str(Path(part.data_path).expanduser().resolve())
+        if names_a_path(part.source) and Path(part.source).expanduser().exists():
+            part.source = str(Path(part.source).expanduser().resolve())
     runs_dir = out_dir if out_dir is not None else config.output.runs_dir
     config.output.runs_dir = str(Path(runs_dir).expanduser().resolve())
     return config

@@ -237,3 +237,18 @@ def test_entry_points_register_kinds_once(monkeypatch):
     finally:
         sources._kinds.pop("ep-kind", None)
         sources._kinds.pop("ep-call", None)
+
+
+def test_relative_paths_inside_sources_are_recorded_absolute(datasets, monkeypatch, tmp_path):
+    from app.experiment import _absolute_paths, validate_config
+
+    monkeypatch.chdir(datasets)
+    config = validate_config({
+        "dataset": {"sources": [{"source": "eegbci", "data_path": "eegbci", "subjects": [1]},
+                                {"source": "bci2000/eeg2_1.dat"}],
+                    "events": {"T1": "left", "T2": "right"}},
+        "decoder": {"name": "csp-lda"}})
+    parts = _absolute_paths(config, tmp_path).dataset.sources
+    assert parts[0].data_path == str((datasets / "eegbci").resolve())
+    assert parts[1].source == str((datasets / "bci2000" / "eeg2_1.dat").resolve())
+    assert parts[0].source == "eegbci"
