@@ -300,7 +300,7 @@ def resolve_files(source: str, *, data_path: str | Path | None = None, subjects=
             files = _folder_files(path, subjects, sessions, runs)
         if not files:
             raise DataError("no recordings found (matching the subjects/sessions/runs asked "
-                            "for).", path, hint=f"Recognised files: {', '.join(sorted(FORMATS))}.")
+                            "for).", path, hint=f"Recognised files: {', '.join(sorted(FORMATS))}, BCI2000 .dat.")
         return files
     format_of(path)
     return [_file_entities(path)]
@@ -374,15 +374,22 @@ def _file_entities(path: Path) -> SourceFile:
 
 
 def _folder_files(folder: Path, subjects, sessions, runs) -> list[SourceFile]:
+    from .sources.bci2000 import header_entities as bci2000_entities
+    from .sources.bci2000 import is_bci2000_file
+
     found = []
     for path in sorted(folder.rglob("*")):
         if any(part.lower().endswith(".mff") for part in path.relative_to(folder).parts[:-1]):
             continue  # files inside an MFF package
         if suffix_of(path) in FORMATS and (path.is_file() or suffix_of(path) == ".mff"):
             item = _file_entities(path)
-            if _keep(item.subject, subjects) and _keep(item.session, sessions) \
-                    and _keep(item.run, runs):
-                found.append(item)
+        elif suffix_of(path) == ".dat" and is_bci2000_file(path):
+            subject, session = bci2000_entities(path)
+            item = SourceFile(path, subject or "1", session or "1", path.stem)
+        else:
+            continue
+        if _keep(item.subject, subjects) and _keep(item.session, sessions) and _keep(item.run, runs):
+            found.append(item)
     return found
 
 

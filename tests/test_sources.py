@@ -168,6 +168,20 @@ def test_bci2000_trials(datasets):
     assert 1 < np.median(np.abs(data.X)) < 100  # calibrated EEG in µV (trials' unit), not raw counts
 
 
+def test_bci2000_folder_groups_files_by_header_subject(datasets, capsys):
+    pytest.importorskip("BCI2000Tools")
+    from data import load_dataset
+
+    folder = str(datasets / "bci2000")
+    assert main(["info", "--json", folder]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["subjects"] == ["KMR", "PXB"] and len(info["runs"]) == 4
+    data = load_dataset({"source": folder, "subjects": ["KMR"], "cache": False,
+                         "events": {"target": "target", "nontarget": "nontarget"},
+                         "window": [0.0, 0.6]})
+    assert data.X.shape == (200, 64, 96) and sorted(set(data.run)) == ["eeg2_1", "eeg2_2"]
+
+
 # ----------------------------------------------------------------------------- recordings
 def test_array_recording_has_the_browser_helpers(datasets):
     from app.gui.models import events_of

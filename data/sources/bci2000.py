@@ -65,3 +65,18 @@ def stimulus_annotations(states: dict) -> tuple[list[int], list[str]]:
             onsets.append(int(s))
             labels.append("target" if kind[s] else "nontarget")
     return onsets, labels
+
+
+def header_entities(path: str | Path, limit: int = 1 << 20) -> tuple[str | None, str | None]:
+    """(SubjectName, SubjectSession) from the ASCII header, without decoding the signal;
+    None where the header lacks them (read at most ``limit`` bytes)."""
+    import re
+
+    with open(path, "rb") as f:
+        head = f.read(limit).decode("latin-1", errors="replace")
+    found = {}
+    for key in ("SubjectName", "SubjectSession"):
+        match = re.search(rf"\b{key}= (\S+)", head)
+        found[key] = match.group(1) if match and match.group(1) not in ("%", "") else None
+    session = found["SubjectSession"]
+    return found["SubjectName"], str(int(session)) if session and session.isdigit() else session
