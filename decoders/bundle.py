@@ -115,7 +115,8 @@ def load_bundle(path: str | Path):
     extra = manifest["state"]
     try:
         decoder = cls(**manifest["params"])   # (the class maps renamed_params of older bundles)
-        decoder.validated_params()
+        # JSON has no tuples: take the values back as the schema types them
+        decoder.set_params(**dict(decoder.validated_params()))
         expected = decoder.expected_tensors(extra)
     except InputError as exc:
         raise BundleError(f"the bundle's parameters or state do not fit {cls.name}: {exc}", path) from None
