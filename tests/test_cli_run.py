@@ -130,8 +130,11 @@ def test_ctrl_c_keeps_no_finished_run_and_the_same_command_resumes(tmp_path, dat
     cmd = [sys.executable, "-m", "app.cli", "run", str(path)]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     paused = tmp_path / "paused"   # the run waits there, after saving fold 0, for the signal
+    # a shell without job control starts background jobs with SIGINT ignored, and Python then
+    # keeps ignoring it: give the child the default disposition, as a terminal's Ctrl-C finds it
     proc = subprocess.Popen(cmd, cwd=REPO, env={**env, "NEURODECK_PAUSE_AFTER_FOLD": f"0:{paused}"},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while time.time() < deadline and not paused.exists():
         assert proc.poll() is None, proc.communicate()
