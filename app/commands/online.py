@@ -1,4 +1,9 @@
-"""`neurodeck online BUNDLE --replay FILE | --stream NAME`: decode one bin at a time."""
+"""`neurodeck online BUNDLE --replay FILE | --stream NAME`: decode a stream or a replay online.
+
+Continuous bundles (kalman, dkf, wiener) decode one bin at a time; classification bundles
+decode windows of an LSL stream, event-locked to its markers or sliding, and write a session
+folder (settings.json, log.csv) and an LSL outlet of decisions.
+"""
 from __future__ import annotations
 
 import sys
@@ -23,6 +28,17 @@ def register(subparsers) -> None:
     p.add_argument("--max-steps", type=int, help="stop after this many bins")
     p.add_argument("--every", type=int, default=1, metavar="N", help="print every N-th output (0: none)")
     p.add_argument("--output", metavar="CSV", help="also write the decoded outputs to this CSV file")
+    g = p.add_argument_group("classification bundles")
+    g.add_argument("--markers", metavar="NAME", help="marker stream (default: STREAM-annotations if on)")
+    g.add_argument("--mode", choices=("events", "sliding"), default="events",
+                   help="decide on the window after each marker (events, default) or every --step")
+    g.add_argument("--step", type=float, default=250.0, metavar="MS", help="sliding: step in ms (default 250)")
+    g.add_argument("--speed", type=float, default=1.0, help="replay: times faster than real time (default 1)")
+    g.add_argument("--out", metavar="SESSION_DIR", help="session folder (settings.json, log.csv)")
+    g.add_argument("--outlet", metavar="NAME", help="name of the LSL outlet of decisions "
+                                                    "(default: neurodeck-decisions-<stream>)")
+    g.add_argument("--reconnect", type=float, default=10.0, metavar="S",
+                   help="stream lost: wait this long for it to come back, then stop (default 10)")
     p.set_defaults(func=run)
 
 
@@ -43,6 +59,10 @@ def run(args) -> int:
 
     decoder, manifest = load_bundle(args.bundle)
     spec_in = manifest.get("input") or {}
+    if spec_in.get("kind", "trials") == "trials":
+        from ..online_cli import run_classification
+
+        return run_classification(args, decoder, manifest)
     if args.replay:
         source = ReplaySource(args.replay, spec_in.get("continuous"), start=args.start,
                               stop=args.stop, realtime=args.realtime)

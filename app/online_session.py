@@ -1,0 +1,269 @@
+"""Online classification: decode an LSL stream window by window, event-locked or sliding.
+
+`ClassificationSession(bundle, stream_input, mode="events" | "sliding", step_ms=...)` keeps a
+ring buffer of the stream's samples, and for each decision takes the window plus its filter
+margin, prepares it exactly as the bundle's training data were prepared (`WindowPreparer`),
+and asks the decoder for class and probabilities. Event-locked decisions follow each marker
+named in the bundle's events (the marker's sample is the one with the marker's timestamp);
+sliding decisions come every ``step_ms``. `iter_events()` yields dicts (decision, marker,
+status) as they happen, for the CLI and the GUI alike; `SessionLog` writes them.
+
+A decision records ``sample_time`` (LSL timestamp of the newest sample used),
+``received_time`` (LSL clock when that sample was pulled from the inlet), ``decision_time``
+(LSL clock when the decoder answered) and ``latency_ms`` = decision - received. (Timestamps
+set by a sender may run ahead of the clock: mne-lsl's player stamps a chunk with the end of
+its period; the arrival time is what this machine can measure.)
+
+Stream loss: no samples for ``stall_s`` seconds is reported (``status: lost``); the ring
+buffer is dropped (a gap cannot be filtered across), the stream is looked up again by name
+(``status: reconnected``), and when samples come again the session goes on
+(``status: recovered``); after ``reconnect_s`` seconds of silence it stops cleanly.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from data.errors import InputError
+
+
+def _event_classes(spec: dict) -> dict[str, str]:
+    """Marker description -> class name, from the bundle's events."""
+    events = spec.get("events")
+    names = spec.get("class_names") or []
+    if isinstance(events, dict):
+        return {str(k): str(v) for k, v in events.items()}
+    if isinstance(events, list):
+        return {str(e): str(e) for e in events}
+    return {n: n for n in names}
+
+
+class ClassificationSession:
+    """Decode a stream with a trials (classification) bundle."""
+
+    def __init__(self, bundle, source, *, mode: str = "events", step_ms: float = 250.0,
+                 stall_s: float = 2.0, reconnect_s: float = 10.0, decoder=None, manifest=None):
+        from decoders.bundle import load_bundle
+
+        from .online_windows import WindowPreparer
+
+        if mode not in ("events", "sliding"):
+            raise InputError(f"mode must be 'events' or 'sliding', not {mode!r}.")
+        if decoder is None:
+            decoder, manifest = load_bundle(bundle)
+        self.decoder, self.manifest = decoder, manifest
+        self.spec = manifest.get("input") or {}
+        self.class_names = list(self.spec.get("class_names") or [])
+        self.source, self.mode = source, mode
+        self.prep = WindowPreparer(self.spec, source.ch_names, source.sfreq, source=f"LSL stream '{source.name}'")
+        if mode == "events" and source.markers is None:
+            raise InputError(f"the LSL stream '{source.name}' has no marker stream; event-locked "
+                             "decoding needs one (give --markers NAME, or use --mode sliding).")
+        self.events = _event_classes(self.spec)
+        self.step = max(1, int(round(step_ms / 1000.0 * source.sfreq)))
+        self.stall_s, self.reconnect_s = stall_s, reconnect_s
+        self.capacity = self.prep.span + int(4 * source.sfreq) + 4096
+        self.idle_s = 0.0
+        self.confusion = np.zeros((len(self.class_names),) * 2, int)
+        self._reset_buffer()
+
+    def _reset_buffer(self) -> None:
+        n_ch = len(self.source.ch_names)
+        self.buf = np.zeros((n_ch, self.capacity))
+        self.stamps = np.zeros(self.capacity)
+        self.arrived = np.zeros(self.capacity)     # local LSL clock when each sample was pulled
+        self.total = 0            # samples received since the last (re)start
+        self.pending: list[tuple[float, str]] = []
+        self.due: list[tuple[int, str, float]] = []   # (window start sample, marker, marker time)
+        self.next_start = 0
+
+    # ------------------------------------------------------------------ buffer
+    def _append(self, data: np.ndarray, stamps: np.ndarray, arrived: float) -> None:
+        n = len(stamps)
+        if n >= self.capacity:
+            data, stamps = data[-self.capacity:], stamps[-self.capacity:]
+        idx = (self.total + np.arange(len(stamps))) % self.capacity
+        self.buf[:, idx] = data.T
+        self.stamps[idx] = stamps
+        self.arrived[idx] = arrived
+        self.total += n
+
+    def _segment(self, first: int, n: int) -> np.ndarray:
+        idx = (first + np.arange(n)) % self.capacity
+        return self.buf[:, idx]
+
+    def _sample_of(self, stamp: float) -> int | None:
+        """Index of the buffered sample nearest ``stamp`` (None while it is not received yet)."""
+        oldest = max(0, self.total - self.capacity)
+        if self.total == 0:
+            return None
+        ring = (oldest + np.arange(self.total - oldest)) % self.capacity
+        times = self.stamps[ring]
+        if stamp > times[-1] + 0.5 / self.source.sfreq:
+            return None
+        return oldest + int(np.argmin(np.abs(times - stamp)))
+
+    # ------------------------------------------------------------------ decisions
+    def _decide(self, start: int, truth: str | None = None, marker: str | None = None) -> dict:
+        from mne_lsl.lsl import local_clock
+
+        from decoders.evaluation import predict_with_proba
+
+        first = start - self.prep.margin
+        last = first + self.prep.span - 1
+        X = self.prep.prepare(self._segment(first, self.prep.span))
+        y_pred, proba, _ = predict_with_proba(self.decoder, X)
+        now = local_clock()
+        k = int(np.ravel(y_pred)[0])
+        sample_time = float(self.stamps[last % self.capacity])
+        received = float(self.arrived[last % self.capacity])
+        event = {"kind": "decision", "mode": self.mode, "window_start": int(start),
+                 "sample_time": sample_time, "received_time": received, "decision_time": now,
+                 "latency_ms": (now - received) * 1e3,
+                 "class_index": k, "pred": self.class_names[k] if 0 <= k < len(self.class_names) else str(k),
+                 "proba": None if proba is None else [float(p) for p in proba[0]],
+                 "marker": marker, "true": truth}
+        if truth is not None and truth in self.class_names:
+            self.confusion[self.class_names.index(truth), k] += 1
+        return event
+
+    def _ready(self) -> Iterator[dict]:
+        # markers -> window starts, once their sample has arrived
+        keep = []
+        for stamp, text in self.pending:
+            sample = self._sample_of(stamp)
+            if sample is None:
+                keep.append((stamp, text))
+                continue
+            yield {"kind": "marker_sample", "marker": text, "sample": int(sample), "sample_time": stamp}
+            if self.mode == "events" and text in self.events:
+                self.due.append((sample + self.prep.offset, text, stamp))
+        self.pending = keep
+        if self.mode == "events":
+            still = []
+            for start, text, stamp in self.due:
+                if start + self.prep.length + self.prep.margin <= self.total:
+                    if start - self.prep.margin >= max(0, self.total - self.capacity):
+                        yield self._decide(start, truth=self.events[text], marker=text)
+                else:
+                    still.append((start, text, stamp))
+            self.due = still
+        else:
+            while self.next_start + self.prep.length + self.prep.margin <= self.total:
+                if self.next_start - self.prep.margin >= max(0, self.total - self.capacity):
+                    yield self._decide(self.next_start)
+                self.next_start += self.step
+
+    # ------------------------------------------------------------------ loop
+    def iter_events(self, duration: float | None = None, stop=None) -> Iterator[dict]:
+        """Yield decision, marker and status events until ``duration`` s, ``stop()`` or loss."""
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):
+            yield from self._loop(duration, stop)
+
+    def _loop(self, duration, stop) -> Iterator[dict]:
+        if self.mode == "sliding":
+            self.next_start = self.prep.margin
+        began = time.monotonic()
+        last_data = time.monotonic()
+        lost_since, reconnected = None, False
+        yield {"kind": "status", "status": "connected", "stream": self.source.name,
+               "markers": self.source.marker_name, "ignored_channels": self.prep.ignored}
+        while True:
+            if duration is not None and time.monotonic() - began >= duration:
+                yield {"kind": "status", "status": "stopped", "reason": "duration"}
+                return
+            if stop is not None and stop():
+                yield {"kind": "status", "status": "stopped", "reason": "stopped"}
+                return
+            data, stamps, marks = self.source.pull(timeout=0.005)
+            now = time.monotonic()
+            self.idle_s = 0.0 if len(stamps) else now - last_data
+            if len(stamps):
+                if lost_since is not None:
+                    yield {"kind": "status", "status": "recovered",
+                           "after_s": round(now - lost_since, 3)}
+                    lost_since, reconnected = None, False
+                last_data = now
+                from mne_lsl.lsl import local_clock
+
+                self._append(data, stamps, local_clock())
+            for stamp, text in marks:
+                yield {"kind": "marker", "sample_time": stamp, "marker": text}
+                self.pending.append((stamp, text))
+            if len(stamps) or marks:
+                yield from self._ready()
+            if not len(stamps):
+                if lost_since is None and now - last_data > self.stall_s:
+                    lost_since = now
+                    yield {"kind": "status", "status": "lost", "received": int(self.total),
+                           "message": f"the LSL stream '{self.source.name}' sent no samples for "
+                                      f"{self.stall_s:g} s"}
+                    self._reset_buffer()
+                    if self.mode == "sliding":
+                        self.next_start = self.prep.margin
+                elif lost_since is not None and now - lost_since <= self.reconnect_s:
+                    reconnect = getattr(self.source, "reconnect", None)
+                    if not reconnected and reconnect is not None and reconnect(timeout=0.5):
+                        reconnected = True
+                        yield {"kind": "status", "status": "reconnected"}
+                elif lost_since is not None:
+                    yield {"kind": "status", "status": "stopped", "reason": "stream lost",
+                           "message": f"the LSL stream '{self.source.name}' did not come back within "
+                                      f"{self.reconnect_s:g} s"}
+                    return
+
+
+def bundle_hash(path: str | Path) -> str:
+    """SHA-256 over a bundle's files (folder) or the zip file itself."""
+    import hashlib
+
+    path = Path(path)
+    h = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for f in files:
+        h.update(f.relative_to(path).as_posix().encode() if f != path else b"")
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+class SessionLog:
+    """A session folder: settings.json, and log.csv with one row per decision, marker or status."""
+
+    COLUMNS = ["kind", "sample_time", "received_time", "decision_time", "latency_ms", "window_start", "pred",
+               "true", "marker", "status", "message"]
+
+    def __init__(self, folder: str | Path, settings: dict[str, Any], class_names: list[str]):
+        import json
+
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / "settings.json").write_text(json.dumps(settings, indent=2, default=str),
+                                                   encoding="utf-8")
+        self.columns = self.COLUMNS + [f"p_{c}" for c in class_names]
+        self.file = open(self.folder / "log.csv", "w", encoding="utf-8", newline="")
+        import csv
+
+        self.writer = csv.DictWriter(self.file, fieldnames=self.columns, extrasaction="ignore")
+        self.writer.writeheader()
+        self.file.flush()
+        self.class_names = class_names
+
+    def write(self, event: dict) -> None:
+        row = {k: event.get(k) for k in self.COLUMNS}
+        for k in ("sample_time", "received_time", "decision_time"):
+            if row[k] is not None:
+                row[k] = f"{row[k]:.6f}"
+        if row["latency_ms"] is not None:
+            row["latency_ms"] = f"{row['latency_ms']:.3f}"
+        for c, p in zip(self.class_names, event.get("proba") or []):
+            row[f"p_{c}"] = f"{p:.9g}"
+        self.writer.writerow(row)
+        self.file.flush()
+
+    def close(self) -> None:
+        self.file.close()

@@ -1,0 +1,116 @@
+"""Turn a stretch of raw samples into a classification decoder's input, as its bundle says.
+
+`WindowPreparer` applies the bundle's recorded preprocessing (channels by name, reference,
+notch, band-pass, resampling, window, baseline, per-trial standardisation) to a segment of
+raw samples that holds the window plus a margin on each side. It calls the very functions the
+offline loader uses (`data.preprocess.preprocess_raw`) on the segment, so, with a margin at
+least as long as the zero-phase filter, the window equals the one `neurodeck predict` cuts
+from the whole filtered recording. The cost: a decision waits ``margin`` samples after the
+window's last sample (the filter looks that far ahead).
+
+`sliding_windows_offline` is the offline reference for sliding-window decoding: the whole
+recording filtered once, windows cut at the same sample positions the online engine uses.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from data.errors import ChannelMismatchError, InputError
+
+
+class WindowPreparer:
+    """Per-window preprocessing of a trials bundle, for a stream with ``ch_names`` at ``sfreq``."""
+
+    def __init__(self, spec: dict, ch_names: list[str], sfreq: float, *, source: str = "the stream"):
+        from data.spec import Preprocessing
+
+        if spec.get("kind", "trials") != "trials":
+            raise InputError(f"this decoder takes {spec.get('kind')} data, not windows of a signal.")
+        self.spec, self.sfreq, self.source = spec, float(sfreq), source
+        self.pre = Preprocessing(**(spec.get("preprocessing") or {}))
+        if self.pre.align != "none" or self.pre.standardize == "subject":
+            raise InputError("the decoder was trained with per-subject alignment or standardisation "
+                             f"(align={self.pre.align}, standardize={self.pre.standardize}), which "
+                             "needs a whole session of trials; it cannot decode window by window.")
+        expected = list(spec.get("ch_names") or [])
+        missing = [c for c in expected if c not in ch_names]
+        if missing:
+            raise ChannelMismatchError(
+                f"lacks {len(missing)} channel(s) the decoder was trained on: {', '.join(missing[:10])}"
+                f"{' ...' if len(missing) > 10 else ''}.", source)
+        self.ch_names = expected or list(ch_names)
+        self.picks = np.array([list(ch_names).index(c) for c in self.ch_names])
+        self.ignored = [c for c in ch_names if c not in self.ch_names]
+        types = spec.get("ch_types") or ["eeg"] * len(self.ch_names)
+        self.ch_types = list(types)
+        self.out_sfreq = float(spec.get("sfreq") or sfreq)
+        self.resample = abs(self.out_sfreq - self.sfreq) > 1e-6
+        start, stop = (spec.get("window") or (0.0, 3.0))
+        self.n_times = int(round((stop - start) * self.out_sfreq))
+        self.tmin = round(start * self.out_sfreq) / self.out_sfreq
+        self.offset = int(round(self.tmin * self.sfreq))          # event -> window start, input samples
+        self.length = int(np.ceil(self.n_times * self.sfreq / self.out_sfreq))
+        self.margin = self._margin()
+
+    def _margin(self) -> int:
+        """Samples of context each side of a window: the band-pass or notch filter's length."""
+        import mne
+
+        n = 0
+        if self.pre.band is not None and any(e is not None for e in self.pre.band):
+            low, high = self.pre.band
+            n = len(mne.filter.create_filter(None, self.sfreq, low, high, verbose="error"))
+        if self.pre.notch is not None:
+            n = max(n, int(round(6.6 * self.sfreq)))    # MNE's notch uses filter_length='auto' (long)
+        if self.resample:
+            n = max(n, int(round(self.sfreq)))
+        return n
+
+    @property
+    def span(self) -> int:
+        """Input samples one decision needs: margin, window, margin."""
+        return self.length + 2 * self.margin
+
+    def prepare(self, segment: np.ndarray) -> np.ndarray:
+        """``segment`` (n_stream_channels, span) in SI units -> (1, n_channels, n_times) float32."""
+        import mne
+
+        from data.preprocess import preprocess_raw, standardize, unit_of
+
+        info = mne.create_info(self.ch_names, self.sfreq, self.ch_types)
+        raw = mne.io.RawArray(np.asarray(segment, dtype=np.float64)[self.picks], info, verbose="error")
+        pre = self.pre.model_copy(update={"resample": self.out_sfreq if self.resample else None})
+        preprocess_raw(raw, pre, self.source)
+        start = int(round(self.margin * raw.info["sfreq"] / self.sfreq))
+        X = raw.get_data()[:, start:start + self.n_times][None]
+        return self._finish(X, unit_of)
+
+    def _finish(self, X: np.ndarray, unit_of) -> np.ndarray:
+        baseline = self.spec.get("baseline")
+        if baseline is not None:
+            times = self.tmin + np.arange(self.n_times) / self.out_sfreq
+            b0 = times[0] if baseline[0] is None else baseline[0]
+            b1 = times[-1] if baseline[1] is None else baseline[1]
+            mask = (times >= b0 - 1e-9) & (times <= b1 + 1e-9)
+            X = X - X[..., mask].mean(axis=-1, keepdims=True)
+        scale = np.array([unit_of(t)[1] for t in self.ch_types])[None, :, None]
+        X = (X * scale).astype(np.float32)
+        if self.pre.standardize == "trial":
+            from data.preprocess import standardize
+
+            X = standardize(X, np.zeros(len(X), str), "trial")
+        return X
+
+
+def sliding_windows_offline(raw, preparer: WindowPreparer, starts: np.ndarray) -> np.ndarray:
+    """Offline reference: filter the whole ``raw`` once, cut windows starting at ``starts``."""
+    from data.preprocess import preprocess_raw, unit_of
+
+    raw = raw.copy().load_data(verbose="error").pick(preparer.ch_names)
+    raw.reorder_channels(preparer.ch_names)
+    pre = preparer.pre.model_copy(update={"resample": preparer.out_sfreq if preparer.resample else None})
+    preprocess_raw(raw, pre, preparer.source)
+    data = raw.get_data()
+    ratio = raw.info["sfreq"] / preparer.sfreq
+    X = np.stack([data[:, int(round(s * ratio)):int(round(s * ratio)) + preparer.n_times] for s in starts])
+    return preparer._finish(X, unit_of)
