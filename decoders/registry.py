@@ -50,6 +50,8 @@ _ENTRIES = [
           Task.CLASSIFICATION, "trials", "decoders.connectivity:FCLR"),
     Entry("tangent-fc-lr", "Tangent space of OAS ROI covariances (pyRiemann) + logistic regression (ROI series).",
           Task.CLASSIFICATION, "trials", "decoders.connectivity:TangentFCLR"),
+    Entry("voxel-lr", "Masked fMRI voxels (NIfTI): standardise, optional ANOVA selection, l2 logistic regression.",
+          Task.CLASSIFICATION, "trials", "decoders.voxel:VoxelLR"),
     Entry("mindbridge", "MindBridge-style cross-subject image reconstruction: per-subject embedders, shared translator, reset-tuning.",
           Task.RECONSTRUCTION, "volumes", "decoders.mindbridge:MindBridge"),
     Entry("ridge-images", "Per-subject ridge from voxels to pixels (or to an image codec's embedding): reconstruction baseline.",

@@ -58,6 +58,7 @@ BUILTIN = [
                "EEGLAB, FIF, ...)", f"{_B}:is_path", f"{_B}:load_trials",
                f"{_B}:describe_recordings", f"{_B}:open_recordings", priority=0),
     SourceKind("roi-series", "a folder of ROI time-series files (.1D .1D.gz .csv .tsv .npy, time x ROIs) with phenotype tables", "data.fmri.roi_series:is_roi_folder", "data.fmri.roi_series:load_roi_series", "data.fmri.roi_series:describe_roi_series", None, "data.fmri.roi_series:RoiSeriesOptions", priority=45),
+    SourceKind("nifti", "4-D BOLD NIfTI (.nii .nii.gz) or a folder of *bold*.nii* runs; mask or label atlas, events or per-volume labels", "data.fmri.nifti:is_nifti", "data.fmri.nifti:load_spec", "data.fmri.nifti:describe_nifti", None, "data.fmri.nifti:NiftiOptions", priority=46),
     SourceKind("stimulus-pairs", "voxel vectors paired with the images shown (.mat/.npz, one file "
                "per subject; name it: kind: stimulus-pairs)", "data.stimuli:is_stimulus_file",
                "data.stimuli:load_stimulus_pairs", "data.stimuli:describe_stimulus_pairs", None,
