@@ -31,56 +31,88 @@ def session_settings(args_like: dict, manifest: dict, bundle: str, session) -> d
             "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
 
 
-def run_classification(args, decoder, manifest) -> int:
+def live_session(bundle, *, stream: str | None = None, replay: str | None = None,
+                 markers: str | None = None, mode: str = "events", step_ms: float = 250.0,
+                 speed: float = 1.0, out: str | None = None, outlet: str | None = None,
+                 duration: float | None = None, reconnect_s: float = 10.0, should_stop=None,
+                 signal_every: float | None = None, decoder=None, manifest=None):
+    """A whole online session as a generator of events (decision, marker, status, signal):
+    the replay (if any), the inlets, the decoder, the session log and the decision outlet are
+    set up first and closed when it ends. The first event is ``{"kind": "session"}``."""
+    from decoders.bundle import load_bundle
+
+    from .commands.export import resolve_bundle
     from .online_session import ClassificationSession, SessionLog
     from .online_stream import DecisionOutlet, StreamInput
     from .output_paths import check_output
 
-    if args.out:
-        check_output(args.out, "--out", folder=True)
+    if out:
+        check_output(out, "--out", folder=True)
+    bundle = resolve_bundle(str(bundle))
+    if decoder is None:
+        decoder, manifest = load_bundle(bundle)
     with ExitStack() as stack:
         player = None
-        if args.replay:
-            player = start_replay(args.replay, speed=args.speed)
+        if replay:
+            player = start_replay(replay, speed=speed)
             stack.callback(player.stop)
-            name, markers = player.name, player.marker_name
-        else:
-            name, markers = args.stream, args.markers
-        source = StreamInput(name, markers=markers)
+            stream, markers = player.name, player.marker_name
+        if not stream:
+            from data.errors import InputError
+
+            raise InputError("give a stream name or a recording to replay.")
+        source = StreamInput(stream, markers=markers)
         stack.callback(source.close)
-        session = ClassificationSession(None, source, mode=args.mode, step_ms=args.step,
-                                        reconnect_s=args.reconnect, decoder=decoder, manifest=manifest)
+        session = ClassificationSession(None, source, mode=mode, step_ms=step_ms,
+                                        reconnect_s=reconnect_s, decoder=decoder, manifest=manifest)
         log = None
-        if args.out:
-            settings = session_settings({"mode": args.mode, "step_ms": args.step, "replay": args.replay,
-                                         "speed": args.speed}, manifest, args.bundle, session)
-            log = SessionLog(args.out, settings, session.class_names)
+        if out:
+            settings = session_settings({"mode": mode, "step_ms": step_ms, "replay": replay,
+                                         "speed": speed}, manifest, bundle, session)
+            log = SessionLog(out, settings, session.class_names)
             stack.callback(log.close)
-        outlet = DecisionOutlet(args.outlet or f"neurodeck-decisions-{name}",
-                                ["class"] + [f"p_{c}" for c in session.class_names])
-        stack.callback(outlet.close)
-        stop = (lambda: not player.running and session.idle_s > 1.0) if player is not None else None
-        duration = None if args.replay and args.duration == 60.0 else args.duration
-        latencies, n = [], 0
-        print("time\tpred\ttrue\tlatency_ms", flush=True)
-        for event in session.iter_events(duration=duration, stop=stop):
-            if log is not None and event["kind"] != "marker_sample":
+        pub = DecisionOutlet(outlet or f"neurodeck-decisions-{stream}",
+                             ["class"] + [f"p_{c}" for c in session.class_names])
+        stack.callback(pub.close)
+        yield {"kind": "session", "session": session, "outlet": pub.name}
+
+        def stop() -> bool:
+            if should_stop is not None and should_stop():
+                return True
+            return player is not None and not player.running and session.idle_s > 1.0
+
+        for event in session.iter_events(duration=duration, stop=stop, signal_every=signal_every):
+            if log is not None and event["kind"] in ("decision", "marker", "status"):
                 log.write(event)
             if event["kind"] == "decision":
-                outlet.push([event["class_index"], *(event["proba"] or [])], event["sample_time"])
-                latencies.append(event["latency_ms"])
-                n += 1
-                if args.every and n % args.every == 0:
-                    print(f"{event['sample_time']:.3f}\t{event['pred']}\t{event['true'] or ''}\t"
-                          f"{event['latency_ms']:.2f}", flush=not sys.stdout.isatty())
-            elif event["kind"] == "status":
-                print(f"stream {event['status']}" + (f": {event['message']}" if event.get("message") else "")
-                      + (f" ({event['reason']})" if event.get("reason") else ""), file=sys.stderr)
+                pub.push([event["class_index"], *(event["proba"] or [])], event["sample_time"])
+            yield event
+
+
+def run_classification(args, decoder, manifest) -> int:
+    duration = None if args.replay and args.duration == 60.0 else args.duration
+    latencies, n, session = [], 0, None
+    print("time\tpred\ttrue\tlatency_ms", flush=True)
+    for event in live_session(args.bundle, stream=args.stream, replay=args.replay, markers=args.markers,
+                              mode=args.mode, step_ms=args.step, speed=args.speed, out=args.out,
+                              outlet=args.outlet, duration=duration, reconnect_s=args.reconnect,
+                              decoder=decoder, manifest=manifest):
+        if event["kind"] == "session":
+            session = event["session"]
+        elif event["kind"] == "decision":
+            latencies.append(event["latency_ms"])
+            n += 1
+            if args.every and n % args.every == 0:
+                print(f"{event['sample_time']:.3f}\t{event['pred']}\t{event['true'] or ''}\t"
+                      f"{event['latency_ms']:.2f}", flush=not sys.stdout.isatty())
+        elif event["kind"] == "status":
+            print(f"stream {event['status']}" + (f": {event['message']}" if event.get("message") else "")
+                  + (f" ({event['reason']})" if event.get("reason") else ""), file=sys.stderr)
     lat = np.array(latencies)
     summary = f"{manifest.get('decoder')}: {n} decisions"
     if n:
         summary += f", latency median {np.median(lat):.2f} ms, p99 {np.percentile(lat, 99):.2f} ms"
-    truth = session.confusion.sum()
+    truth = session.confusion.sum() if session is not None else 0
     if truth:
         summary += f", accuracy {np.trace(session.confusion) / truth:.4f} on {truth} cued trials"
     print(summary, file=sys.stderr)

@@ -158,14 +158,25 @@ class ClassificationSession:
                 self.next_start += self.step
 
     # ------------------------------------------------------------------ loop
-    def iter_events(self, duration: float | None = None, stop=None) -> Iterator[dict]:
-        """Yield decision, marker and status events until ``duration`` s, ``stop()`` or loss."""
+    def iter_events(self, duration: float | None = None, stop=None,
+                    signal_every: float | None = None) -> Iterator[dict]:
+        """Yield decision, marker and status events until ``duration`` s, ``stop()`` or loss.
+
+        ``signal_every``: also yield ``{"kind": "signal"}`` with the last seconds of the used
+        channels that often (for a live display).
+        """
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(1):
-            yield from self._loop(duration, stop)
+            yield from self._loop(duration, stop, signal_every)
 
-    def _loop(self, duration, stop) -> Iterator[dict]:
+    def recent_signal(self, seconds: float = 4.0) -> dict:
+        n = min(self.total, int(seconds * self.source.sfreq), self.capacity)
+        data = self._segment(self.total - n, n)[self.prep.picks] if n else np.zeros((len(self.prep.picks), 0))
+        return {"kind": "signal", "data": data, "sfreq": self.source.sfreq, "ch_names": self.prep.ch_names}
+
+    def _loop(self, duration, stop, signal_every=None) -> Iterator[dict]:
+        shown = time.monotonic()
         if self.mode == "sliding":
             self.next_start = self.prep.margin
         began = time.monotonic()
@@ -197,6 +208,9 @@ class ClassificationSession:
                 self.pending.append((stamp, text))
             if len(stamps) or marks:
                 yield from self._ready()
+            if signal_every is not None and now - shown >= signal_every:
+                shown = now
+                yield self.recent_signal()
             if not len(stamps):
                 if lost_since is None and now - last_data > self.stall_s:
                     lost_since = now

@@ -248,3 +248,52 @@ class Background(QObject):
         while self.pool.activeThreadCount() and time.monotonic() < deadline:
             time.sleep(0.02)
         return self.pool.activeThreadCount() == 0
+
+
+class StreamJob(QObject):
+    """Runs a generator off the Qt thread and delivers each item on the GUI thread.
+
+    ``factory(should_stop)`` returns an iterator; ``item(obj)`` fires for each value it yields,
+    then ``finished()`` (or ``failed(message, details)``). `stop()` asks the generator to end
+    (it polls ``should_stop()``); live sessions (online decoding) run this way.
+    """
+
+    item = Signal(object)
+    finished = Signal()
+    failed = Signal(str, str)
+
+    def __init__(self, factory: Callable[[Callable[[], bool]], Any], parent: QObject | None = None):
+        super().__init__(parent)
+        self._factory = factory
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="neurodeck-stream", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            for value in self._factory(self._stop.is_set):
+                self.item.emit(value)
+        except BaseException as exc:  # noqa: BLE001 - reported to the window
+            self.failed.emit(str(exc), traceback.format_exc())
+        else:
+            self.finished.emit()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def is_running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wait(self, timeout_ms: int = 30000) -> bool:
+        """Wait for the generator to end, keeping the GUI thread's events flowing."""
+        from PySide6.QtCore import QCoreApplication
+
+        deadline = time.monotonic() + timeout_ms / 1000
+        while self.is_running() and time.monotonic() < deadline:
+            QCoreApplication.processEvents()
+            time.sleep(0.02)
+        QCoreApplication.processEvents()
+        return not self.is_running()
