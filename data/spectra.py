@@ -1,4 +1,4 @@
-"""Class-wise summaries of trials for the epochs view (NumPy/SciPy; MNE/matplotlib for the scalp map; no Qt).
+"""Class-wise summaries of trials (ERD/ERS, PSD per class, signed r², scalp map of the best band) for the epochs view, the CLI and reports (NumPy/SciPy; MNE/matplotlib for the scalp map; no Qt).
 
 Trials are ``X`` (n_trials, n_channels, n_times) with integer labels ``y``.
 """

@@ -159,7 +159,7 @@ def _two_class_trials(n=60, sfreq=160.0, seconds=2.0, seed=0):
 
 
 def test_signed_r2_erd_and_psd_show_the_known_difference():
-    from app.gui import spectra
+    from data import spectra
 
     X, y, sfreq, t = _two_class_trials()
     freqs, r2 = spectra.signed_r2(X, y, sfreq)
@@ -195,7 +195,7 @@ def test_epochs_view_draws_each_mode(qtbot):
 def test_r2_scalp_map_of_the_motor_imagery_demo_is_contralateral(qtbot):
     """Demo subject 1: the best band is mu/beta and left vs right imagery flips the sign
     between C3 and C4 (contralateral ERD); the view draws the scalp map beside the r² map."""
-    from app.gui import spectra
+    from data import spectra
     from app.gui.epochs_view import MODES, EpochsView
     from data.loading import load_dataset
     from data.readers import open_source

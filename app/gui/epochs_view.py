@@ -8,7 +8,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
-from . import spectra, theme
+from data import spectra
+
+from . import theme
 
 MODES = ("PSD per class", "ERD/ERS per class", "signed r² map")
 TOPO_SIZE = (280, 320)  # pixels of the scalp map beside the r² map

@@ -13,10 +13,8 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, Q
 
 from . import theme
 from .controller import Workbench
-from .data_view import DataView
 from .settings import Settings
-
-STEPS = (("data", "Data"), ("decoder", "Decoder"), ("train", "Train"), ("results", "Results"), ("online", "Online"))
+from .views import ViewEntry, available_views
 
 
 class MainWindow(QMainWindow):
@@ -29,6 +27,8 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(theme.app_icon())
         self.setAcceptDrops(True)
         self.views: dict[str, QWidget] = {}
+        self.entries: list[ViewEntry] = available_views()   # the workflow steps, fixed for this window
+        self._keys = [e.key for e in self.entries]
         self._build()
         self._menus()
         self.wb.error.connect(self.show_error)
@@ -60,10 +60,11 @@ class MainWindow(QMainWindow):
         self.steps.setIconSize(QSize(20, 20))
         self.steps.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.steps.setWordWrap(True)
-        for i, (key, label) in enumerate(STEPS):
-            item = QListWidgetItem(theme.icon(key), label)
-            item.setData(Qt.UserRole, key)
-            item.setToolTip(f"{label} (Ctrl+{i + 1})")
+        for i, entry in enumerate(self.entries):
+            item = QListWidgetItem(theme.icon(entry.key), entry.label)
+            item.setData(Qt.UserRole, entry.key)
+            tip = f"{entry.tooltip} " if entry.tooltip else ""
+            item.setToolTip(f"{tip}({entry.label}, Ctrl+{i + 1})" if i < 9 else entry.tooltip or entry.label)
             self.steps.addItem(item)
         self.steps.currentRowChanged.connect(self._step_chosen)
         nl.addWidget(name)
@@ -97,11 +98,11 @@ class MainWindow(QMainWindow):
         rl.addWidget(nav)
         rl.addWidget(center, 1)
         self.setCentralWidget(root)
-        for key, _ in STEPS:
+        for key in self._keys:
             placeholder = QWidget()
             placeholder.setObjectName(f"placeholder-{key}")
             self.stack.addWidget(placeholder)
-        self._install("data", DataView(self.wb))
+        self.view("data")
 
         self.device_label = QLabel()
         self.device_label.setToolTip("Where training runs (choose in the Decoder view)")
@@ -119,7 +120,7 @@ class MainWindow(QMainWindow):
         self._update_steps()
 
     def _install(self, key: str, widget: QWidget) -> QWidget:
-        index = [k for k, _ in STEPS].index(key)
+        index = self._keys.index(key)
         old = self.stack.widget(index)
         self.stack.insertWidget(index, widget)
         self.stack.removeWidget(old)
@@ -130,33 +131,14 @@ class MainWindow(QMainWindow):
     def view(self, key: str) -> QWidget:
         """The view of a step, built on first use."""
         if key not in self.views:
-            if key == "decoder":
-                from .decoder_view import DecoderView
-
-                widget = DecoderView(self.wb)
-                widget.start_requested.connect(self.start_training)
-            elif key == "train":
-                from .training_view import TrainingView
-
-                widget = TrainingView(self.wb)
-                widget.start_requested.connect(self.start_training)
-                widget.cancel_requested.connect(self.wb.cancel_training)
-            elif key == "results":
-                from .results_view import ResultsView
-
-                widget = ResultsView(self.wb)
-                widget.refresh()
-            else:
-                from .online_view import OnlineView
-
-                widget = OnlineView(self.wb)
+            widget = self.entries[self._keys.index(key)].build(self)
             self._install(key, widget)
         return self.views[key]
 
     def _build_views_when_idle(self) -> None:
         """Build the remaining views one per event-loop turn after the window shows, so
         that no later click (or the end of a training run) waits for one."""
-        missing = [key for key, _ in STEPS if key not in self.views]
+        missing = [key for key in self._keys if key not in self.views]
         if missing:
             widget = self.view(missing[0])
             for child in widget.findChildren(QWidget):  # style sheets now, not on first show
@@ -168,16 +150,16 @@ class MainWindow(QMainWindow):
 
     def show_step(self, key: str) -> QWidget:
         widget = self.view(key)
-        self.steps.setCurrentRow([k for k, _ in STEPS].index(key))
+        self.steps.setCurrentRow(self._keys.index(key))
         return widget
 
     def current_step(self) -> str:
-        return STEPS[max(self.steps.currentRow(), 0)][0]
+        return self._keys[max(self.steps.currentRow(), 0)]
 
     def _step_chosen(self, row: int) -> None:
         if row < 0:
             return
-        key = STEPS[row][0]
+        key = self._keys[row]
         self.view(key)
         self.stack.setCurrentIndex(row)
 
@@ -215,8 +197,9 @@ class MainWindow(QMainWindow):
         action(run_menu, "Export the selected run's decoder…", self._export, "Ctrl+E")
 
         view_menu = bar.addMenu("&View")
-        for i, (key, label) in enumerate(STEPS):
-            action(view_menu, label, lambda _=False, k=key: self.show_step(k), f"Ctrl+{i + 1}")
+        for i, entry in enumerate(self.entries):
+            action(view_menu, entry.label, lambda _=False, k=entry.key: self.show_step(k),
+                   f"Ctrl+{i + 1}" if i < 9 else None)
         view_menu.addSeparator()
         self.dark_action = action(view_menu, "Dark theme", lambda on: self.set_theme("dark" if on else "light"),
                                   "Ctrl+Shift+T")
@@ -315,18 +298,10 @@ class MainWindow(QMainWindow):
             self.activity_label.setText(f"finished: {Path(run_dir).name} (see Results)")
 
     def _update_steps(self) -> None:
-        m, d = self.wb.training, self.wb.decoder
-        notes = {
-            "data": _short(Path(self.wb.data.source).name) if self.wb.data.source else "nothing open yet",
-            "decoder": d.name or "choose one",
-            "train": {"running": "running", "finished": "finished", "failed": "failed",
-                      "cancelled": "cancelled"}.get(m.state, "ready" if d.name and self.wb.data.source else ""),
-            "results": "all runs",
-            "online": "coming later",
-        }
-        for i, (key, label) in enumerate(STEPS):
+        for i, entry in enumerate(self.entries):
             item = self.steps.item(i)
-            text = f"{label}\n{notes[key]}" if notes[key] else label
+            note = entry.note_for(self)
+            text = f"{entry.label}\n{note}" if note else entry.label
             if item.text() != text:
                 item.setText(text)
 
@@ -352,7 +327,9 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.restoreState(state)
         self.dark_action.setChecked(self.wb.settings.theme == "dark")
-        self.steps.setCurrentRow(view if 0 <= view < len(STEPS) - 1 else 0)
+        # The last step is restored unless it is Online: a live session is never resumed by itself.
+        restore = 0 <= view < len(self._keys) and self._keys[view] != "online"
+        self.steps.setCurrentRow(view if restore else 0)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         """Closing during a run cancels it and waits for the worker to stop."""
@@ -363,10 +340,6 @@ class MainWindow(QMainWindow):
         self.wb.settings.save_layout(self.saveGeometry(), self.saveState(), self.steps.currentRow())
         self.wb.settings.sync()
         super().closeEvent(event)
-
-
-def _short(text: str, limit: int = 18) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _escape(text: str) -> str:
