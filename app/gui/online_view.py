@@ -1,26 +1,317 @@
-"""Online view: the place for live decoding (an LSL stream or a replayed recording with the
-decoder's output and latency). A later issue fills it; for now it says what will be here."""
+"""Online view: decode an LSL stream (or a recording replayed as one) with a saved decoder.
+
+The session itself is `app.online_cli.live_session` (plain Python) run by a `StreamJob`;
+this view only collects the settings and draws what the session yields: the live signal, the
+decision as a feedback bar, probabilities over time, latency median / p99, a running
+confusion matrix when markers carry the truth, and the log.
+"""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QProgressBar,
+                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from .worker import StreamJob
+
+MAX_POINTS = 200      # decisions kept on the probability plot
+MAX_CHANNELS = 8      # channels drawn in the live signal
 
 
 class OnlineView(QWidget):
     def __init__(self, workbench=None, parent: QWidget | None = None):
         super().__init__(parent)
+        self.wb = workbench
+        self.job: StreamJob | None = None
+        self.session = None
+        self.decisions: list[dict] = []
+        self.latencies: deque[float] = deque(maxlen=2000)
+        self.proba: deque[list[float]] = deque(maxlen=MAX_POINTS)
+        self._build()
+        self.refresh_runs()
+
+    # ------------------------------------------------------------------ layout
+    def _build(self) -> None:
         title = QLabel("Online")
         title.setObjectName("viewTitle")
-        text = QLabel(
-            "Live decoding will appear here: connect to an LSL stream (or replay a recording as one), "
-            "see the signal and the decoder's output with its latency.\n\n"
-            "Until then, apply an exported decoder from the command line:\n"
-            "    neurodeck predict BUNDLE DATA")
-        text.setWordWrap(True)
-        text.setAlignment(Qt.AlignTop | Qt.AlignLeft)
-        text.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        text.setObjectName("viewHint")
+        self.stream = QComboBox()
+        self.stream.setEditable(True)
+        self.stream.setToolTip("Name of the LSL stream to decode (type it, or Refresh to list the network)")
+        refresh = QPushButton("Refresh")
+        refresh.clicked.connect(self.refresh_streams)
+        self.replay = QLineEdit()
+        self.replay.setPlaceholderText("or a recording to replay as a stream (with its events as markers)")
+        browse_replay = QPushButton("Browse…")
+        browse_replay.clicked.connect(lambda: self._browse(self.replay, "Recording to replay"))
+        self.decoder = QComboBox()
+        self.decoder.setEditable(True)
+        self.decoder.setToolTip("A run of the workspace or a bundle folder / .zip")
+        browse_bundle = QPushButton("Bundle…")
+        browse_bundle.clicked.connect(lambda: self._browse_bundle())
+        self.mode = QComboBox()
+        self.mode.addItems(["events", "sliding"])
+        self.mode.setToolTip("events: decide on the window after each marker; sliding: every step")
+        self.step = QDoubleSpinBox()
+        self.step.setRange(10, 10000)
+        self.step.setValue(250)
+        self.step.setSuffix(" ms")
+        self.speed = QDoubleSpinBox()
+        self.speed.setRange(0.1, 100)
+        self.speed.setValue(1.0)
+        self.speed.setSuffix(" ×")
+        self.speed.setToolTip("Replay speed (times real time)")
+        self.start_button = QPushButton("Start")
+        self.start_button.clicked.connect(self.start)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
+        self.stop_button.clicked.connect(self.stop)
+
+        form = QFormLayout()
+        row = QHBoxLayout()
+        row.addWidget(self.stream, 1)
+        row.addWidget(refresh)
+        form.addRow("Stream", row)
+        row = QHBoxLayout()
+        row.addWidget(self.replay, 1)
+        row.addWidget(browse_replay)
+        form.addRow("Replay", row)
+        row = QHBoxLayout()
+        row.addWidget(self.decoder, 1)
+        row.addWidget(browse_bundle)
+        form.addRow("Decoder", row)
+        row = QHBoxLayout()
+        for w in (QLabel("mode"), self.mode, QLabel("step"), self.step, QLabel("speed"), self.speed):
+            row.addWidget(w)
+        row.addStretch(1)
+        row.addWidget(self.start_button)
+        row.addWidget(self.stop_button)
+        form.addRow(row)
+
+        self.status = QLabel("Not connected.")
+        self.status.setObjectName("viewHint")
+        self.latency = QLabel("latency: –")
+        self.signal_plot = pg.PlotWidget(title="Signal")
+        self.signal_plot.setMouseEnabled(False, False)
+        self.signal_plot.hideAxis("left")
+        self.signal_curves: list = []
+        self.proba_plot = pg.PlotWidget(title="Probabilities")
+        self.proba_plot.setYRange(0, 1)
+        self.proba_plot.addLegend(offset=(5, 5))
+        self.proba_curves: list = []
+        self.bars_box = QVBoxLayout()
+        self.bars: list[QProgressBar] = []
+        self.decision = QLabel("–")
+        self.decision.setObjectName("viewTitle")
+        self.confusion = QTableWidget(0, 0)
+        self.confusion.setMaximumHeight(130)
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(500)
+
+        feedback = QVBoxLayout()
+        feedback.addWidget(QLabel("Decision"))
+        feedback.addWidget(self.decision)
+        feedback.addLayout(self.bars_box)
+        feedback.addWidget(self.latency)
+        feedback.addWidget(QLabel("Confusion (true × predicted)"))
+        feedback.addWidget(self.confusion)
+        feedback.addStretch(1)
+        grid = QGridLayout()
+        grid.addWidget(self.signal_plot, 0, 0)
+        grid.addWidget(self.proba_plot, 1, 0)
+        side = QWidget()
+        side.setLayout(feedback)
+        side.setMaximumWidth(320)
+        grid.addWidget(side, 0, 1, 2, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(title)
-        layout.addWidget(text)
-        layout.addStretch(1)
+        layout.addLayout(form)
+        layout.addWidget(self.status)
+        layout.addLayout(grid, 1)
+        layout.addWidget(self.log)
+
+    def _browse(self, edit: QLineEdit, caption: str) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, caption)
+        if path:
+            edit.setText(path)
+
+    def _browse_bundle(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Decoder bundle or run folder")
+        if path:
+            self.decoder.setEditText(path)
+
+    # ------------------------------------------------------------------ lists
+    def refresh_runs(self) -> None:
+        """Runs of the workspace whose model can decode windows of a signal."""
+        if self.wb is None:
+            return
+        from app.workspace import list_runs
+
+        current = self.decoder.currentText()
+        self.decoder.clear()
+        for info in list_runs(self.wb.runs_dir):
+            if (Path(info.path) / "model").is_dir():
+                self.decoder.addItem(f"{info.name} ({info.decoder})", str(info.path))
+        if current:
+            self.decoder.setEditText(current)
+
+    def refresh_streams(self) -> None:
+        from app.online_stream import list_streams
+
+        def done(streams) -> None:
+            current = self.stream.currentText()
+            self.stream.clear()
+            for s in streams:
+                if s["type"] not in ("annotations", "Markers", "decisions"):
+                    self.stream.addItem(s["name"])
+            self.stream.setEditText(current)
+            self.status.setText(f"{len(streams)} stream(s) on the network.")
+
+        if self.wb is not None:
+            self.wb.background.submit("listing streams", lambda: list_streams(1.0), done, self._error)
+        else:
+            done(list_streams(1.0))
+
+    def use_decoder(self, path: str | Path) -> None:
+        """Go online with this run or bundle (the Training view's one-click path)."""
+        self.decoder.setEditText(str(path))
+
+    def bundle_path(self) -> str:
+        index = self.decoder.currentIndex()
+        text = self.decoder.currentText()
+        if index >= 0 and text == self.decoder.itemText(index):
+            return self.decoder.itemData(index)
+        return text
+
+    # ------------------------------------------------------------------ session
+    def start(self) -> None:
+        from app.online_cli import live_session
+
+        if self.job is not None and self.job.is_running():
+            return
+        bundle, replay = self.bundle_path(), self.replay.text().strip() or None
+        stream = None if replay else self.stream.currentText().strip() or None
+        if not bundle:
+            self._error(ValueError("choose a decoder (a run or a bundle) first."))
+            return
+        out = None
+        if self.wb is not None:
+            import time
+
+            out = str(Path(self.wb.runs_dir).parent / "sessions" / time.strftime("%Y%m%d-%H%M%S"))
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+        self.session_dir = out
+        self._clear()
+        kwargs = dict(stream=stream, replay=replay, mode=self.mode.currentText(),
+                      step_ms=self.step.value(), speed=self.speed.value(), out=out, signal_every=0.1)
+        self.job = StreamJob(lambda should_stop: live_session(bundle, should_stop=should_stop, **kwargs), self)
+        self.job.item.connect(self._on_event)
+        self.job.failed.connect(lambda message, _details: self._error(RuntimeError(message)))
+        self.job.finished.connect(self._ended)
+        self.start_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        self.status.setText("Connecting…")
+        self.job.start()
+
+    def stop(self) -> None:
+        if self.job is not None:
+            self.job.stop()
+
+    def shutdown(self, timeout_ms: int = 10000) -> bool:
+        self.stop()
+        return self.job.wait(timeout_ms) if self.job is not None else True
+
+    def _ended(self) -> None:
+        self.start_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+
+    def _error(self, exc: BaseException) -> None:
+        self._ended()
+        self.status.setText(f"Error: {exc}")
+        self.log.appendPlainText(f"error: {exc}")
+
+    def _clear(self) -> None:
+        self.decisions.clear()
+        self.latencies.clear()
+        self.proba.clear()
+        self.log.clear()
+
+    # ------------------------------------------------------------------ drawing
+    def _on_event(self, event: dict) -> None:
+        kind = event["kind"]
+        if kind == "session":
+            self._setup(event["session"], event["outlet"])
+        elif kind == "signal":
+            self._draw_signal(event)
+        elif kind == "decision":
+            self._draw_decision(event)
+        elif kind == "marker":
+            self.log.appendPlainText(f"{event['sample_time']:.3f}  marker {event['marker']}")
+        elif kind == "status":
+            text = event["status"] + (f": {event['message']}" if event.get("message") else "")
+            self.status.setText(f"Stream {text}")
+            self.log.appendPlainText(f"stream {text}")
+
+    def _setup(self, session, outlet: str) -> None:
+        self.session = session
+        names = session.class_names
+        self.status.setText(f"Decoding '{session.source.name}' ({session.mode}); decisions on LSL "
+                            f"outlet '{outlet}'" + (f"; log in {self.session_dir}" if self.session_dir else ""))
+        for bar in self.bars:
+            bar.deleteLater()
+        self.bars = []
+        for name in names:
+            bar = QProgressBar()
+            bar.setRange(0, 1000)
+            bar.setFormat(f"{name}  %p%")
+            self.bars_box.addWidget(bar)
+            self.bars.append(bar)
+        self.proba_plot.clear()
+        self.proba_curves = [self.proba_plot.plot(pen=pg.intColor(i, max(len(names), 2)), name=n)
+                             for i, n in enumerate(names)]
+        self.confusion.setRowCount(len(names))
+        self.confusion.setColumnCount(len(names))
+        self.confusion.setHorizontalHeaderLabels(names)
+        self.confusion.setVerticalHeaderLabels(names)
+        self.signal_plot.clear()
+        self.signal_curves = []
+
+    def _draw_signal(self, event: dict) -> None:
+        data = event["data"][:MAX_CHANNELS]
+        if data.shape[1] == 0:
+            return
+        if not self.signal_curves:
+            self.signal_curves = [self.signal_plot.plot(pen=pg.intColor(i, len(data))) for i in range(len(data))]
+        t = (np.arange(data.shape[1]) - data.shape[1]) / event["sfreq"]
+        centred = data - data.mean(axis=1, keepdims=True)
+        scale = np.percentile(np.abs(centred), 99) or 1.0
+        for i, (curve, row) in enumerate(zip(self.signal_curves, centred)):
+            curve.setData(t, row / scale - 2.0 * i)
+
+    def _draw_decision(self, event: dict) -> None:
+        self.decisions.append(event)
+        self.latencies.append(event["latency_ms"])
+        proba = event.get("proba") or []
+        self.decision.setText(str(event["pred"]))
+        for bar, p in zip(self.bars, proba):
+            bar.setValue(int(round(p * 1000)))
+        if proba:
+            self.proba.append(proba)
+            values = np.array(self.proba)
+            for i, curve in enumerate(self.proba_curves):
+                curve.setData(values[:, i])
+        lat = np.array(self.latencies)
+        self.latency.setText(f"latency: median {np.median(lat):.1f} ms, p99 {np.percentile(lat, 99):.1f} ms "
+                             f"({len(lat)} decisions)")
+        if self.session is not None and event.get("true") is not None:
+            matrix = self.session.confusion
+            for i in range(matrix.shape[0]):
+                for j in range(matrix.shape[1]):
+                    self.confusion.setItem(i, j, QTableWidgetItem(str(int(matrix[i, j]))))
+        truth = f" (true {event['true']})" if event.get("true") else ""
+        self.log.appendPlainText(f"{event['sample_time']:.3f}  {event['pred']}{truth}  "
+                                 f"{event['latency_ms']:.1f} ms")

@@ -1,0 +1,76 @@
+"""GUI walk of the Online view (offscreen): a workspace run decodes a replayed eegbci run, the
+view shows decisions, probabilities, latency and the confusion matrix, and a screenshot is saved."""
+from __future__ import annotations
+
+import csv
+import os
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from app.cli import main
+
+pytestmark = pytest.mark.gui
+
+MOTOR = ["FC3", "FC1", "FCz", "FC2", "FC4", "C5", "C3", "C1", "Cz", "C2", "C4", "C6",
+         "CP3", "CP1", "CPz", "CP2", "CP4"]
+RUN4 = "eegbci/MNE-eegbci-data/files/eegmmidb/1.0.0/S001/S001R04.edf"
+
+
+def wait_until(app, condition, timeout_s: float, what: str):
+    end = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def test_online_view_decodes_a_replay_from_a_workspace_run(qapp, tmp_path, datasets):
+    from app.gui.main_window import MainWindow
+
+    os.environ["NEURODECK_SETTINGS"] = str(tmp_path / "settings.ini")
+    config = {"name": "s1-online-gui", "decoder": {"name": "csp-lda"},
+              "dataset": {"source": "eegbci", "data_path": str(datasets / "eegbci"), "subjects": [1],
+                          "runs": [8, 12], "events": {"T1": "left", "T2": "right"}, "window": [0.5, 2.5],
+                          "preprocessing": {"picks": MOTOR, "band": [8.0, 30.0]}},
+              "training": {"device": "cpu", "seed": 0}, "evaluation": {"protocol": "kfold", "n_folds": 2},
+              "output": {"runs_dir": str(tmp_path / "runs")}}
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    assert main(["run", str(tmp_path / "exp.yaml")]) == 0
+
+    window = MainWindow()
+    window.resize(1280, 860)
+    window.show()
+    window.wb.set_runs_dir(tmp_path / "runs")
+    window.steps.setCurrentRow(window._keys.index("online"))
+    view = window.view("online")
+    view.refresh_runs()
+    assert view.decoder.count() == 1 and "csp-lda" in view.decoder.itemText(0)
+    view.decoder.setCurrentIndex(0)
+    view.replay.setText(str(datasets / RUN4))
+    view.speed.setValue(5.0)
+    view.start()
+    try:
+        wait_until(qapp, lambda: len(view.decisions) >= 6 or "Error" in view.status.text(), 120,
+                   "decisions in the Online view")
+        assert "Error" not in view.status.text(), view.status.text()
+        assert view.bars and sum(b.value() for b in view.bars) == pytest.approx(1000, abs=2)
+        assert "median" in view.latency.text() and "p99" in view.latency.text()
+        assert view.signal_curves, "the live signal is drawn"
+        counts = sum(int(view.confusion.item(i, j).text()) for i in range(2) for j in range(2)
+                     if view.confusion.item(i, j) is not None)
+        assert counts == len([d for d in view.decisions if d["true"]])
+        shots = Path(os.environ.get("NEURODECK_SCREENSHOTS", tmp_path))
+        shots.mkdir(parents=True, exist_ok=True)
+        assert window.grab().save(str(shots / "online-view-decoding.png"))
+    finally:
+        assert view.shutdown(30000)
+    assert view.start_button.isEnabled()
+    log = Path(view.session_dir) / "log.csv"
+    with open(log, encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert sum(r["kind"] == "decision" for r in rows) >= len(view.decisions)
+    window.close()
