@@ -97,6 +97,13 @@ def _distinct(values) -> list[str]:
     return sorted(dict.fromkeys(str(v) for v in values), key=natural_key)
 
 
+# kind-specific keys printed when present (fMRI kinds: nifti, roi-series)
+_EXTRA_LINES = (("n_images", "Images"), ("image_shape", "Image shape"), ("voxel_size_mm", "Voxel size (mm)"),
+                ("volumes", "Volumes per image"), ("tr", "TR (s)"), ("features", "Features from"),
+                ("n_features", "Features"), ("n_rois", "ROIs"), ("sites", "Sites"), ("samples", "Samples"),
+                ("warnings", "Warnings"))
+
+
 def format_description(info: dict[str, Any]) -> str:
     """Human-readable text of `describe`'s dict (what ``neurodeck info`` prints)."""
     lines = [f"Source: {info['source']}"]
@@ -122,6 +129,12 @@ def format_description(info: dict[str, Any]) -> str:
         if info["stim_events"]:
             lines.append("Events (stim channel codes): " + ", ".join(
                 f"{k} ({v})" for k, v in info["stim_events"].items()))
+    for key, label in _EXTRA_LINES:
+        if info.get(key) not in (None, [], {}):
+            value = info[key]
+            text = ", ".join(f"{k} ({v})" for k, v in value.items()) if isinstance(value, dict) else (
+                "; ".join(map(str, value)) if key in ("warnings", "volumes") else str(value))
+            lines.append(f"{label}: {text}")
     for key in ("subjects", "sessions", "runs"):
         values = info.get(key) or []
         shown = ", ".join(values[:20]) + (f", ... ({len(values)} in all)" if len(values) > 20 else "")

@@ -326,7 +326,8 @@ def describe_nifti(source: str, **opts) -> dict:
     info = {"source": str(source), "kind": "set", "data_kind": "trials", "modality": "fmri",
             "n_images": len(images), "image_shape": [int(s) for s in first.shape[:3]],
             "volumes": [int(read_image(p, ndim=4).shape[3]) for p in images],
-            "tr": o.tr or header_tr(first), "voxel_size_mm": [float(z) for z in first.header.get_zooms()[:3]]}
+            "tr": o.tr or header_tr(first), "voxel_size_mm": [float(z) for z in first.header.get_zooms()[:3]],
+            "n_samples": 0, "shape": []}
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -335,9 +336,9 @@ def describe_nifti(source: str, **opts) -> dict:
         info["samples"] = f"none: {exc}"
         return info
     counts = {name: int((data.y == i).sum()) for i, name in enumerate(data.class_names)}
-    info.update({"n_samples": len(data), "n_features": int(data.X.shape[1]),
+    info.update({"n_samples": len(data), "shape": list(data.X.shape), "n_features": int(data.X.shape[1]),
                  "features": data.provenance["features"], "classes": counts,
-                 "runs": sorted(set(data.run.tolist()), key=lambda r: (len(r), r)),
+                 "runs": sorted(set(data.run.tolist()), key=lambda r: (len(r), r)), "subjects": [o.subject],
                  "warnings": data.provenance["warnings"] + [str(w.message) for w in caught
                                                             if "constant" not in str(w.message)][:3]})
     return info
