@@ -89,6 +89,14 @@ class ReplayPlayer(PlayerLSL):
             super().stop()
         return self
 
+    def _del_outlets(self) -> None:
+        """Let the last chunk reach the inlets first: a destroyed outlet drops unsent data."""
+        import time
+
+        if getattr(self, "_end_streaming", False):
+            time.sleep(0.25)
+        super()._del_outlets()
+
     def _reset_variables(self) -> None:
         super()._reset_variables()
         self._paced = False

@@ -83,8 +83,9 @@ class StreamInput:
                 values, mstamps = [], []
             marks = [(float(t), str(v[0] if isinstance(v, (list, tuple)) else v))
                      for v, t in zip(values, mstamps)]
-        return np.asarray(data, dtype=np.float64).reshape(-1, len(self.ch_names)), \
-            np.asarray(stamps, dtype=float), marks
+        # copies: mne-lsl may hand out views of a buffer that the next pull reuses
+        return np.array(data, dtype=np.float64).reshape(-1, len(self.ch_names)), \
+            np.array(stamps, dtype=float), marks
 
     def reconnect(self, timeout: float = 0.5) -> bool:
         """Look the stream (and its markers) up again; True when it answered."""

@@ -150,3 +150,22 @@ def test_missing_channels_are_refused_by_name(bundle, datasets, tmp_path, capsys
     assert main(["online", str(bundle), "--replay", str(fif), "--speed", "10"]) == 2
     err = capsys.readouterr().err
     assert "C3" in err and "Cz" in err and "LSL stream" in err
+
+
+def test_calibration_recording_holds_the_stream_and_its_markers(datasets, tmp_path):
+    from app.online_record import record_events
+
+    raw = open_recording(str(datasets / RUN4)).crop(0, 20)
+    player = start_replay_raw(raw)
+    source = StreamInput(player.name, markers=player.marker_name)
+    try:
+        events = list(record_events(source, tmp_path / "calib_raw.fif", stall_s=2.0))
+    finally:
+        source.close()
+        player.stop()
+    assert events[-1]["kind"] == "saved" and events[-1]["n_samples"] == raw.n_times
+    saved = open_recording(str(tmp_path / "calib_raw.fif"))
+    assert saved.ch_names == raw.ch_names and saved.info["sfreq"] == raw.info["sfreq"]
+    np.testing.assert_allclose(saved.get_data(), raw.get_data(), rtol=1e-6, atol=1e-12)
+    assert list(saved.annotations.description) == list(raw.annotations.description)
+    np.testing.assert_allclose(saved.annotations.onset, raw.annotations.onset, atol=0.5 / 160)
