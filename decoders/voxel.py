@@ -71,7 +71,8 @@ class VoxelLR(ClassifierDecoder):
         return self.clf_.proba(((X - self.mean_) / self.scale_)[:, self.selected_])
 
     def predict(self, X, *, subject=None) -> np.ndarray:
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)   # raises NotFittedError before classes_ is read
+        return self.classes_[proba.argmax(axis=1)]
 
     @property
     def classes_(self) -> np.ndarray:
