@@ -60,3 +60,27 @@ def record_events(source, path: str | Path, *, duration: float | None = None, sh
     path.parent.mkdir(parents=True, exist_ok=True)
     raw.save(path, overwrite=True, verbose="error")
     yield {"kind": "saved", "path": str(path), "n_samples": int(data.shape[1]), "n_markers": len(names)}
+
+
+def record_session(path: str | Path, *, stream: str | None = None, replay: str | None = None,
+                   markers: str | None = None, speed: float = 1.0, duration: float | None = None,
+                   should_stop=None) -> Iterator[dict]:
+    """`record_events` with the stream set up (and a replay started) first, closed at the end."""
+    from .online_cli import start_replay
+    from .online_stream import StreamInput
+
+    player = None
+    if replay:
+        player = start_replay(replay, speed=speed)
+        stream, markers = player.name, player.marker_name
+    if not stream:
+        raise InputError("give a stream name or a recording to replay.")
+    try:
+        source = StreamInput(stream, markers=markers)
+        try:
+            yield from record_events(source, path, duration=duration, should_stop=should_stop)
+        finally:
+            source.close()
+    finally:
+        if player is not None:
+            player.stop()

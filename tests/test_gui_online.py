@@ -28,31 +28,51 @@ def wait_until(app, condition, timeout_s: float, what: str):
         time.sleep(0.01)
 
 
-def test_online_view_decodes_a_replay_from_a_workspace_run(qapp, tmp_path, datasets):
+RUN8 = "eegbci/MNE-eegbci-data/files/eegmmidb/1.0.0/S001/S001R08.edf"
+
+
+def test_online_walk_record_calibration_train_go_online(qapp, tmp_path, datasets):
+    """Replay run 8 as a stream and record it as calibration in the Online view; train on the
+    recording (CLI, as the Train view's run writes the same run folder); one click goes online
+    with that run on a replay of run 4; decisions, latency and confusion show."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
     from app.gui.main_window import MainWindow
 
     os.environ["NEURODECK_SETTINGS"] = str(tmp_path / "settings.ini")
-    config = {"name": "s1-online-gui", "decoder": {"name": "csp-lda"},
-              "dataset": {"source": "eegbci", "data_path": str(datasets / "eegbci"), "subjects": [1],
-                          "runs": [8, 12], "events": {"T1": "left", "T2": "right"}, "window": [0.5, 2.5],
-                          "preprocessing": {"picks": MOTOR, "band": [8.0, 30.0]}},
-              "training": {"device": "cpu", "seed": 0}, "evaluation": {"protocol": "kfold", "n_folds": 2},
-              "output": {"runs_dir": str(tmp_path / "runs")}}
-    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    assert main(["run", str(tmp_path / "exp.yaml")]) == 0
-
     window = MainWindow()
     window.resize(1280, 860)
     window.show()
     window.wb.set_runs_dir(tmp_path / "runs")
     window.steps.setCurrentRow(window._keys.index("online"))
     view = window.view("online")
-    view.refresh_runs()
-    assert view.decoder.count() == 1 and "csp-lda" in view.decoder.itemText(0)
-    view.decoder.setCurrentIndex(0)
+    shots = Path(os.environ.get("NEURODECK_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+
+    view.replay.setText(str(datasets / RUN8))
+    view.speed.setValue(10.0)
+    QTest.mouseClick(view.record_button, Qt.LeftButton)
+    wait_until(qapp, lambda: view.recorded or "Error" in view.status.text(), 120, "the calibration file")
+    assert view.recorded and Path(view.recorded).is_file(), view.status.text()
+    assert view.job.wait(30000)
+    wait_until(qapp, lambda: window.wb.data.recordings or window.error_text(), 60,
+               "the calibration to open in the Data view")
+    assert not window.error_text(), window.error_text()
+    view.grab().save(str(shots / "online-view-recorded.png"))
+
+    config = {"name": "calibration", "decoder": {"name": "csp-lda"},
+              "dataset": {"source": view.recorded, "events": {"T1": "left", "T2": "right"},
+                          "window": [0.5, 2.5], "preprocessing": {"picks": MOTOR, "band": [8.0, 30.0]}},
+              "training": {"device": "cpu", "seed": 0}, "evaluation": {"protocol": "kfold", "n_folds": 2},
+              "output": {"runs_dir": str(tmp_path / "runs")}}
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    assert main(["run", str(tmp_path / "exp.yaml")]) == 0
+
     view.replay.setText(str(datasets / RUN4))
     view.speed.setValue(5.0)
-    view.start()
+    QTest.mouseClick(view.latest_button, Qt.LeftButton)
+    assert "csp-lda" in view.decoder.currentText()
     try:
         wait_until(qapp, lambda: len(view.decisions) >= 6 or "Error" in view.status.text(), 120,
                    "decisions in the Online view")
@@ -63,8 +83,6 @@ def test_online_view_decodes_a_replay_from_a_workspace_run(qapp, tmp_path, datas
         counts = sum(int(view.confusion.item(i, j).text()) for i in range(2) for j in range(2)
                      if view.confusion.item(i, j) is not None)
         assert counts == len([d for d in view.decisions if d["true"]])
-        shots = Path(os.environ.get("NEURODECK_SCREENSHOTS", tmp_path))
-        shots.mkdir(parents=True, exist_ok=True)
         assert window.grab().save(str(shots / "online-view-decoding.png"))
     finally:
         assert view.shutdown(30000)

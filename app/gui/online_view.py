@@ -69,6 +69,13 @@ class OnlineView(QWidget):
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self.stop)
+        self.record_button = QPushButton("Record calibration")
+        self.record_button.setToolTip("Record the stream and its markers to a FIF file in the workspace, "
+                                      "then open it in the Data view to train a decoder")
+        self.record_button.clicked.connect(self.record)
+        self.latest_button = QPushButton("Go online with latest run")
+        self.latest_button.setToolTip("Pick the newest run of the workspace and start decoding")
+        self.latest_button.clicked.connect(self.go_online_latest)
 
         form = QFormLayout()
         row = QHBoxLayout()
@@ -87,6 +94,8 @@ class OnlineView(QWidget):
         for w in (QLabel("mode"), self.mode, QLabel("step"), self.step, QLabel("speed"), self.speed):
             row.addWidget(w)
         row.addStretch(1)
+        row.addWidget(self.record_button)
+        row.addWidget(self.latest_button)
         row.addWidget(self.start_button)
         row.addWidget(self.stop_button)
         form.addRow(row)
@@ -217,6 +226,50 @@ class OnlineView(QWidget):
         self.status.setText("Connecting…")
         self.job.start()
 
+    def go_online_latest(self) -> None:
+        """One click from a freshly trained run to decoding with it."""
+        self.refresh_runs()
+        if self.decoder.count():
+            self.decoder.setCurrentIndex(0)      # list_runs: newest first
+            self.start()
+
+    def record(self) -> None:
+        """Record a calibration session from the stream (or replay) into the workspace."""
+        import time
+
+        from app.online_record import record_session
+
+        if self.job is not None and self.job.is_running():
+            return
+        replay = self.replay.text().strip() or None
+        stream = None if replay else self.stream.currentText().strip() or None
+        base = Path(self.wb.runs_dir).parent if self.wb is not None else Path.cwd()
+        path = base / "recordings" / f"calibration-{time.strftime('%Y%m%d-%H%M%S')}_raw.fif"
+        self.recorded = None
+        self._clear()
+        speed = self.speed.value()
+        self.job = StreamJob(lambda should_stop: record_session(
+            path, stream=stream, replay=replay, speed=speed, should_stop=should_stop), self)
+        self.job.item.connect(self._on_record)
+        self.job.failed.connect(lambda message, _details: self._error(RuntimeError(message)))
+        self.job.finished.connect(self._ended)
+        self.start_button.setEnabled(False)
+        self.record_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        self.status.setText("Recording…")
+        self.job.start()
+
+    def _on_record(self, event: dict) -> None:
+        if event["kind"] == "recording":
+            self.status.setText(f"Recording: {event['n_samples']} samples, {event['n_markers']} markers")
+        elif event["kind"] == "saved":
+            self.recorded = event["path"]
+            self.status.setText(f"Calibration saved to {event['path']} ({event['n_markers']} markers); "
+                                "opened in the Data view")
+            self.log.appendPlainText(f"calibration saved: {event['path']}")
+            if self.wb is not None:
+                self.wb.open(event["path"])
+
     def stop(self) -> None:
         if self.job is not None:
             self.job.stop()
@@ -227,6 +280,7 @@ class OnlineView(QWidget):
 
     def _ended(self) -> None:
         self.start_button.setEnabled(True)
+        self.record_button.setEnabled(True)
         self.stop_button.setEnabled(False)
 
     def _error(self, exc: BaseException) -> None:
@@ -253,7 +307,8 @@ class OnlineView(QWidget):
             self.log.appendPlainText(f"{event['sample_time']:.3f}  marker {event['marker']}")
         elif kind == "status":
             text = event["status"] + (f": {event['message']}" if event.get("message") else "")
-            self.status.setText(f"Stream {text}")
+            if event["status"] != "connected":     # keep "Decoding ... outlet ... log" visible
+                self.status.setText(f"Stream {text}")
             self.log.appendPlainText(f"stream {text}")
 
     def _setup(self, session, outlet: str) -> None:
