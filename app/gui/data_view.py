@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
                                QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from .epochs_view import EpochsView
+from .fmri_panes import FmriPane
 from .models import events_of
 from .param_form import format_value, parse_text
 from .signal_browser import SignalBrowser, source_of
@@ -153,6 +154,8 @@ class DataView(QWidget):
         self.tabs = QTabWidget()
         self.tabs.addTab(signal_tab, "Signal")
         self.tabs.addTab(self.epochs, "Epochs")
+        self.fmri = FmriPane()
+        self.tabs.addTab(self.fmri, "fMRI")
         self.tabs.currentChanged.connect(self._tab_changed)
 
         split = QSplitter(Qt.Horizontal)
@@ -277,7 +280,11 @@ class DataView(QWidget):
             self.epochs.set_trials(None)
         elif change == "trials":
             self._show_counts()
-            self.epochs.set_trials(self.model.trials)
+            fmri = self.fmri.applies_to(self.model.trials)   # fMRI sets: the fMRI tab, not epochs
+            self.epochs.set_trials(None if fmri else self.model.trials)
+            self.fmri.set_data(self.model.trials)
+            if fmri:
+                self.tabs.setCurrentWidget(self.fmri)
         elif change == "bads":
             self.browser.set_bads(self.model.bads)
             self.epochs.set_trials(None)
