@@ -56,7 +56,7 @@ def test_abide_roi_series_connectivity_and_group_difference(qtbot, tmp_path):
     data = load_roi_folder(ABIDE, {"max_subjects_per_site": 4})
     view.model.set_trials(data)
     pane = view.fmri
-    assert view.tabs.currentWidget() is pane and pane.fc_plot.isVisible() and not pane.volume_plot.isVisible()
+    assert view.tabs.currentWidget() is pane and pane.roi_panel.isVisible() and not pane.volume_plot.isVisible()
     assert len(pane.series_plot.listDataItems()) == 8
     fc = pane.fc_image.image
     assert fc.shape == (200, 200) and fc.std() > 0.05
@@ -79,7 +79,7 @@ def test_haxby_mean_volume_with_mask(qtbot, tmp_path, source, options, n_in_mask
     view = _view(qtbot)
     view.model.set_trials(load_nifti(HAXBY / source, options))
     pane = view.fmri
-    assert view.tabs.currentWidget() is pane and pane.volume_plot.isVisible() and not pane.fc_plot.isVisible()
+    assert view.tabs.currentWidget() is pane and pane.volume_plot.isVisible() and not pane.roi_panel.isVisible()
     mean, overlay = pane.volume_image.image, pane.overlay_image.image
     assert mean.std() > 0 and overlay.shape[:2] == mean.shape
     assert int((overlay[..., 3] > 0).sum()) == n_in_mask       # every mask voxel drawn, nothing else

@@ -37,8 +37,11 @@ class FmriPane(QWidget):
         self.volume_plot, self.volume_image = _image_plot("mean volume, axial slices")
         self.volume_plot.invertY(False)
         self.overlay_image = pg.ImageItem()
-        self.overlay_image.setOpacity(0.45)
+        self.overlay_image.setOpacity(0.3)
         self.volume_plot.addItem(self.overlay_image)
+        self.roi_panel = QWidget()          # everything shown for ROI-series sets
+        roi_layout = QVBoxLayout(self.roi_panel)
+        roi_layout.setContentsMargins(0, 0, 0, 0)
         row = QHBoxLayout()
         row.addWidget(QLabel("Subject"))
         row.addWidget(self.subject_box)
@@ -46,12 +49,13 @@ class FmriPane(QWidget):
         mats = QHBoxLayout()
         mats.addWidget(self.fc_plot)
         mats.addWidget(self.diff_plot)
+        roi_layout.addLayout(row)
+        roi_layout.addWidget(self.series_plot, 1)
+        roi_layout.addLayout(mats, 2)
         layout = QVBoxLayout(self)
         layout.addWidget(self.note)
-        layout.addLayout(row)
-        layout.addWidget(self.series_plot, 1)
-        layout.addLayout(mats, 2)
-        layout.addWidget(self.volume_plot, 3)
+        layout.addWidget(self.roi_panel, 1)
+        layout.addWidget(self.volume_plot, 1)
         self.set_data(None)
 
     @staticmethod
@@ -62,8 +66,7 @@ class FmriPane(QWidget):
         self.data = data if self.applies_to(data) else None
         roi = self.data is not None and self.data.modality == "fmri-roi"
         nifti = self.data is not None and self.data.modality == "fmri"
-        for w in (self.series_plot, self.fc_plot, self.diff_plot, self.subject_box):
-            w.setVisible(roi)
+        self.roi_panel.setVisible(roi)
         self.volume_plot.setVisible(nifti)
         if roi:
             self._show_roi_set()
@@ -85,7 +88,7 @@ class FmriPane(QWidget):
         if d.y is not None and len(d.class_names) >= 2:
             a, b = d.class_names[0], d.class_names[1]
             diff = group_difference(d, 0, 1)
-            lim = float(np.abs(diff).max()) or 1.0
+            lim = float(np.percentile(np.abs(diff), 99)) or 1.0   # a few outliers would wash it out
             self.diff_image.setImage(diff, levels=(-lim, lim))
             self.diff_image.setColorMap(pg.colormap.get("CET-D1"))
             self.diff_plot.setTitle(f"mean FC (Fisher z): {a} − {b}  (n={int((d.y == 0).sum())} vs {int((d.y == 1).sum())})")
