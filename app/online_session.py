@@ -102,7 +102,7 @@ class ClassificationSession:
             return None
         ring = (oldest + np.arange(self.total - oldest)) % self.capacity
         times = self.stamps[ring]
-        if stamp > times[-1] + 0.5 / self.source.sfreq:
+        if stamp > times[-1] + 1e-9:   # the samples around the marker are not all here yet
             return None
         return oldest + int(np.argmin(np.abs(times - stamp)))
 
