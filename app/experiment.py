@@ -57,6 +57,7 @@ PROTOCOL_OPTIONS = {
     "cross-session": {"split_by", "train_groups", "test_groups"},
     "loso": {"test_subjects"},
     "leave-one-site-out": set(),
+    "repeated-kfold": {"n_folds", "n_repeats"},
     "finetune": {"n_folds", "within", "test_subjects", "n_calibration"},
     "holdout": {"train_range", "test_range", "test_fraction"},
     "blocked-kfold": {"n_folds", "gap"},
@@ -98,6 +99,7 @@ class EvaluationConfig(_Strict):
     test_range: tuple[int, int] | None = Field(None, description="holdout: test samples [start, end).")
     test_fraction: float = Field(0.2, gt=0, lt=1, description="holdout without ranges: the last fraction of samples is the test set.")
     gap: int = Field(0, ge=0, description="blocked-kfold: samples left out of training either side of the test block.")
+    n_repeats: int = Field(5, ge=1, description="repeated-kfold: repeats of the stratified k-fold inside each site (session).")
 
     @model_validator(mode="after")
     def _options_match_protocol(self):

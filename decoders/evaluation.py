@@ -14,6 +14,10 @@ Protocols (``evaluate(..., protocol=NAME)``):
 ``leave-one-site-out``
     Train on every other site (``data.session``), test on the one left out (one sample per
     subject, e.g. ROI series).
+``repeated-kfold``
+    Repeated stratified k-fold inside each session (the site of ROI series), all its subjects
+    pooled: ``n_repeats`` times ``n_folds`` folds per site, reshuffled each repeat
+    (sklearn ``RepeatedStratifiedKFold``, ``random_state=seed``).
 ``finetune``
     For each target subject: fit on all the other subjects once, then for each of the
     target's k folds (the same folds as ``kfold``) fine-tune a copy on the target's training
@@ -45,8 +49,9 @@ from .base import Decoder, Task
 from .events import Event, TrainingContext
 from .tasks import get_task
 
-PROTOCOLS = ("kfold", "cross-session", "loso", "leave-one-site-out", "finetune", "holdout", "blocked-kfold")
-TRIAL_PROTOCOLS = ("kfold", "cross-session", "loso", "leave-one-site-out", "finetune", "holdout")
+PROTOCOLS = ("kfold", "cross-session", "loso", "leave-one-site-out", "repeated-kfold", "finetune", "holdout",
+             "blocked-kfold")
+TRIAL_PROTOCOLS = ("kfold", "cross-session", "loso", "leave-one-site-out", "repeated-kfold", "finetune", "holdout")
 CONTINUOUS_PROTOCOLS = ("holdout", "blocked-kfold")
 
 
@@ -146,6 +151,27 @@ def leave_one_site_out_splits(data: DecodingSet) -> list[Split]:
                   f"test site {s}", {"site": s}) for i, s in enumerate(sites)]
 
 
+def repeated_kfold_splits(data: DecodingSet, n_folds: int = 5, n_repeats: int = 5,
+                          seed: int = 0) -> list[Split]:
+    """Repeated stratified k-fold inside each session (site), subjects pooled."""
+    from sklearn.model_selection import RepeatedStratifiedKFold
+
+    _need_labels(data, "repeated-kfold")
+    if n_repeats < 1:
+        raise ProtocolError(f"repeated-kfold: n_repeats must be at least 1, not {n_repeats}.")
+    splits: list[Split] = []
+    for site in dict.fromkeys(data.session.tolist()):
+        idx = np.flatnonzero(data.session == site)
+        _check_fold_count(data.y[idx], n_folds, f"repeated-kfold (site {site})")
+        cv = RepeatedStratifiedKFold(n_splits=n_folds, n_repeats=n_repeats, random_state=seed)
+        for k, (tr, te) in enumerate(cv.split(np.zeros(len(idx)), data.y[idx])):
+            repeat, fold = divmod(k, n_folds)
+            splits.append(Split(len(splits), idx[tr], idx[te],
+                                f"site {site}, repeat {repeat + 1}/{n_repeats}, fold {fold + 1}/{n_folds}",
+                                {"site": str(site), "repeat": repeat, "fold_in_group": fold}))
+    return splits
+
+
 def finetune_splits(data: DecodingSet, n_folds: int = 5, seed: int = 0, within: str = "session",
                     test_subjects: Iterable | None = None, n_calibration: int | None = None) -> list[Split]:
     """The ``kfold`` splits of each target subject, each with the other subjects as ``pretrain``.
@@ -213,7 +239,7 @@ def make_splits(data: DecodingSet, protocol: str, *, n_folds: int = 5, seed: int
                 within: str = "session", split_by: str = "session", train_groups=None,
                 test_groups=None, test_subjects=None, n_calibration: int | None = None,
                 train_range=None, test_range=None, test_fraction: float = 0.2,
-                gap: int = 0) -> list[Split]:
+                gap: int = 0, n_repeats: int = 5) -> list[Split]:
     """The folds of ``protocol`` on ``data`` (see the module docstring for the options)."""
     if protocol not in PROTOCOLS:
         raise ProtocolError(f"unknown protocol '{protocol}'.", hint=f"Known: {', '.join(PROTOCOLS)}.")
@@ -231,6 +257,8 @@ def make_splits(data: DecodingSet, protocol: str, *, n_folds: int = 5, seed: int
         return loso_splits(data, test_subjects)
     if protocol == "leave-one-site-out":
         return leave_one_site_out_splits(data)
+    if protocol == "repeated-kfold":
+        return repeated_kfold_splits(data, n_folds, n_repeats, seed)
     if protocol == "finetune":
         return finetune_splits(data, n_folds, seed, within, test_subjects, n_calibration)
     if protocol == "holdout":

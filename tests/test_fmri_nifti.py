@@ -160,3 +160,25 @@ def test_haxby_25mm_runs_with_events():
     with pytest.raises(InputError):
         load_nifti(HAXBY / "sub001", {"pattern": "BOLD/*/bold_25mm.nii.gz", "mask": "masks/25mm/brain.nii.gz",
                                       "atlas": "masks/25mm/vt.nii.gz"})
+
+
+def test_repeated_kfold_within_each_site():
+    from app.experiment import EvaluationConfig
+    from data.decoding_set import DecodingSet
+    from decoders.evaluation import make_splits
+
+    y = np.tile([0, 1], 15)
+    site = np.repeat(["A", "B", "C"], 10)
+    d = DecodingSet(X=np.zeros((30, 2, 4)), y=y, kind="trials", modality="fmri-roi", subject=np.arange(30),
+                    session=site, run="1", class_names=["a", "b"])
+    splits = make_splits(d, "repeated-kfold", n_folds=5, n_repeats=3, seed=1)
+    assert len(splits) == 3 * 3 * 5
+    for s in splits:   # train and test inside one site, both classes in every training fold
+        assert len(set(site[s.train]) | set(site[s.test])) == 1 and len(set(y[s.train])) == 2
+    first = [s for s in splits if s.info["site"] == "A"]
+    tested = [np.sort(np.concatenate([s.test for s in first if s.info["repeat"] == r])) for r in range(3)]
+    assert all(np.array_equal(t, np.arange(10)) for t in tested)     # each repeat tests every subject once
+    assert not np.array_equal(first[0].test, first[5].test)          # reshuffled between repeats
+    assert EvaluationConfig(protocol="repeated-kfold", n_repeats=2).n_repeats == 2
+    with pytest.raises(ValueError, match="n_repeats not used"):
+        EvaluationConfig(protocol="kfold", n_repeats=2)
