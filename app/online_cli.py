@@ -35,7 +35,8 @@ def live_session(bundle, *, stream: str | None = None, replay: str | None = None
                  markers: str | None = None, mode: str = "events", step_ms: float = 250.0,
                  speed: float = 1.0, out: str | None = None, outlet: str | None = None,
                  duration: float | None = None, reconnect_s: float = 10.0, should_stop=None,
-                 signal_every: float | None = None, decoder=None, manifest=None):
+                 signal_every: float | None = None, decoder=None, manifest=None,
+                 board: str | None = None):
     """A whole online session as a generator of events (decision, marker, status, signal):
     the replay (if any), the inlets, the decoder, the session log and the decision outlet are
     set up first and closed when it ends. The first event is ``{"kind": "session"}``."""
@@ -57,11 +58,17 @@ def live_session(bundle, *, stream: str | None = None, replay: str | None = None
             player = start_replay(replay, speed=speed)
             stack.callback(player.stop)
             stream, markers = player.name, player.marker_name
-        if not stream:
+        if board:
+            from .online_brainflow import BrainFlowInput
+
+            source = BrainFlowInput(board)
+            stream = source.name.replace(":", "-")
+        elif not stream:
             from data.errors import InputError
 
-            raise InputError("give a stream name or a recording to replay.")
-        source = StreamInput(stream, markers=markers)
+            raise InputError("give a stream name, a recording to replay or a BrainFlow board.")
+        else:
+            source = StreamInput(stream, markers=markers)
         stack.callback(source.close)
         session = ClassificationSession(None, source, mode=mode, step_ms=step_ms,
                                         reconnect_s=reconnect_s, decoder=decoder, manifest=manifest)
@@ -96,7 +103,7 @@ def run_classification(args, decoder, manifest) -> int:
     for event in live_session(args.bundle, stream=args.stream, replay=args.replay, markers=args.markers,
                               mode=args.mode, step_ms=args.step, speed=args.speed, out=args.out,
                               outlet=args.outlet, duration=duration, reconnect_s=args.reconnect,
-                              decoder=decoder, manifest=manifest):
+                              decoder=decoder, manifest=manifest, board=args.board):
         if event["kind"] == "session":
             session = event["session"]
         elif event["kind"] == "decision":

@@ -58,7 +58,7 @@ class ClassificationSession:
         self.spec = manifest.get("input") or {}
         self.class_names = list(self.spec.get("class_names") or [])
         self.source, self.mode = source, mode
-        self.prep = WindowPreparer(self.spec, source.ch_names, source.sfreq, source=f"LSL stream '{source.name}'")
+        self.prep = WindowPreparer(self.spec, source.ch_names, source.sfreq, source=getattr(source, "label", f"LSL stream '{source.name}'"))
         if mode == "events" and source.markers is None:
             raise InputError(f"the LSL stream '{source.name}' has no marker stream; event-locked "
                              "decoding needs one (give --markers NAME, or use --mode sliding).")

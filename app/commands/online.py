@@ -20,7 +20,9 @@ def register(subparsers) -> None:
     p.add_argument("bundle", metavar="BUNDLE", help="decoder bundle folder or .zip (e.g. RUN/model)")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--replay", metavar="FILE", help="file or folder of feature bins to replay")
-    src.add_argument("--stream", metavar="NAME", help="name of an LSL stream of feature bins")
+    src.add_argument("--stream", metavar="NAME", help="name of an LSL stream (bins, or a signal)")
+    src.add_argument("--board", metavar="BOARD", help="classification bundles: a BrainFlow board "
+                                                      "(synthetic, cyton, ... or an id; sliding mode)")
     p.add_argument("--start", type=int, default=0, help="replay: first bin (default 0)")
     p.add_argument("--stop", type=int, help="replay: bin to stop before (default: the end)")
     p.add_argument("--realtime", action="store_true", help="replay: pace bins at the data's rate")
@@ -59,6 +61,8 @@ def run(args) -> int:
 
     decoder, manifest = load_bundle(args.bundle)
     spec_in = manifest.get("input") or {}
+    if args.board and spec_in.get("kind", "trials") != "trials":
+        raise InputError("--board decodes classification bundles only.")
     if spec_in.get("kind", "trials") == "trials":
         from ..online_cli import run_classification
 
