@@ -64,9 +64,13 @@ def test_abide_roi_series_connectivity_and_group_difference(qtbot, tmp_path):
     diff = pane.diff_image.image
     assert diff.shape == (200, 200) and np.abs(diff).max() > 0
     assert "autism − control" in pane.diff_plot.plotItem.titleLabel.text
+    assert view.browser.source.ch_names[:2] == ["roi1", "roi2"] and view.browser.source.data.shape[0] == 200
     pane.subject_box.setValue(3)
     assert not np.allclose(pane.fc_image.image, fc)
+    assert np.allclose(view.browser.source.data, data.X[3][:, ~np.isnan(data.X[3]).any(axis=0)])
     _save(view, tmp_path, "data-view-abide.png")
+    view.tabs.setCurrentIndex(0)
+    _save(view, tmp_path, "data-view-abide-signal.png")
 
 
 @pytest.mark.skipif(not HAXBY.exists(), reason="Haxby data not present")

@@ -155,6 +155,7 @@ class DataView(QWidget):
         self.tabs.addTab(signal_tab, "Signal")
         self.tabs.addTab(self.epochs, "Epochs")
         self.fmri = FmriPane()
+        self.fmri.subject_changed.connect(lambda _: self._browse_fmri())
         self.tabs.addTab(self.fmri, "fMRI")
         self.tabs.currentChanged.connect(self._tab_changed)
 
@@ -285,9 +286,17 @@ class DataView(QWidget):
             self.fmri.set_data(self.model.trials)
             if fmri:
                 self.tabs.setCurrentWidget(self.fmri)
+                self._browse_fmri()
         elif change == "bads":
             self.browser.set_bads(self.model.bads)
             self.epochs.set_trials(None)
+
+    def _browse_fmri(self) -> None:
+        """A ROI-series set's chosen subject in the signal browser, up to 120 s (or points) shown."""
+        source = self.fmri.browser_source()
+        if source is not None:
+            self.browser.set_source(source)
+            self.browser.set_view(duration_s=min(120.0, source.n_times / source.sfreq))
 
     def _show_source(self) -> None:
         content = self.model.content

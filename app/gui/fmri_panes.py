@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 N_SERIES = 8   # ROI series drawn for the chosen subject
@@ -21,6 +22,8 @@ def _image_plot(title: str) -> tuple[pg.PlotWidget, pg.ImageItem]:
 
 class FmriPane(QWidget):
     """Shown for sets whose modality is ``fmri-roi`` or ``fmri``; empty otherwise."""
+
+    subject_changed = Signal(int)   # the subject whose series `browser_source` gives
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -114,6 +117,19 @@ class FmriPane(QWidget):
         self.fc_image.setImage(subject_connectivity(d.X, index), levels=(-1, 1))
         self.fc_image.setColorMap(pg.colormap.get("CET-D1"))
         self.fc_plot.setTitle(f"connectivity (Pearson r), subject {d.subject[index]}")
+        self.subject_changed.emit(index)
+
+    def browser_source(self):
+        """The chosen subject's ROI series for the signal browser (None for other sets)."""
+        from .signal_browser import ArraySource
+
+        d = self.data
+        if d is None or d.modality != "fmri-roi":
+            return None
+        x = d.X[self.subject_box.value()]
+        x = x[:, ~np.isnan(x).any(axis=0)]
+        sfreq = d.sfreq or 1.0   # TR unknown: one "second" per time point
+        return ArraySource(x, sfreq, list(d.ch_names), ["misc"] * len(x), unit="a.u.")
 
     # ---------------------------------------------------------------- volumes
     def _show_volume(self) -> None:
