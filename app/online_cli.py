@@ -36,7 +36,7 @@ def live_session(bundle, *, stream: str | None = None, replay: str | None = None
                  speed: float = 1.0, out: str | None = None, outlet: str | None = None,
                  duration: float | None = None, reconnect_s: float = 10.0, should_stop=None,
                  signal_every: float | None = None, decoder=None, manifest=None,
-                 board: str | None = None):
+                 board: str | None = None, adapt: bool = False):
     """A whole online session as a generator of events (decision, marker, status, signal):
     the replay (if any), the inlets, the decoder, the session log and the decision outlet are
     set up first and closed when it ends. The first event is ``{"kind": "session"}``."""
@@ -71,11 +71,12 @@ def live_session(bundle, *, stream: str | None = None, replay: str | None = None
             source = StreamInput(stream, markers=markers)
         stack.callback(source.close)
         session = ClassificationSession(None, source, mode=mode, step_ms=step_ms,
-                                        reconnect_s=reconnect_s, decoder=decoder, manifest=manifest)
+                                        reconnect_s=reconnect_s, decoder=decoder, manifest=manifest,
+                                        adapt=adapt)
         log = None
         if out:
             settings = session_settings({"mode": mode, "step_ms": step_ms, "replay": replay,
-                                         "speed": speed}, manifest, bundle, session)
+                                         "speed": speed, "adapt": adapt, "board": board}, manifest, bundle, session)
             log = SessionLog(out, settings, session.class_names)
             stack.callback(log.close)
         pub = DecisionOutlet(outlet or f"neurodeck-decisions-{stream}",
@@ -103,7 +104,8 @@ def run_classification(args, decoder, manifest) -> int:
     for event in live_session(args.bundle, stream=args.stream, replay=args.replay, markers=args.markers,
                               mode=args.mode, step_ms=args.step, speed=args.speed, out=args.out,
                               outlet=args.outlet, duration=duration, reconnect_s=args.reconnect,
-                              decoder=decoder, manifest=manifest, board=args.board):
+                              decoder=decoder, manifest=manifest, board=args.board,
+                              adapt=args.adapt):
         if event["kind"] == "session":
             session = event["session"]
         elif event["kind"] == "decision":

@@ -45,7 +45,8 @@ class ClassificationSession:
     """Decode a stream with a trials (classification) bundle."""
 
     def __init__(self, bundle, source, *, mode: str = "events", step_ms: float = 250.0,
-                 stall_s: float = 2.0, reconnect_s: float = 10.0, decoder=None, manifest=None):
+                 stall_s: float = 2.0, reconnect_s: float = 10.0, decoder=None, manifest=None,
+                 adapt: bool = False):
         from decoders.bundle import load_bundle
 
         from .online_windows import WindowPreparer
@@ -58,7 +59,8 @@ class ClassificationSession:
         self.spec = manifest.get("input") or {}
         self.class_names = list(self.spec.get("class_names") or [])
         self.source, self.mode = source, mode
-        self.prep = WindowPreparer(self.spec, source.ch_names, source.sfreq, source=getattr(source, "label", f"LSL stream '{source.name}'"))
+        self.prep = WindowPreparer(self.spec, source.ch_names, source.sfreq, source=getattr(source, "label", f"LSL stream '{source.name}'"),
+                                   adapt=adapt)
         if mode == "events" and source.markers is None:
             raise InputError(f"the LSL stream '{source.name}' has no marker stream; event-locked "
                              "decoding needs one (give --markers NAME, or use --mode sliding).")

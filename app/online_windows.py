@@ -21,17 +21,23 @@ from data.errors import ChannelMismatchError, InputError
 class WindowPreparer:
     """Per-window preprocessing of a trials bundle, for a stream with ``ch_names`` at ``sfreq``."""
 
-    def __init__(self, spec: dict, ch_names: list[str], sfreq: float, *, source: str = "the stream"):
+    def __init__(self, spec: dict, ch_names: list[str], sfreq: float, *, source: str = "the stream",
+                 adapt: bool = False):
         from data.spec import Preprocessing
 
         if spec.get("kind", "trials") != "trials":
             raise InputError(f"this decoder takes {spec.get('kind')} data, not windows of a signal.")
         self.spec, self.sfreq, self.source = spec, float(sfreq), source
         self.pre = Preprocessing(**(spec.get("preprocessing") or {}))
-        if self.pre.align != "none" or self.pre.standardize == "subject":
+        # adaptive re-centring: Euclidean alignment with the mean covariance of the windows
+        # decoded so far (unlabelled), updated with each window
+        self.adapt = adapt and self.pre.align != "none"
+        self._cov_sum, self._n_seen = None, 0
+        if (self.pre.align != "none" and not adapt) or self.pre.standardize == "subject":
             raise InputError("the decoder was trained with per-subject alignment or standardisation "
                              f"(align={self.pre.align}, standardize={self.pre.standardize}), which "
-                             "needs a whole session of trials; it cannot decode window by window.")
+                             "needs a whole session of trials; decode window by window with adaptive "
+                             "re-centring (--adapt), which aligns on the windows seen so far.")
         expected = list(spec.get("ch_names") or [])
         missing = [c for c in expected if c not in ch_names]
         if missing:
@@ -95,11 +101,27 @@ class WindowPreparer:
             X = X - X[..., mask].mean(axis=-1, keepdims=True)
         scale = np.array([unit_of(t)[1] for t in self.ch_types])[None, :, None]
         X = (X * scale).astype(np.float32)
+        if self.adapt:
+            X = self._recentre(X)
         if self.pre.standardize == "trial":
             from data.preprocess import standardize
 
             X = standardize(X, np.zeros(len(X), str), "trial")
         return X
+
+
+    def _recentre(self, X: np.ndarray) -> np.ndarray:
+        """Fold each window into the running mean covariance, then whiten it by R^(-1/2)."""
+        out = np.empty_like(X)
+        for i, trial in enumerate(np.asarray(X, dtype=np.float64)):
+            cov = trial @ trial.T
+            self._cov_sum = cov if self._cov_sum is None else self._cov_sum + cov
+            self._n_seen += 1
+            R = self._cov_sum / (self._n_seen * trial.shape[1])
+            evals, evecs = np.linalg.eigh(R)
+            evals = np.clip(evals, evals.max() * 1e-10, None)
+            out[i] = ((evecs / np.sqrt(evals)) @ evecs.T) @ trial
+        return out
 
 
 def sliding_windows_offline(raw, preparer: WindowPreparer, starts: np.ndarray) -> np.ndarray:

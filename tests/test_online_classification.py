@@ -169,3 +169,38 @@ def test_calibration_recording_holds_the_stream_and_its_markers(datasets, tmp_pa
     np.testing.assert_allclose(saved.get_data(), raw.get_data(), rtol=1e-6, atol=1e-12)
     assert list(saved.annotations.description) == list(raw.annotations.description)
     np.testing.assert_allclose(saved.annotations.onset, raw.annotations.onset, atol=0.5 / 160)
+
+
+def test_adaptive_recentring_aligns_each_window_on_the_windows_seen_so_far(datasets, tmp_path):
+    from data.alignment import reference_matrix
+    from data.errors import InputError
+
+    config = {"name": "ea", "decoder": {"name": "csp-lda"},
+              "dataset": {"source": "eegbci", "data_path": str(datasets / "eegbci"), "subjects": [1],
+                          "runs": [8, 12], "events": {"T1": "left", "T2": "right"}, "window": [0.5, 2.5],
+                          "preprocessing": {"picks": MOTOR, "band": [8.0, 30.0], "align": "session"}},
+              "training": {"device": "cpu", "seed": 0}, "evaluation": {"protocol": "kfold", "n_folds": 2},
+              "output": {"runs_dir": str(tmp_path / "runs")}}
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    assert main(["run", str(tmp_path / "exp.yaml")]) == 0
+    decoder, manifest = load_bundle(list_runs(tmp_path / "runs")[0].path / "model")
+    raw = open_recording(str(datasets / RUN4)).crop(0, 60)
+    player = start_replay_raw(raw)
+    source = StreamInput(player.name, markers=player.marker_name)
+    try:
+        with pytest.raises(InputError, match="--adapt"):
+            ClassificationSession(None, source, decoder=decoder, manifest=manifest)
+        session = ClassificationSession(None, source, decoder=decoder, manifest=manifest, adapt=True)
+        events = list(session.iter_events(stop=lambda: not player.running and session.idle_s > 1.0))
+    finally:
+        source.close()
+        player.stop()
+    decisions = [e for e in events if e["kind"] == "decision"]
+    assert len(decisions) >= 5
+    plain = session.prep.__class__(manifest["input"] | {"preprocessing": {
+        **manifest["input"]["preprocessing"], "align": "none"}}, raw.ch_names, 160.0)
+    X = sliding_windows_offline(raw, plain, np.array([e["window_start"] for e in decisions]))
+    aligned = np.stack([reference_matrix(X[:k + 1]) @ X[k] for k in range(len(X))]).astype(np.float32)
+    y, proba, _ = predict_with_proba(decoder, aligned)
+    assert [e["class_index"] for e in decisions] == [int(v) for v in y]
+    np.testing.assert_allclose([e["proba"] for e in decisions], proba, rtol=1e-4, atol=1e-6)

@@ -39,6 +39,9 @@ def register(subparsers) -> None:
     g.add_argument("--out", metavar="SESSION_DIR", help="session folder (settings.json, log.csv)")
     g.add_argument("--outlet", metavar="NAME", help="name of the LSL outlet of decisions "
                                                     "(default: neurodeck-decisions-<stream>)")
+    g.add_argument("--adapt", action="store_true",
+                   help="adaptive re-centring: Euclidean alignment on the windows decoded so far "
+                        "(bundles trained with preprocessing.align)")
     g.add_argument("--reconnect", type=float, default=10.0, metavar="S",
                    help="stream lost: wait this long for it to come back, then stop (default 10)")
     p.set_defaults(func=run)
