@@ -52,3 +52,5 @@ register(Demo("center-out", "Simulated center-out cursor task: cosine-tuned Pois
               "spikes", "set", "data.demos.center_out:simulate_set"))
 register(Demo("visual-fmri", "Simulated visual fMRI: 3 subjects (700/500/350 voxels) with receptive-field responses to digit images.",
               "fmri", "set", "data.demos.visual_fmri:simulate_set"))
+register(Demo("resting-state", "Simulated resting-state ROI series: 4 sites (different TR, length, noise, scale), 4 networks; the label changes network-1 coupling.",
+              "fmri", "set", "data.demos.resting_state:simulate_set"))
