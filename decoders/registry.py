@@ -50,6 +50,8 @@ _ENTRIES = [
           Task.CLASSIFICATION, "trials", "decoders.connectivity:FCLR"),
     Entry("tangent-fc-lr", "Tangent space of OAS ROI covariances (pyRiemann) + logistic regression (ROI series).",
           Task.CLASSIFICATION, "trials", "decoders.connectivity:TangentFCLR"),
+    Entry("brainmae", "BrainMAE: region-aware masked autoencoder of ROI series (optional pretraining), fine-tuned head on learned token connectivity.",
+          Task.CLASSIFICATION, "trials", "decoders.brainmae.decoder:BrainMAE"),
     Entry("voxel-lr", "Masked fMRI voxels (NIfTI): standardise, optional ANOVA selection, l2 logistic regression.",
           Task.CLASSIFICATION, "trials", "decoders.voxel:VoxelLR"),
     Entry("mindbridge", "MindBridge-style cross-subject image reconstruction: per-subject embedders, shared translator, reset-tuning.",

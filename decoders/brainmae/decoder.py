@@ -3,8 +3,12 @@ network on the training subjects' windows (masked reconstruction, ``pretrain_epo
 the from-scratch arm), then fine-tunes it with a linear head on the mean token; a subject's
 class probabilities are the mean over its windows.
 
-Not registered yet: on simulated ROI-coupling data it has not yet been shown to beat chance
-(mean-pooled tokens of z-scored windows carry little correlation information)."""
+The head reads the upper triangle of the ROI tokens' cosine similarities (``pool:
+similarity``, a learned connectivity); the mean token (``pool: mean``) carries little of the
+between-ROI coupling that separates the classes on demo:resting-state and did not beat chance.
+Limitations: ``seg_len`` is a fixed number of time points (not yet seconds converted with each
+subject's TR), and pretraining runs inside ``fit`` on the training subjects (no separate
+encoder bundle yet)."""
 from __future__ import annotations
 
 from typing import ClassVar
@@ -30,6 +34,7 @@ class BrainMAEParams(DecoderParams):
     pretrain_epochs: int = Field(2, ge=0, description="Masked-reconstruction epochs before fine-tuning (0: from scratch).")
     finetune_epochs: int = Field(5, ge=1, description="Supervised epochs.")
     lr: float = Field(5e-4, gt=0, description="Fine-tuning learning rate.")
+    pool: str = Field("similarity", pattern="^(similarity|mean)$", description="Head input: upper triangle of the ROI tokens' cosine similarities (similarity) or the mean token (mean).")
     seed: int = 0
 
 
@@ -59,7 +64,8 @@ class BrainMAE(ClassifierDecoder):
         else:
             torch.manual_seed(p.seed)
             net = BrainMAENet(W.shape[1], p.n_segments, p.seg_len, dim=p.dim, depth=p.depth)
-        net.head = torch.nn.Linear(p.dim, len(self.classes_))
+        n_in = p.dim if p.pool == "mean" else W.shape[1] * (W.shape[1] - 1) // 2
+        net.head = torch.nn.Linear(n_in, len(self.classes_))
         opt = torch.optim.AdamW(net.parameters(), p.lr, weight_decay=0.05)
         rng = np.random.default_rng(p.seed)
         data, target = torch.as_tensor(W), torch.as_tensor(codes)
@@ -69,7 +75,7 @@ class BrainMAE(ClassifierDecoder):
             order = torch.as_tensor(rng.permutation(len(data)))
             for b in range(0, len(order), 32):
                 idx = order[b:b + 32]
-                loss = torch.nn.functional.cross_entropy(net.classify(data[idx]), target[idx])
+                loss = torch.nn.functional.cross_entropy(net.classify(data[idx], p.pool), target[idx])
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -81,7 +87,7 @@ class BrainMAE(ClassifierDecoder):
     def predict_proba(self, X, *, subject=None) -> np.ndarray:
         self._require_fitted("net_")
         W, owner = self._windows(X, self.validated_params())
-        proba = torch.softmax(self.net_.classify(torch.as_tensor(W)), dim=1).numpy()
+        proba = torch.softmax(self.net_.classify(torch.as_tensor(W), self.validated_params().pool), dim=1).numpy()
         return np.stack([proba[owner == i].mean(axis=0) for i in range(len(X))])
 
     def predict(self, X, *, subject=None) -> np.ndarray:

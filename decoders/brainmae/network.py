@@ -55,5 +55,15 @@ class BrainMAENet(nn.Module):
     def reconstruct(self, W, mask):
         return self.decoder(self.encode(W, mask)).view_as(W)
 
-    def classify(self, W):
-        return self.head(self.encode(W).mean(dim=1))
+    def pooled(self, W, pool: str = "similarity"):
+        """The representation the head reads: the mean token (``mean``) or the upper triangle
+        of the ROI tokens' cosine similarities (``similarity``, a learned connectivity)."""
+        z = self.encode(W)
+        if pool == "mean":
+            return z.mean(dim=1)
+        z = nn.functional.normalize(z - z.mean(dim=1, keepdim=True), dim=2)
+        iu = torch.triu_indices(self.n_rois, self.n_rois, 1, device=z.device)
+        return (z @ z.transpose(1, 2))[:, iu[0], iu[1]]
+
+    def classify(self, W, pool: str = "mean"):
+        return self.head(self.pooled(W, pool))
