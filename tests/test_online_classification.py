@@ -24,11 +24,8 @@ MOTOR = ["FC3", "FC1", "FCz", "FC2", "FC4", "C5", "C3", "C1", "Cz", "C2", "C4", 
 RUN4 = "eegbci/MNE-eegbci-data/files/eegmmidb/1.0.0/S001/S001R04.edf"
 
 
-@pytest.fixture(scope="module")
-def bundle(tmp_path_factory, datasets):
-    """csp-lda trained on subject 1's other imagery runs (8, 12)."""
-    folder = tmp_path_factory.mktemp("online-cls")
-    config = {"name": "s1-online", "decoder": {"name": "csp-lda"},
+def train_bundle(folder: Path, datasets: Path, decoder: dict) -> Path:
+    config = {"name": "s1-online", "decoder": decoder,
               "dataset": {"source": "eegbci", "data_path": str(datasets / "eegbci"), "subjects": [1],
                           "runs": [8, 12], "events": {"T1": "left", "T2": "right"}, "window": [0.5, 2.5],
                           "preprocessing": {"picks": MOTOR, "band": [8.0, 30.0]}},
@@ -42,12 +39,28 @@ def bundle(tmp_path_factory, datasets):
     return info.path / "model"
 
 
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory, datasets):
+    """csp-lda trained on subject 1's other imagery runs (8, 12)."""
+    return train_bundle(tmp_path_factory.mktemp("online-cls"), datasets, {"name": "csp-lda"})
+
+
 def read_log(folder: Path) -> list[dict]:
     with open(folder / "log.csv", encoding="utf-8", newline="") as f:
         return list(csv.DictReader(f))
 
 
 def test_event_locked_replay_equals_predict(bundle, datasets, tmp_path, capsys):
+    assert_online_equals_predict(bundle, datasets, tmp_path)
+    assert "accuracy" in capsys.readouterr().err
+
+
+def test_event_locked_simpleconv_equals_predict(datasets, tmp_path):
+    bundle = train_bundle(tmp_path, datasets, {"name": "eeg-simpleconv", "params": {"epochs": 2}})
+    assert_online_equals_predict(bundle, datasets, tmp_path)
+
+
+def assert_online_equals_predict(bundle, datasets, tmp_path):
     run4 = str(datasets / RUN4)
     session = tmp_path / "session"
     assert main(["online", str(bundle), "--replay", run4, "--speed", "10", "--out", str(session)]) == 0
@@ -66,9 +79,8 @@ def test_event_locked_replay_equals_predict(bundle, datasets, tmp_path, capsys):
     assert [r["marker"] for r in rows if r["kind"] == "marker"] == list(raw.annotations.description)
     assert all(float(r["latency_ms"]) >= 0 for r in online)
     settings = json.loads((session / "settings.json").read_text())
-    assert settings["decoder"] == "csp-lda" and len(settings["bundle_sha256"]) == 64
+    assert settings["decoder"] == load_bundle(bundle)[1]["decoder"] and len(settings["bundle_sha256"]) == 64
     assert settings["channels_used"] == MOTOR and "Fp1" in settings["channels_ignored"]
-    assert "accuracy" in capsys.readouterr().err
 
 
 def test_sliding_windows_equal_offline_pass(bundle, datasets):
