@@ -4,8 +4,10 @@ the from-scratch arm), then fine-tunes it with a linear head on the mean token; 
 class probabilities are the mean over its windows.
 
 The head reads the upper triangle of the ROI tokens' cosine similarities (``pool:
-similarity``, a learned connectivity); the mean token (``pool: mean``) carries little of the
-between-ROI coupling that separates the classes on demo:resting-state and did not beat chance.
+similarity``, a learned connectivity); the mean token (``pool: mean``) carries less of the
+between-ROI coupling that separates the classes on demo:resting-state (first two
+leave-one-site-out folds, dim 32, depth 1, 10 epochs, from scratch: 0.66 mean token vs 0.77
+similarity).
 Limitations: ``seg_len`` is a fixed number of time points (not yet seconds converted with each
 subject's TR), and pretraining runs inside ``fit`` on the training subjects (no separate
 encoder bundle yet)."""

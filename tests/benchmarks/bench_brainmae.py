@@ -3,6 +3,13 @@ mean and linear interpolation), CPU throughput and memory; FC+LR and tangent+LR
 leave-one-site-out accuracy.
 
     python tests/benchmarks/bench_brainmae.py [--held-out OHSU] [--epochs 3] [--skip-fc]
+    python tests/benchmarks/bench_brainmae.py --compare [--arm pretrained|scratch|linear]
+
+``--compare``: autism / control, leave-one-site-out over the seven sites, same folds:
+BrainMAE fine-tuned after pretraining on the six training sites only (labels unused), the
+same network from scratch, FC+LR and tangent+LR; per site, mean over sites, subject-weighted.
+Small CPU settings (dim 32, depth 1, 2 pretraining epochs, 8 fine-tuning epochs). Each arm
+writes results/bench_brainmae_compare_<arm>.json, so arms can run as separate processes.
 """
 from __future__ import annotations
 
@@ -27,7 +34,39 @@ from decoders.connectivity import FCLR, TangentFCLR  # noqa: E402
 DATA = ROOT.parent / "shared" / "datasets" / "abide-cc200"
 
 
+def compare(arm: str) -> None:
+    from decoders.brainmae.decoder import BrainMAE
+
+    torch.set_num_threads(1)
+    d = load_roi_folder(DATA)
+    small = dict(dim=32, depth=1, finetune_epochs=8, lr=1e-3, seed=0)
+    models = {"pretrained": {"brainmae-pretrained": lambda: BrainMAE(pretrain_epochs=2, **small)},
+              "scratch": {"brainmae-scratch": lambda: BrainMAE(pretrain_epochs=0, **small)},
+              "linear": {"fc-lr": FCLR, "tangent-fc-lr": TangentFCLR}}[arm]
+    out, start = {"arm": arm, "settings": small}, time.perf_counter()
+    for name, make in models.items():
+        accs, ns, secs = {}, [], {}
+        for site in dict.fromkeys(d.session.tolist()):
+            tr, te = d.session != site, d.session == site
+            t = time.perf_counter()
+            accs[site] = float((make().fit(d.X[tr], d.y[tr]).predict(d.X[te]) == d.y[te]).mean())
+            secs[site] = time.perf_counter() - t
+            ns.append(int(te.sum()))
+            print(name, site, f"{accs[site]:.3f} ({secs[site]:.0f} s)", flush=True)
+        out[name] = {"per_site": accs, "n": dict(zip(accs, ns)), "seconds": secs,
+                     "mean": float(np.mean(list(accs.values()))),
+                     "subject_weighted": float(np.average(list(accs.values()), weights=ns))}
+        print(name, f"mean {out[name]['mean']:.3f} weighted {out[name]['subject_weighted']:.3f}", flush=True)
+    out["seconds"] = time.perf_counter() - start
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    res = ROOT / "tests" / "benchmarks" / "results" / f"bench_brainmae_compare_{arm}.json"
+    res.write_text(json.dumps(out, indent=2))
+
+
 def main() -> None:
+    if "--compare" in sys.argv:
+        arm = sys.argv[sys.argv.index("--arm") + 1] if "--arm" in sys.argv else "pretrained"
+        return compare(arm)
     ap = argparse.ArgumentParser()
     ap.add_argument("--held-out", default="OHSU")
     ap.add_argument("--epochs", type=int, default=3)
