@@ -279,7 +279,7 @@ def load_nifti(source: str | Path, options: dict | None = None) -> DecodingSet:
     for r in np.unique(run_all):
         idx = run_all == r
         cleaned[idx] = clean(raw[idx], detrend=opts.detrend,
-                             standardize="zscore_sample" if opts.standardize else False)
+                             standardize="zscore_sample" if opts.standardize else None)
     keep = (labels_all != "") & ~np.isin(labels_all, opts.exclude)
     if not keep.any():
         raise DataError("no labelled volumes (after excluding "
