@@ -93,4 +93,5 @@ class BrainMAE(ClassifierDecoder):
         return np.stack([proba[owner == i].mean(axis=0) for i in range(len(X))])
 
     def predict(self, X, *, subject=None) -> np.ndarray:
+        self._require_fitted("net_")
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
