@@ -64,9 +64,19 @@ def run(args) -> int:
 
     decoder, manifest = load_bundle(args.bundle)
     spec_in = manifest.get("input") or {}
-    if args.board and spec_in.get("kind", "trials") != "trials":
+    # The decoder's own input kind decides the path (a bundle's input spec may be empty).
+    windows = getattr(decoder, "input_kind", "trials") != "continuous"
+    if args.board and not windows:
         raise InputError("--board decodes classification bundles only.")
-    if spec_in.get("kind", "trials") == "trials":
+    if windows:
+        if args.replay:
+            from data.sources import kind_of
+
+            if kind_of(args.replay).name == "continuous-table":
+                raise InputError(
+                    f"{args.replay} holds feature bins; {decoder.name} decodes windows of a signal "
+                    "recording, it has no per-bin step. Replay a recording (EDF, FIF, ...) for it, "
+                    "or use a continuous decoder (kalman, dkf, wiener) on feature bins.")
         from ..online_cli import run_classification
 
         return run_classification(args, decoder, manifest)
