@@ -23,3 +23,11 @@ def datasets() -> Path:
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Each test session gets its own cache folder, so nothing leaks from a user's cache."""
     monkeypatch.setenv("NEURODECK_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.fixture()
+def settings_file(tmp_path, monkeypatch):
+    """A fresh QSettings file for GUI tests, so no test reads another's (or the user's)."""
+    path = tmp_path / "settings.ini"
+    monkeypatch.setenv("NEURODECK_SETTINGS", str(path))
+    return path

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -12,20 +11,13 @@ import yaml
 
 from app.cli import main
 
+from .test_gui_workflow import wait_until
+
 pytestmark = pytest.mark.gui
 
 MOTOR = ["FC3", "FC1", "FCz", "FC2", "FC4", "C5", "C3", "C1", "Cz", "C2", "C4", "C6",
          "CP3", "CP1", "CPz", "CP2", "CP4"]
 RUN4 = "eegbci/MNE-eegbci-data/files/eegmmidb/1.0.0/S001/S001R04.edf"
-
-
-def wait_until(app, condition, timeout_s: float, what: str):
-    end = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        app.processEvents()
-        time.sleep(0.01)
 
 
 RUN8 = "eegbci/MNE-eegbci-data/files/eegmmidb/1.0.0/S001/S001R08.edf"

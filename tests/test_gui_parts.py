@@ -8,13 +8,6 @@ import pytest
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture()
-def settings_file(tmp_path, monkeypatch):
-    path = tmp_path / "settings.ini"
-    monkeypatch.setenv("NEURODECK_SETTINGS", str(path))
-    return path
-
-
 # ------------------------------------------------------------------- signal browser
 def test_minmax_decimation_keeps_every_extreme():
     from app.gui.signal_browser import minmax_decimate

@@ -12,13 +12,6 @@ from PySide6.QtWidgets import QLabel
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture()
-def settings_file(tmp_path, monkeypatch):
-    path = tmp_path / "settings.ini"
-    monkeypatch.setenv("NEURODECK_SETTINGS", str(path))
-    return path
-
-
 def _toy_view(window):
     label = QLabel(f"toy view over {window.wb.data.source or 'nothing'}")
     label.setObjectName("toyView")
