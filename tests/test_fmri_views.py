@@ -53,9 +53,11 @@ def test_abide_roi_series_connectivity_and_group_difference(qtbot, tmp_path):
     from data.fmri.roi_series import load_roi_folder
 
     view = _view(qtbot)
+    assert not view.tabs.isTabVisible(view.tabs.indexOf(view.fmri))     # no fMRI tab before fMRI data
     data = load_roi_folder(ABIDE, {"max_subjects_per_site": 4})
     view.model.set_trials(data)
     pane = view.fmri
+    assert view.tabs.isTabVisible(view.tabs.indexOf(pane)) and not view.tabs.isTabVisible(view.tabs.indexOf(view.epochs))
     assert view.tabs.currentWidget() is pane and pane.roi_panel.isVisible() and not pane.volume_plot.isVisible()
     assert len(pane.series_plot.listDataItems()) == 8
     fc = pane.fc_image.image

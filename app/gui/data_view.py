@@ -157,6 +157,7 @@ class DataView(QWidget):
         self.fmri = FmriPane()
         self.fmri.subject_changed.connect(lambda _: self._browse_fmri())
         self.tabs.addTab(self.fmri, "fMRI")
+        self._show_tabs_for(fmri=False)   # each modality sees only its own tabs
         self.tabs.currentChanged.connect(self._tab_changed)
 
         split = QSplitter(Qt.Horizontal)
@@ -284,12 +285,17 @@ class DataView(QWidget):
             fmri = self.fmri.applies_to(self.model.trials)   # fMRI sets: the fMRI tab, not epochs
             self.epochs.set_trials(None if fmri else self.model.trials)
             self.fmri.set_data(self.model.trials)
+            self._show_tabs_for(fmri=fmri)
             if fmri:
                 self.tabs.setCurrentWidget(self.fmri)
                 self._browse_fmri()
         elif change == "bads":
             self.browser.set_bads(self.model.bads)
             self.epochs.set_trials(None)
+
+    def _show_tabs_for(self, fmri: bool) -> None:
+        self.tabs.setTabVisible(self.tabs.indexOf(self.fmri), fmri)
+        self.tabs.setTabVisible(self.tabs.indexOf(self.epochs), not fmri)
 
     def _browse_fmri(self) -> None:
         """A ROI-series set's chosen subject in the signal browser, up to 120 s (or points) shown."""
