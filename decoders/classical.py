@@ -47,8 +47,23 @@ class _Linear:
         return {"clf.coef": self.coef, "clf.intercept": self.intercept}
 
 
-class _ClassicalDecoder(ClassifierDecoder):
-    """Shared plumbing: input checks, labels, predict from probabilities, state."""
+class LinearHeadDecoder(ClassifierDecoder):
+    """A classifier whose last stage is a `_Linear` in ``clf_``: labels from probabilities."""
+
+    def predict(self, X, *, subject=None) -> np.ndarray:
+        proba = self.predict_proba(X)   # raises NotFittedError before classes_ is read
+        return self.classes_[proba.argmax(axis=1)]
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return self.clf_.classes
+
+    def _set_linear(self, arrays: dict[str, np.ndarray], extra: dict[str, Any]) -> None:
+        self.clf_ = _Linear(arrays["clf.coef"], arrays["clf.intercept"], np.asarray(extra["classes"]))
+
+
+class _ClassicalDecoder(LinearHeadDecoder):
+    """Shared plumbing: input checks, labels, state."""
 
     task: ClassVar[Task] = Task.CLASSIFICATION
     input_kind: ClassVar[str] = "trials"
@@ -78,14 +93,6 @@ class _ClassicalDecoder(ClassifierDecoder):
         X = self._check(X, fitted=True)
         return self.clf_.proba(self._features(X))
 
-    def predict(self, X, *, subject=None) -> np.ndarray:
-        proba = self.predict_proba(X)
-        return self.classes_[proba.argmax(axis=1)]
-
-    @property
-    def classes_(self) -> np.ndarray:
-        return self.clf_.classes
-
     def get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         self._check_fitted()
         arrays = {**self._feature_arrays(), **self.clf_.arrays()}
@@ -98,7 +105,7 @@ class _ClassicalDecoder(ClassifierDecoder):
         return {**features, "clf.coef": TensorSpec((n_out, n_features)), "clf.intercept": TensorSpec((n_out,))}
 
     def set_state(self, arrays: dict[str, np.ndarray], extra: dict[str, Any]):
-        self.clf_ = _Linear(arrays["clf.coef"], arrays["clf.intercept"], np.asarray(extra["classes"]))
+        self._set_linear(arrays, extra)
         self.n_chans_ = int(extra["n_chans"])
         self._set_feature_arrays(arrays)
         return self

@@ -14,8 +14,8 @@ from pydantic import Field
 
 from data.errors import InputError
 
-from .base import ClassifierDecoder, DecoderParams, Task, TensorSpec, state_int, state_list
-from .classical import _Linear
+from .base import DecoderParams, Task, TensorSpec, state_int, state_list
+from .classical import LinearHeadDecoder, _Linear
 from .events import TrainingContext
 
 
@@ -56,7 +56,7 @@ def oas_covariances(X: np.ndarray, name: str = "tangent") -> np.ndarray:
     return np.array(covs)
 
 
-class _ConnectivityLR(ClassifierDecoder):
+class _ConnectivityLR(LinearHeadDecoder):
     task: ClassVar[Task] = Task.CLASSIFICATION
     input_kind: ClassVar[str] = "trials"
     Params: ClassVar[type] = ConnectivityParams
@@ -80,20 +80,12 @@ class _ConnectivityLR(ClassifierDecoder):
             raise InputError(f"{self.name} was trained on {self.n_rois_} ROIs; got {np.asarray(X).shape[1]}.")
         return self.clf_.proba(self._features(np.asarray(X)))
 
-    def predict(self, X, *, subject=None) -> np.ndarray:
-        proba = self.predict_proba(X)
-        return self.classes_[proba.argmax(axis=1)]
-
-    @property
-    def classes_(self) -> np.ndarray:
-        return self.clf_.classes
-
     def get_state(self):
         self._require_fitted("clf_")
         return {**self._arrays(), **self.clf_.arrays()}, {"classes": self.clf_.classes.tolist(), "n_rois": self.n_rois_}
 
     def set_state(self, arrays, extra):
-        self.clf_ = _Linear(arrays["clf.coef"], arrays["clf.intercept"], np.asarray(extra["classes"]))
+        self._set_linear(arrays, extra)
         self.n_rois_ = int(extra["n_rois"])
         self._set_arrays(arrays)
         return self

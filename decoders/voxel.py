@@ -15,8 +15,8 @@ from pydantic import Field
 
 from data.errors import InputError
 
-from .base import ClassifierDecoder, DecoderParams, Task, TensorSpec, state_int, state_list
-from .classical import _Linear
+from .base import DecoderParams, Task, TensorSpec, state_int, state_list
+from .classical import LinearHeadDecoder, _Linear
 from .events import TrainingContext
 
 
@@ -25,7 +25,7 @@ class VoxelParams(DecoderParams):
     k_best: int | None = Field(None, ge=1, description="Keep the k voxels with the highest ANOVA F (training data); null: all.")
 
 
-class VoxelLR(ClassifierDecoder):
+class VoxelLR(LinearHeadDecoder):
     """Standardised voxels (optionally ANOVA-selected) + l2 logistic regression."""
 
     name: ClassVar[str] = "voxel-lr"
@@ -70,14 +70,6 @@ class VoxelLR(ClassifierDecoder):
             raise InputError(f"{self.name} was trained on {self.n_voxels_} voxels; got {X.shape[1]}.")
         return self.clf_.proba(((X - self.mean_) / self.scale_)[:, self.selected_])
 
-    def predict(self, X, *, subject=None) -> np.ndarray:
-        proba = self.predict_proba(X)   # raises NotFittedError before classes_ is read
-        return self.classes_[proba.argmax(axis=1)]
-
-    @property
-    def classes_(self) -> np.ndarray:
-        return self.clf_.classes
-
     def get_state(self):
         self._require_fitted("clf_")
         arrays = {"mean": self.mean_, "scale": self.scale_, "selected": self.selected_.astype(np.int64),
@@ -85,7 +77,7 @@ class VoxelLR(ClassifierDecoder):
         return arrays, {"classes": self.clf_.classes.tolist(), "n_voxels": int(self.n_voxels_)}
 
     def set_state(self, arrays, extra):
-        self.clf_ = _Linear(arrays["clf.coef"], arrays["clf.intercept"], np.asarray(extra["classes"]))
+        self._set_linear(arrays, extra)
         self.n_voxels_ = int(extra["n_voxels"])
         self.mean_ = np.asarray(arrays["mean"], float)
         self.scale_ = np.asarray(arrays["scale"], float)
