@@ -2,36 +2,88 @@
 
 `ReconstructionPane.show_event(data)` takes the fields of a "reconstruction" event
 (decoders/events.py): view "images" (truth, decoded: (n, h, w)), "signal" (truth,
-decoded, mask: (n_times,)) or "trajectory" (truth, decoded: (n, d), target_names).
+decoded, mask: (n_times,), or (k, n_times) with channel_names and optionally subject, epoch,
+tr) or "trajectory" (truth, decoded: (n, d), target_names).
 """
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QFontMetrics
+from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from . import theme
 from .image_grid import ImageGrid
 
 
 class SignalOverlay(pg.PlotWidget):
-    """A signal with its masked spans shaded, the truth and the reconstruction overlaid."""
+    """Signals with their masked spans shaded, the truth and the reconstruction overlaid.
 
-    def show_signal(self, truth: np.ndarray, decoded: np.ndarray, mask: np.ndarray | None) -> None:
+    One signal (n_times,) fills the plot; k channels (k, n_times) are stacked with vertical
+    offsets, the y ticks naming them, each channel's masked spans shaded within its own row.
+    """
+
+    max_channels = 12
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.shaded: list[QGraphicsRectItem] = []   # one rectangle per masked span, all rows
+        self.channel_names: list[str] = []          # the rows drawn, top to bottom
+        self.n_channels = 0                         # channels in the event (may exceed the rows drawn)
+
+    def show_signal(self, truth: np.ndarray, decoded: np.ndarray, mask: np.ndarray | None,
+                    channel_names: list[str] | None = None, tr: float | None = None) -> None:
         self.clear()
-        self.addLegend(offset=(-10, 10))
-        t = np.arange(len(truth))
+        self.shaded = []
         c = theme.colors()
-        if mask is not None and np.any(mask):
-            edges = np.flatnonzero(np.diff(np.r_[0, np.asarray(mask, dtype=int), 0]))
-            for start, stop in zip(edges[::2], edges[1::2]):
-                region = pg.LinearRegionItem((start, stop), movable=False,
-                                             brush=pg.mkBrush(c["accent_soft"]), pen=pg.mkPen(None))
-                self.addItem(region)
-        self.plot(t, truth, pen=pg.mkPen(c["trace"], width=1.5), name="true")
-        self.plot(t, decoded, pen=pg.mkPen(theme.class_color(1), width=1.5), name="reconstructed")
-        self.setLabel("bottom", "sample")
+        legend = self.addLegend(offset=(-10, 2), colCount=2)
+        background = QColor(c["plot_background"])
+        background.setAlphaF(0.8)
+        legend.setBrush(pg.mkBrush(background))
+        legend.setLabelTextColor(c["plot_foreground"])
+        truth, decoded = np.atleast_2d(np.asarray(truth, float)), np.atleast_2d(np.asarray(decoded, float))
+        mask = None if mask is None else np.broadcast_to(np.asarray(mask, bool), truth.shape)
+        stacked = channel_names is not None or len(truth) > 1
+        self.n_channels = len(truth)
+        rows = min(len(truth), self.max_channels)
+        names = list(channel_names or [f"channel {i}" for i in range(len(truth))])[:rows]
+        self.channel_names = names if stacked else []
+        step = tr or 1.0
+        t = np.arange(truth.shape[1]) * step
+        # Row height: the widest channel (central 98 % of its values), so rows never overlap.
+        spans = [np.nanpercentile(np.r_[truth[i], decoded[i]], [1, 99]) for i in range(rows)]
+        height = float(np.nanmax([hi - lo for lo, hi in spans] + [1e-12])) * 1.15
+        ticks = []
+        for i in range(rows):
+            middle = float(np.mean(spans[i]))
+            center = -height * i if stacked else middle    # each stacked row centred on its offset
+            shift = center - middle if stacked else 0.0
+            if mask is not None and np.any(mask[i]):
+                edges = np.flatnonzero(np.diff(np.r_[0, mask[i].astype(int), 0]))
+                for start, stop in zip(edges[::2], edges[1::2]):
+                    rect = QGraphicsRectItem((start - 0.5) * step, center - 0.46 * height,   # a gap between rows
+                                             (stop - start) * step, 0.92 * height)
+                    rect.setBrush(pg.mkBrush(c["accent_soft"]))
+                    rect.setPen(pg.mkPen(None))
+                    rect.setZValue(-10)
+                    self.addItem(rect)
+                    self.shaded.append(rect)
+            self.plot(t, truth[i] + shift, pen=pg.mkPen(c["trace"], width=1.5), name="true" if i == 0 else None)
+            self.plot(t, decoded[i] + shift, pen=pg.mkPen(theme.class_color(1), width=1.5),
+                      name="reconstructed" if i == 0 else None)
+            ticks.append((center, names[i]))
+        axis = self.getAxis("left")
+        axis.setTicks([ticks, []] if stacked else None)
+        self.setLabel("bottom", "time (s)" if tr else "sample")
+        if stacked:   # the rows exactly, headroom above the first for the legend, room for every name
+            metrics = QFontMetrics(axis.style["tickFont"] or axis.font())
+            axis.setWidth(max(metrics.horizontalAdvance(str(n)) for n in names) + 16)
+            self.setXRange(t[0], t[-1], padding=0.01)
+            self.setYRange(-height * (rows - 0.4), height, padding=0)
+        else:
+            axis.setWidth(None)
+            self.enableAutoRange()
 
 
 class TrajectoryView(pg.PlotWidget):
@@ -110,9 +162,10 @@ class ReconstructionPane(QWidget):
         elif view == "signal":
             mask = data.get("mask")
             self.signal.show_signal(np.asarray(data["truth"]), np.asarray(data["decoded"]),
-                                    None if mask is None else np.asarray(mask, bool))
+                                    None if mask is None else np.asarray(mask, bool),
+                                    data.get("channel_names"), data.get("tr"))
             self.stack.setCurrentWidget(self.signal)
-            self.title.setText(f"Masked signal (shaded) and its reconstruction{where}")
+            self.title.setText(signal_title(data, self.signal) + where)
         elif view == "trajectory":
             self.trajectory.show_trajectory(np.asarray(data["truth"]), np.asarray(data["decoded"]),
                                             data.get("target_names"))
@@ -121,3 +174,15 @@ class ReconstructionPane(QWidget):
         else:
             return
         self.current = view
+
+
+def signal_title(data: dict, overlay: SignalOverlay) -> str:
+    """'Masked segments (shaded) of 4 ROIs of held-out subject 0051456 and their reconstruction, epoch 3'."""
+    epoch = f", epoch {data['epoch']}" if data.get("epoch") is not None else ""
+    if not overlay.channel_names:
+        return f"Masked signal (shaded) and its reconstruction{epoch}"
+    names = overlay.channel_names
+    kind = "ROIs" if all(str(n).lower().startswith("roi") for n in names) else "channels"
+    count = f"{len(names)} {kind}" if len(names) == overlay.n_channels else f"{len(names)} of {overlay.n_channels} {kind}"
+    subject = f" of held-out subject {data['subject']}" if data.get("subject") is not None else ""
+    return f"Masked segments (shaded) of {count}{subject} and their reconstruction{epoch}"
