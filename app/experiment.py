@@ -391,7 +391,8 @@ def _fit_kwargs(model, data, ctx) -> dict[str, Any]:
     from decoders.evaluation import _kwargs
 
     return _kwargs(model.fit, subject=data.subject, session=data.session, context=ctx,
-                   stimuli=data.stimuli)  # the reconstruction task's fit takes the images shown
+                   stimuli=data.stimuli,  # the reconstruction task's fit takes the images shown
+                   tr=data.tr)  # fMRI: repetition time (s) of each sample
 
 
 def _resolved(config: ExperimentConfig, params: dict[str, Any]) -> dict[str, Any]:

@@ -26,6 +26,10 @@ class DecodingSet:
         One string per sample (trial, time bin or volume).
     provenance
         ``{"source": ..., "files": [...], "steps": [{"name": ..., "params": {...}}]}``.
+    tr
+        fMRI: repetition time in seconds of each sample (float64, (n,)), so decoders can turn
+        seconds into time points per subject; None when unknown or not fMRI (decoders then
+        use their own default).
     """
 
     X: np.ndarray
@@ -43,6 +47,7 @@ class DecodingSet:
     times: np.ndarray | None = None
     stimuli: np.ndarray | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
+    tr: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.X)
@@ -55,6 +60,8 @@ class DecodingSet:
             setattr(self, name, arr)
         if self.y is not None and len(self.y) != n:
             raise ValueError(f"y has {len(self.y)} entries for {n} samples")
+        if self.tr is not None:
+            self.tr = _checked_tr(self.tr, n)
 
     # ------------------------------------------------------------------ views
     def __len__(self) -> int:
@@ -76,6 +83,7 @@ class DecodingSet:
         return replace(
             self, X=self.X[idx], y=pick(self.y), subject=self.subject[idx],
             session=self.session[idx], run=self.run[idx], stimuli=pick(self.stimuli),
+            tr=pick(self.tr),
         )
 
     def with_step(self, name: str, **params: Any) -> "DecodingSet":
@@ -95,6 +103,8 @@ class DecodingSet:
             out["classes"] = dict(zip(self.class_names, counts.tolist()))
         if self.target_names:
             out["targets"] = list(self.target_names)
+        if self.tr is not None:
+            out["tr"] = sorted(set(self.tr.tolist()))
         return out
 
     # ------------------------------------------------------------ persistence
@@ -109,7 +119,7 @@ class DecodingSet:
         }
         arrays = {"X": self.X, "subject": self.subject, "session": self.session, "run": self.run,
                   "meta": np.array(json.dumps(meta))}
-        for name in ("y", "times", "stimuli"):
+        for name in ("y", "times", "stimuli", "tr"):
             if getattr(self, name) is not None:
                 arrays[name] = getattr(self, name)
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:
@@ -121,4 +131,18 @@ class DecodingSet:
             meta = json.loads(str(z["meta"]))
             get = lambda k: z[k] if k in z.files else None  # noqa: E731
             return cls(X=z["X"], y=get("y"), subject=z["subject"], session=z["session"],
-                       run=z["run"], times=get("times"), stimuli=get("stimuli"), **meta)
+                       run=z["run"], times=get("times"), stimuli=get("stimuli"), tr=get("tr"),
+                       **meta)
+
+
+def _checked_tr(tr, n: int) -> np.ndarray:
+    """``tr`` as float64 (n,), or ValueError when its length or a value is wrong."""
+    try:
+        arr = np.asarray(tr, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"tr must be numbers (seconds): {exc}") from exc
+    if arr.ndim != 1 or len(arr) != n:
+        raise ValueError(f"tr has shape {arr.shape} for {n} samples; one TR per sample is needed")
+    if not (np.isfinite(arr).all() and (arr > 0).all()):
+        raise ValueError("tr must be finite and > 0 seconds for every sample")
+    return arr

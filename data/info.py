@@ -132,8 +132,14 @@ def format_description(info: dict[str, Any]) -> str:
     for key, label in _EXTRA_LINES:
         if info.get(key) not in (None, [], {}):
             value = info[key]
-            text = ", ".join(f"{k} ({v})" for k, v in value.items()) if isinstance(value, dict) else (
-                "; ".join(map(str, value)) if key in ("warnings", "volumes") else str(value))
+            if isinstance(value, dict):   # e.g. sites: counts, tr: TR of each site
+                text = ", ".join(f"{k} ({v})" for k, v in value.items())
+            elif key in ("warnings", "volumes"):
+                text = "; ".join(map(str, value))
+            elif key == "tr" and isinstance(value, list):   # a set's distinct TRs
+                text = ", ".join(f"{v:g}" for v in value)
+            else:
+                text = str(value)
             lines.append(f"{label}: {text}")
     for key in ("subjects", "sessions", "runs"):
         values = info.get(key) or []

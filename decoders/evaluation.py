@@ -379,7 +379,8 @@ def evaluate(data: DecodingSet, decoder: DecoderSource, protocol: str = "kfold",
             fold_ctx.log(f"fine-tuning on {len(split.train)} trials ({split.label})")
             start = time.perf_counter()
             model.fine_tune(data.X[split.train], data.y[split.train],
-                            **_kwargs(model.fine_tune, subject=data.subject[split.train], context=fold_ctx))
+                            **_kwargs(model.fine_tune, subject=data.subject[split.train],
+                                      tr=_tr(data, split.train), context=fold_ctx))
             fit_seconds = time.perf_counter() - start
             split.info["pretrain_seconds"] = pretrain_seconds
         else:
@@ -414,33 +415,37 @@ def evaluate(data: DecodingSet, decoder: DecoderSource, protocol: str = "kfold",
 TRAJECTORY_POINTS = 1000  # test samples sent to the live trajectory view per fold
 
 
-def predict_with_proba(model: Decoder, X: np.ndarray, subject=None) -> tuple[np.ndarray, np.ndarray | None, float]:
-    """Predictions, class probabilities (or None) and the prediction time in ms per sample."""
+def predict_with_proba(model: Decoder, X: np.ndarray, subject=None,
+                       tr=None) -> tuple[np.ndarray, np.ndarray | None, float]:
+    """Predictions, class probabilities (or None) and the prediction time in ms per sample;
+    ``subject`` and ``tr`` (seconds per sample) go to the methods that accept them."""
     start = time.perf_counter()
-    y_pred = np.asarray(model.predict(X, **_kwargs(model.predict, subject=subject)))
+    y_pred = np.asarray(model.predict(X, **_kwargs(model.predict, subject=subject, tr=tr)))
     ms = (time.perf_counter() - start) * 1000 / max(len(X), 1)
     proba = None
     if getattr(model, "task", None) == Task.CLASSIFICATION and hasattr(model, "predict_proba"):
         try:
-            proba = np.asarray(model.predict_proba(X, **_kwargs(model.predict_proba, subject=subject)))
+            proba = np.asarray(model.predict_proba(X, **_kwargs(model.predict_proba, subject=subject, tr=tr)))
         except NotImplementedError:
             proba = None
     return y_pred, proba, ms
 
 
 def _fit(model: Decoder, data: DecodingSet, index: np.ndarray, ctx: TrainingContext) -> tuple[Decoder, float]:
-    """Fit on ``index`` with what the model's task hands to fit (labels, targets, stimuli, nothing)."""
+    """Fit on ``index`` with what the model's task hands to fit (labels, targets, stimuli, nothing),
+    plus the samples' TRs where fit takes ``tr`` and the set has them."""
     inputs = get_task(model.task).fit_inputs
+    tr = _tr(data, index)
     start = time.perf_counter()
     if inputs == "none":
-        model.fit(data.X[index], **_kwargs(model.fit, context=ctx))
+        model.fit(data.X[index], **_kwargs(model.fit, tr=tr, context=ctx))
     elif inputs == "stimuli":
         model.fit(data.X[index], None, **_kwargs(model.fit, stimuli=_truth(data, "stimuli")[index],
-                                                  subject=data.subject[index], context=ctx))
+                                                  subject=data.subject[index], tr=tr, context=ctx))
     else:
         y = None if data.y is None else data.y[index]
         model.fit(data.X[index], y, **_kwargs(model.fit, subject=data.subject[index],
-                                              session=data.session[index], context=ctx))
+                                              session=data.session[index], tr=tr, context=ctx))
     return model, time.perf_counter() - start
 
 
@@ -455,12 +460,18 @@ def _test(model: Decoder, data: DecodingSet, split: Split, task: Task, fit_secon
                           fit_seconds, 0.0, len(split.train), info)
     X = data.X[split.test]
     y_true = _truth(data, "stimuli" if spec.fit_inputs == "stimuli" else "y")[split.test]
-    y_pred, proba, ms = predict_with_proba(model, X, subject=data.subject[split.test])
+    y_pred, proba, ms = predict_with_proba(model, X, subject=data.subject[split.test],
+                                           tr=_tr(data, split.test))
     m = spec.metric_function()(y_true, y_pred, **_kwargs(
         spec.metric_function(), proba=proba, n_classes=data.n_classes or None,
         target_names=data.target_names or None))
     return FoldResult(split.fold, split.label, split.test, y_true, y_pred, proba, m, fit_seconds, ms,
                       len(split.train), dict(split.info))
+
+
+def _tr(data: DecodingSet, index) -> np.ndarray | None:
+    """The TRs (s) of the samples at ``index``, or None when the set has none."""
+    return None if data.tr is None else data.tr[index]
 
 
 def _truth(data: DecodingSet, name: str) -> np.ndarray:

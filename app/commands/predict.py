@@ -164,7 +164,7 @@ def predict_rows(decoder, spec: dict, data):
 
     from data.fingerprint import seen_mask
 
-    y_pred, proba, _ = predict_with_proba(decoder, data.X, subject=data.subject)
+    y_pred, proba, _ = predict_with_proba(decoder, data.X, subject=data.subject, tr=data.tr)
     seen = seen_mask(data.X, spec.get("training_digests"))
     names = spec.get("class_names") or []
     rows, correct = [], []

@@ -11,8 +11,8 @@ hold both classes in about equal numbers. Deterministic from ``spec.seed``.
 
 Layout (as ``data.fmri.roi_series.load_roi_folder``): ``X`` (subjects, rois, time) float32,
 NaN-padded to the longest series; ``session`` is the site; ``run`` is "1"; ``sfreq`` is None
-because TRs differ between sites (the TR of each subject is in ``provenance["tr"]``, the
-valid length in ``provenance["lengths"]``).
+because TRs differ between sites (the TR of each subject is in ``tr`` and ``provenance["tr"]``,
+the valid length in ``provenance["lengths"]``).
 """
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ def simulate_set(spec) -> DecodingSet:
         subject=np.array([subjects[i] for i in keep]), session=np.array([sites[i] for i in keep]),
         run=np.full(len(series), "1"), sfreq=None,
         ch_names=[f"roi{i + 1}" for i in range(n_rois)], ch_types=["misc"] * n_rois,
-        class_names=list(CLASS_NAMES),
+        class_names=list(CLASS_NAMES), tr=np.array([trs[i] for i in keep], dtype=np.float64),
         provenance={"source": "demo:resting-state", "files": [], "lengths": lengths.tolist(),
                     "tr": [trs[i] for i in keep],
                     "networks": {f"net{k + 1}": [f"roi{k * ROIS_PER_NETWORK + i + 1}" for i in range(ROIS_PER_NETWORK)]

@@ -9,7 +9,7 @@ or from BIDS-style events files (``onset duration trial_type``) found next to ea
 Labels are shifted by ``hrf_delay`` seconds (the hemodynamic lag). A sample is one labelled
 volume (``sample: volume``) or the mean of each block of consecutive equal labels
 (``sample: block``). The set is ``trials`` with ``X`` (n_samples, n_features, 1), the run in
-``run``; TR from the header unless ``tr`` is given.
+``run``; TR from the header unless ``tr`` is given (the set's ``tr``: that TR for every sample).
 """
 from __future__ import annotations
 
@@ -292,6 +292,7 @@ def load_nifti(source: str | Path, options: dict | None = None) -> DecodingSet:
         X=X[:, :, None].astype(np.float32), y=y, kind="trials", modality="fmri",
         subject=np.full(len(y), opts.subject), session=np.full(len(y), "1"), run=run_s,
         sfreq=1.0 / trs[0], ch_names=list(names), ch_types=["misc"] * len(names), class_names=class_names,
+        tr=np.full(len(y), trs[0], dtype=np.float64),
         provenance={"source": str(source), "files": files, "tr": trs[0], "warnings": warn_list,
                     "features": str(feature_file) if feature_file else "nilearn background mask",
                     "steps": [{"name": "nifti", "params": opts.model_dump()}]})

@@ -7,6 +7,11 @@ A source is a folder; files are found recursively (an ABIDE site folder holds
 series first and NaN after (`series_lengths` gives the lengths back). ``session`` holds the
 site (the folder directly under the source root, or the file's folder), so the
 ``leave-one-site-out`` protocol leaves one site out.
+
+TR (the set's ``tr``, one per subject): ``options.tr`` for every subject, else
+``options.site_tr[site]``, else the ABIDE I scan parameters for a known ABIDE site name
+(`ABIDE_TR`, case-insensitive). When a site's TR is still unknown the set's ``tr`` is None and
+decoders use their own default. ``sfreq`` is 1/TR when all subjects share one TR, else None.
 """
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ import csv
 import gzip
 import re
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,6 +28,10 @@ from ..decoding_set import DecodingSet
 from ..errors import CorruptFileError, DataError, MissingFileError, UnsupportedFormatError
 
 SUFFIXES = (".1d", ".1d.gz", ".csv", ".tsv", ".npy")
+
+# Repetition time (s) of the ABIDE I sites, from the ABIDE I scan parameters; keys lower case.
+ABIDE_TR = {"caltech": 2.0, "kki": 2.5, "nyu": 2.0, "ohsu": 2.5, "sdsu": 2.0, "trinity": 2.0,
+            "ucla": 3.0, "ucla_1": 3.0, "ucla_2": 3.0}
 
 
 class RoiSeriesOptions(BaseModel):
@@ -36,7 +46,23 @@ class RoiSeriesOptions(BaseModel):
     label_names: dict[str, str] | None = Field({"1": "autism", "2": "control"}, description="Label value -> class name.")
     sites: list[str] | None = Field(None, description="Sites (sub-folder names) to load; null: all.")
     max_subjects_per_site: int | None = Field(None, ge=1, description="Keep the first N subjects of each site (small tests).")
-    tr: float | None = Field(None, gt=0, description="Repetition time in seconds (sfreq = 1/TR); null: unknown.")
+    tr: float | None = Field(None, gt=0, allow_inf_nan=False,
+                             description="Repetition time in seconds of every subject (overrides site_tr and the ABIDE table).")
+    site_tr: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] | None = Field(
+        None, description="Site folder name -> repetition time in seconds; sites not named: the ABIDE table, else unknown.")
+
+
+def site_tr(site: str, opts: RoiSeriesOptions) -> float | None:
+    """TR in seconds of ``site``: ``opts.tr``, ``opts.site_tr``, the ABIDE table, or None."""
+    if opts.tr:
+        return float(opts.tr)
+    given = opts.site_tr or {}
+    if site in given:
+        return float(given[site])
+    lower = {k.lower(): v for k, v in given.items()}
+    if site.lower() in lower:
+        return float(lower[site.lower()])
+    return ABIDE_TR.get(site.lower())
 
 
 def _suffix(path: Path) -> str:
@@ -166,14 +192,16 @@ def load_roi_folder(source: str | Path, options: dict | None = None) -> Decoding
     if opts.label_column:
         class_names = sorted(set(labels))
         y = np.array([class_names.index(lab) for lab in labels])
+    by_site = {site: site_tr(site, opts) for site in dict.fromkeys(sites)}
+    tr = None if None in by_site.values() else np.array([by_site[s] for s in sites], dtype=np.float64)
     return DecodingSet(
         X=X, y=y, kind="trials", modality="fmri-roi", subject=np.array(subjects),
         session=np.array(sites), run=np.full(len(series), "1"),
-        sfreq=1.0 / opts.tr if opts.tr else None,
+        sfreq=1.0 / tr[0] if tr is not None and len(set(tr.tolist())) == 1 else None,
         ch_names=[f"roi{i + 1}" for i in range(X.shape[1])], ch_types=["misc"] * X.shape[1],
-        class_names=class_names,
+        class_names=class_names, tr=tr,
         provenance={"source": str(source), "files": [str(p) for p in files],
-                    "lengths": lengths.tolist(),
+                    "lengths": lengths.tolist(), "tr_by_site": by_site,
                     "steps": [{"name": "roi-series", "params": opts.model_dump()}]})
 
 
@@ -194,7 +222,8 @@ def describe_roi_series(source: str, **opts) -> dict:
     sites: dict[str, int] = {}
     for p in files:
         sites[_site(root, p)] = sites.get(_site(root, p), 0) + 1
+    trs = {site: site_tr(site, o) or "unknown" for site in sites}
     return {"source": str(source), "kind": "set", "data_kind": "trials", "modality": "fmri-roi",
             "n_samples": len(files), "shape": [len(files), int(first.shape[1]), "time (varies)"],
             "n_files": len(files), "n_rois": int(first.shape[1]), "first_file_time_points": int(first.shape[0]),
-            "sites": sites, "phenotype_tables": [str(p) for p in sorted(root.rglob(o.phenotype))] if o.phenotype else []}
+            "sites": sites, "tr": trs, "phenotype_tables": [str(p) for p in sorted(root.rglob(o.phenotype))] if o.phenotype else []}

@@ -1,5 +1,6 @@
 """Datasets made of several sub-sources (`DatasetSpec.sources`): each part is loaded with the
-spec's settings and the parts are stacked on their common channels and the union of classes."""
+spec's settings and the parts are stacked on their common channels and the union of classes
+(per-sample TRs are kept when every part has them; parts with TRs may differ in TR)."""
 from __future__ import annotations
 
 import numpy as np
@@ -24,7 +25,11 @@ def stack(parts: list[DecodingSet], names: list[str], policy: str, label: str) -
         raise DataError(f"the sources hold different kinds of data ({', '.join(sorted(kinds))}).",
                         label)
     common, _ = _common_channels([p.ch_names for p in parts], names, policy)
-    if {p.sfreq for p in parts} != {parts[0].sfreq}:
+    tr = None if any(p.tr is None for p in parts) else np.concatenate([p.tr for p in parts])
+    sfreq = parts[0].sfreq
+    if tr is not None:   # fMRI: each sample keeps its TR, so the parts' TRs may differ
+        sfreq = 1.0 / tr[0] if len(set(tr.tolist())) == 1 else None
+    elif {p.sfreq for p in parts} != {parts[0].sfreq}:
         raise DataError("the sources have different sampling rates after preprocessing.", label,
                         hint="Set preprocessing.resample to one rate for all of them.")
     classes = list(dict.fromkeys(c for p in parts for c in p.class_names))
@@ -42,8 +47,9 @@ def stack(parts: list[DecodingSet], names: list[str], policy: str, label: str) -
         X=np.concatenate(X), y=None if y[0] is None else np.concatenate(y), kind=first.kind,
         modality=first.modality, subject=np.concatenate([p.subject for p in parts]),
         session=np.concatenate([p.session for p in parts]),
-        run=np.concatenate([p.run for p in parts]), sfreq=first.sfreq, ch_names=list(common),
+        run=np.concatenate([p.run for p in parts]), sfreq=sfreq, ch_names=list(common),
         ch_types=types, class_names=classes if first.kind == "trials" else first.class_names,
         target_names=first.target_names, times=first.times,
+        tr=tr,
         provenance={"source": label, "parts": [p.provenance for p in parts],
                     "steps": [{"name": "combine_sources", "params": {"sources": names}}]})
