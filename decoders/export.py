@@ -24,7 +24,8 @@ class ExportReport:
 
 def _module(decoder):
     if not getattr(decoder, "uses_torch", False) or not hasattr(decoder, "module"):
-        raise InputError(f"{decoder.name} is not a torch decoder; export it as a bundle instead.")
+        what = "has no single-tensor network to export" if getattr(decoder, "uses_torch", False) else "is not a torch decoder"
+        raise InputError(f"{decoder.name} {what}; export it as a bundle instead.")
     return decoder.module()
 
 

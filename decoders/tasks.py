@@ -65,15 +65,26 @@ def _load(target: str) -> Callable:
 
 
 def pretraining_test(model, data, test_index, context=None) -> tuple[dict[str, float], list[dict[str, Any]]]:
-    """Masked-segment R^2 and MSE on held-out input, through ``model.reconstruct_masked``."""
+    """Masked-segment R^2 and MSE on held-out input, through ``model.reconstruct_masked``
+    (given the samples' TRs when it takes ``tr`` and the data have them). A decoder that also
+    returns trivial fills ``{name: values}`` gets their R^2 as ``masked_r2_<name>``."""
+    import inspect
+
     from . import metrics
 
     if not hasattr(model, "reconstruct_masked"):
         raise ParameterError(f"{getattr(model, 'name', type(model).__name__)}: a pretraining decoder must "
                              "provide reconstruct_masked(X, rng) -> (true, predicted).")
     seed = getattr(context, "seed", 0) if context is not None else 0
-    true, pred = model.reconstruct_masked(data.X[test_index], np.random.default_rng(seed))
-    return metrics.pretraining(true, pred), []
+    kwargs = {}
+    tr = getattr(data, "tr", None)
+    if tr is not None and "tr" in inspect.signature(model.reconstruct_masked).parameters:
+        kwargs["tr"] = np.asarray(tr)[test_index]
+    true, pred, *fills = model.reconstruct_masked(data.X[test_index], np.random.default_rng(seed), **kwargs)
+    out = metrics.pretraining(true, pred)
+    for name, values in (fills[0] if fills else {}).items():
+        out[f"masked_r2_{name.replace('-', '_')}"] = metrics.pretraining(true, values)["masked_r2"]
+    return out, []
 
 
 _ROW = ("fold", "index", "subject", "session", "run")
@@ -92,7 +103,8 @@ register_task(TaskSpec(
     _ROW, ("learning_curves", "reconstructions")))
 register_task(TaskSpec(
     "pretraining", "none", "decoders.metrics:pretraining", "masked_r2", True,
-    ("masked_r2", "masked_mse"), ("train_loss", "val_loss"),
+    ("masked_r2", "masked_mse", "masked_r2_roi_mean", "masked_r2_linear"),
+    ("train_loss", "val_loss", "train_masked_r2", "val_masked_r2"),
     ("fold",), ("learning_curves",), test="decoders.tasks:pretraining_test"))
 
 def curve_names() -> tuple[tuple[str, ...], tuple[str, ...]]:

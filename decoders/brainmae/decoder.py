@@ -1,97 +1,189 @@
-"""``brainmae``: a classifier of ROI series (one sample per subject). Fit pretrains the
-network on the training subjects' windows (masked reconstruction, ``pretrain_epochs``; 0 is
-the from-scratch arm), then fine-tunes it with a linear head on the mean token; a subject's
-class probabilities are the mean over its windows.
+"""``brainmae``: a classifier of ROI series (one sample per subject), fine-tuned from a
+BrainMAE encoder. The encoder is either a pretrained bundle named by ``encoder`` (a
+``brainmae-pretrain`` run folder or exported bundle; its architecture is used), or pretrained
+inside ``fit`` on the training subjects (``pretrain_epochs`` > 0, labels unused), or
+initialised at random (``pretrain_epochs: 0``, the from-scratch arm). Fine-tuning trains the
+whole network with a linear head through the shared engine; a subject's class probabilities
+are the mean over its windows.
 
 The head reads the upper triangle of the ROI tokens' cosine similarities (``pool:
 similarity``, a learned connectivity); the mean token (``pool: mean``) carries less of the
 between-ROI coupling that separates the classes on demo:resting-state (first two
 leave-one-site-out folds, dim 32, depth 1, 10 epochs, from scratch: 0.66 mean token vs 0.77
 similarity).
-Limitations: ``seg_len`` is a fixed number of time points (not yet seconds converted with each
-subject's TR), and pretraining runs inside ``fit`` on the training subjects (no separate
-encoder bundle yet)."""
+"""
 from __future__ import annotations
 
-from typing import ClassVar
+from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
-import torch
 from pydantic import Field
 
 from data.errors import InputError
 
-from ..base import ClassifierDecoder, DecoderParams, Task
+from ..base import ClassifierDecoder, ParameterError, Task, TensorSpec, state_list
 from ..events import TrainingContext
-from .masking import segment_windows
-from .network import BrainMAENet
-from .pretrain import pretrain
+from ..training_settings import with_training_settings
+from .common import ARCHITECTURE, BrainMAEBase, BrainMAENetworkParams
 
 
-class BrainMAEParams(DecoderParams):
-    n_segments: int = Field(4, ge=1, description="Segments per window.")
-    seg_len: int = Field(12, ge=2, description="Time points per segment (about 15-30 s at ABIDE TRs).")
-    dim: int = Field(64, ge=8, description="Token width.")
-    depth: int = Field(2, ge=1, description="Region-aware attention blocks.")
-    pretrain_epochs: int = Field(2, ge=0, description="Masked-reconstruction epochs before fine-tuning (0: from scratch).")
-    finetune_epochs: int = Field(5, ge=1, description="Supervised epochs.")
-    lr: float = Field(5e-4, gt=0, description="Fine-tuning learning rate.")
+class BrainMAEFineTuneNetworkParams(BrainMAENetworkParams):
+    encoder: str | None = Field(None, description="Pretrained encoder: a brainmae-pretrain run folder or bundle (its architecture is used); null: pretrain here or start from scratch.")
+    pretrain_epochs: int = Field(0, ge=0, description="Without an encoder: masked-reconstruction epochs on the training subjects before fine-tuning (0: from scratch).")
+    pretrain_lr: float = Field(1e-3, gt=0, description="Learning rate of that pretraining.")
     pool: str = Field("similarity", pattern="^(similarity|mean)$", description="Head input: upper triangle of the ROI tokens' cosine similarities (similarity) or the mean token (mean).")
-    seed: int = 0
 
 
-class BrainMAE(ClassifierDecoder):
+BrainMAEParams = with_training_settings(
+    "BrainMAEParams", BrainMAEFineTuneNetworkParams, epochs=10, batch_size=32, optimizer="adamw",
+    lr=1e-3, weight_decay=0.05, schedule="cosine")
+
+
+class BrainMAE(BrainMAEBase, ClassifierDecoder):
     name: ClassVar[str] = "brainmae"
     description: ClassVar[str] = "BrainMAE: region-aware masked autoencoder of ROI series, pretrained then fine-tuned."
     task: ClassVar[Task] = Task.CLASSIFICATION
-    input_kind: ClassVar[str] = "trials"
     Params: ClassVar[type] = BrainMAEParams
+    renamed_params: ClassVar[dict[str, str]] = {"finetune_epochs": "epochs"}
+    presets: ClassVar[dict[str, dict[str, Any]]] = {"tiny": {"dim": 16, "depth": 1, "epochs": 3}}
 
-    def _windows(self, X, p):
-        try:
-            return segment_windows(np.asarray(X), p.n_segments, p.seg_len, stride=p.n_segments * p.seg_len // 2)
-        except ValueError as exc:
-            raise InputError(f"{self.name}: {exc}") from exc
+    def fit(self, X, y=None, *, tr=None, subject=None, session=None, context: TrainingContext | None = None):
+        import torch
 
-    def fit(self, X, y=None, *, subject=None, session=None, context: TrainingContext | None = None):
         p = self.validated_params()
         if y is None or len(np.unique(y)) < 2:
             raise InputError(f"{self.name} needs at least two classes to train.")
+        X = np.asarray(X, dtype=np.float32)
         ctx = context or TrainingContext()
-        W, owner = self._windows(X, p)
         self.classes_ = np.unique(y)
-        codes = np.searchsorted(self.classes_, np.asarray(y))[owner]
-        if p.pretrain_epochs:
-            net, _ = pretrain(W, dim=p.dim, depth=p.depth, epochs=p.pretrain_epochs, seed=p.seed, log=ctx.log)
-        else:
-            torch.manual_seed(p.seed)
-            net = BrainMAENet(W.shape[1], p.n_segments, p.seg_len, dim=p.dim, depth=p.depth)
-        n_in = p.dim if p.pool == "mean" else W.shape[1] * (W.shape[1] - 1) // 2
-        net.head = torch.nn.Linear(n_in, len(self.classes_))
-        opt = torch.optim.AdamW(net.parameters(), p.lr, weight_decay=0.05)
-        rng = np.random.default_rng(p.seed)
-        data, target = torch.as_tensor(W), torch.as_tensor(codes)
-        net.train()
-        for epoch in range(p.finetune_epochs):
-            ctx.check_cancel()
-            order = torch.as_tensor(rng.permutation(len(data)))
-            for b in range(0, len(order), 32):
-                idx = order[b:b + 32]
-                loss = torch.nn.functional.cross_entropy(net.classify(data[idx], p.pool), target[idx])
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-            ctx.emit("progress", fraction=(epoch + 1) / p.finetune_epochs, message=f"epoch {epoch + 1}")
-        self.net_ = net.eval()
+        codes = np.searchsorted(self.classes_, np.asarray(y))
+        net, self.arch_ = self._initial_network(X, tr, ctx)
+        W, owner = self._windows(X, tr, self.arch_)
+        if W.shape[1] != net.n_rois:
+            raise InputError(f"{self.name}: the data have {W.shape[1]} ROIs, the encoder {net.n_rois}.")
+        net.head = torch.nn.Linear(net.pooled_size(p.pool, self.arch_["dim"]), len(self.classes_))
+        train, val = _split_by_subject(owner, p.val_fraction, p.seed)
+        arrays = lambda rows: (W[rows], codes[owner][rows])  # noqa: E731
+        result = self.train_network(net, _head_loss(p.pool), arrays(train),
+                                    arrays(val) if len(val) else None, context=ctx)
+        self.history_ = result.history
+        self.n_rois_ = net.n_rois
+        self.net_ = net.cpu().eval()
         return self
 
-    @torch.no_grad()
-    def predict_proba(self, X, *, subject=None) -> np.ndarray:
+    def _initial_network(self, X, tr, ctx):
+        """The encoder to fine-tune and its architecture: loaded, pretrained here, or fresh."""
+        p = self.validated_params()
+        if p.encoder:
+            return self._load_encoder(p.encoder, ctx)
+        arch = self.architecture()
+        if not p.pretrain_epochs:
+            import torch
+
+            torch.manual_seed(p.seed)
+            return self.build_network(X.shape[1], arch), arch
+        from .pretrain import BrainMAEPretrain
+
+        ctx.log(f"pretraining the encoder on {len(X)} training subjects ({p.pretrain_epochs} epochs)")
+        fields = set(BrainMAEPretrain.Params.model_fields)
+        pre = BrainMAEPretrain(**{k: v for k, v in p.model_dump().items() if k in fields})
+        W, _ = pre._windows(X, tr)
+        net = pre.fit_network(W, context=_pretraining_events(ctx), epochs=p.pretrain_epochs, lr=p.pretrain_lr)
+        return net, arch
+
+    def _load_encoder(self, encoder: str, ctx):
+        from ..bundle import load_bundle
+
+        path = Path(encoder).expanduser()
+        if (path / "model").is_dir():
+            path = path / "model"    # a run folder: its saved model
+        if not path.exists():
+            raise ParameterError(f"encoder: '{encoder}' does not exist.",
+                                 hint="Name a brainmae-pretrain run folder or an exported bundle.")
+        decoder, manifest = load_bundle(path)
+        if manifest["decoder"] != "brainmae-pretrain":
+            raise ParameterError(f"encoder: {path} holds a '{manifest['decoder']}' decoder, not a brainmae-pretrain encoder.")
+        arch = decoder.architecture()
+        given = self.validated_params()
+        defaults = type(given).model_fields
+        ignored = [f"{k} {getattr(given, k)}" for k in ARCHITECTURE
+                   if getattr(given, k) != arch[k] and getattr(given, k) != defaults[k].default]
+        if ignored:
+            ctx.log(f"using the encoder's architecture; ignored: {', '.join(ignored)}")
+        ctx.log(f"fine-tuning the pretrained encoder {path}")
+        return decoder.net_, arch
+
+    @property
+    def _arch(self) -> dict[str, Any]:
+        return getattr(self, "arch_", None) or self.architecture()
+
+    def predict_proba(self, X, *, tr=None, subject=None) -> np.ndarray:
+        import torch
+
         self._require_fitted("net_")
-        W, owner = self._windows(X, self.validated_params())
-        proba = torch.softmax(self.net_.classify(torch.as_tensor(W), self.validated_params().pool), dim=1).numpy()
+        W, owner = self._windows(np.asarray(X, dtype=np.float32), tr, self._arch)
+        if W.shape[1] != self.n_rois_:
+            raise InputError(f"{self.name}: the data have {W.shape[1]} ROIs, the model {self.n_rois_}.")
+        with torch.no_grad():
+            logits = self.net_.predict_head(torch.as_tensor(W), self.validated_params().pool)
+        proba = torch.softmax(logits, dim=1).numpy()
         return np.stack([proba[owner == i].mean(axis=0) for i in range(len(X))])
 
-    def predict(self, X, *, subject=None) -> np.ndarray:
+    def predict(self, X, *, tr=None, subject=None) -> np.ndarray:
         self._require_fitted("net_")
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        return self.classes_[self.predict_proba(X, tr=tr).argmax(axis=1)]
+
+    # ------------------------------------------------------------------------ state
+    def get_state(self):
+        self._require_fitted("net_")
+        return self._net_state(), {"n_rois": int(self.n_rois_), "architecture": self._arch,
+                                   "classes": self.classes_.tolist()}
+
+    def _network_for(self, extra):
+        import torch
+
+        net = self.build_network(self._n_rois(extra), self._arch_from(extra))
+        n_classes = len(state_list(extra, "classes", min_len=2))
+        net.head = torch.nn.Linear(net.pooled_size(self.validated_params().pool, extra["architecture"]["dim"]), n_classes)
+        return net
+
+    def expected_tensors(self, extra) -> dict[str, TensorSpec]:
+        return self._expected_net(self._network_for(extra))
+
+    def set_state(self, arrays, extra):
+        self.net_ = self._network_for(extra)
+        self.n_rois_, self.arch_ = self._n_rois(extra), self._arch_from(extra)
+        self.classes_ = np.asarray(extra["classes"])
+        self._load_net(arrays)
+        self.history_ = []
+        return self
+
+
+def _head_loss(pool: str):
+    import torch.nn.functional as F
+
+    def loss_fn(net, batch):
+        logits = net.predict_head(batch[0], pool)
+        return F.cross_entropy(logits, batch[1]), {"acc": (logits.argmax(1) == batch[1]).float().mean()}
+
+    return loss_fn
+
+
+def _split_by_subject(owner: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Window rows of training and validation subjects (all windows of a subject on one side)."""
+    subjects = np.unique(owner)
+    n_val = int(round(fraction * len(subjects)))
+    held = np.random.default_rng(seed).permutation(subjects)[:n_val] if n_val and n_val < len(subjects) else []
+    is_val = np.isin(owner, held)
+    return np.flatnonzero(~is_val), np.flatnonzero(is_val)
+
+
+def _pretraining_events(ctx: TrainingContext) -> TrainingContext:
+    """In-fit pretraining reports progress and logs, not epoch points (those are the fine-tuning curves)."""
+    from dataclasses import replace
+
+    if ctx.on_event is None:
+        return ctx
+    parent = ctx.on_event
+    return replace(ctx, on_event=lambda e: parent(e) if e.kind in ("log", "progress") else None)

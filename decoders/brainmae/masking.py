@@ -1,5 +1,11 @@
-"""Windows of ROI series cut into segments, segment masks, and the masked-segment metrics
-and baselines (ROI mean fill, linear interpolation across the masked segment)."""
+"""Windows of ROI series cut into segments of a fixed duration, segment masks, and the
+masked-segment metrics and baselines (ROI mean fill, linear interpolation across the gap).
+
+A segment lasts ``seg_seconds`` (BrainMAE's tau, about 15 s): ``round(seg_seconds / TR)``
+time points of that subject, resampled by linear interpolation to ``seg_points`` so that
+subjects scanned at different TRs give tokens of one size. A window is ``n_segments``
+consecutive segments of all ROIs.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -12,21 +18,47 @@ def zscore_valid(x: np.ndarray) -> np.ndarray:
     return ((x - x.mean(axis=1, keepdims=True)) / np.where(sd > 0, sd, 1)).astype(np.float32)
 
 
-def segment_windows(X: np.ndarray, n_segments: int, seg_len: int, stride: int | None = None):
-    """Every window of ``n_segments * seg_len`` time points of each subject (stride
-    ``stride``, default one window length): (n_windows, rois, n_segments, seg_len) and the
-    subject index of each window."""
-    win = n_segments * seg_len
-    stride = stride or win
+def points_per_segment(seg_seconds: float, tr: float) -> int:
+    """Time points of one segment at repetition time ``tr`` (at least 2)."""
+    return max(2, int(round(seg_seconds / tr)))
+
+
+def _resample_segments(seg: np.ndarray, n_points: int) -> np.ndarray:
+    """(..., L) -> (..., n_points) by linear interpolation over the segment's span."""
+    L = seg.shape[-1]
+    if L == n_points:
+        return seg
+    pos = np.linspace(0, L - 1, n_points)
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, L - 1)
+    w = (pos - lo).astype(np.float32)
+    return seg[..., lo] * (1 - w) + seg[..., hi] * w
+
+
+def segment_windows(X, tr, *, n_segments: int, seg_seconds: float, seg_points: int,
+                    stride_segments: int | None = None):
+    """Every window of ``n_segments`` segments of each subject.
+
+    ``X``: subjects (rois, time), NaN-padded allowed; ``tr``: one TR per subject (s).
+    ``stride_segments``: window step in segments (default half a window, at least 1).
+    Returns (n_windows, rois, n_segments, seg_points) float32 and each window's subject index.
+    Raises ValueError naming a subject too short for one window.
+    """
+    stride = stride_segments or max(1, n_segments // 2)
+    tr = np.broadcast_to(np.asarray(tr, dtype=float), (len(X),))
     out, owner = [], []
     for i, x in enumerate(X):
-        z = zscore_valid(x)
-        if z.shape[1] < win:
-            raise ValueError(f"subject {i} has {z.shape[1]} time points, fewer than a window of {win}")
-        for start in range(0, z.shape[1] - win + 1, stride):
-            out.append(z[:, start:start + win].reshape(z.shape[0], n_segments, seg_len))
+        z = zscore_valid(np.asarray(x, dtype=np.float32))
+        L = points_per_segment(seg_seconds, tr[i])
+        n_seg = z.shape[1] // L
+        if n_seg < n_segments:
+            raise ValueError(f"subject {i} has {z.shape[1]} time points ({z.shape[1] * tr[i]:.0f} s at TR "
+                             f"{tr[i]:g} s), fewer than one window of {n_segments} x {seg_seconds:g} s segments")
+        segs = _resample_segments(z[:, :n_seg * L].reshape(z.shape[0], n_seg, L), seg_points)
+        for start in range(0, n_seg - n_segments + 1, stride):
+            out.append(segs[:, start:start + n_segments])
             owner.append(i)
-    return np.stack(out), np.array(owner)
+    return np.stack(out).astype(np.float32), np.array(owner)
 
 
 def mask_segments(shape: tuple[int, int, int], ratio: float, rng: np.random.Generator) -> np.ndarray:

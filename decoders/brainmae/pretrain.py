@@ -1,53 +1,165 @@
-"""Self-supervised pretraining of `BrainMAENet` on segment windows (loss 0.75 x masked-segment
-MSE + 0.25 x visible-segment MSE, as in the paper) and masked-segment evaluation."""
+"""``brainmae-pretrain``: self-supervised masked-segment pretraining of the BrainMAE encoder
+(no labels). Its bundle is the pretrained encoder that a ``brainmae`` fine-tuning experiment
+names (``encoder:``). Evaluated (task ``pretraining``) by masked-segment R^2 on held-out
+subjects, beside the ROI-mean fill and linear interpolation across the gap.
+
+While it trains it reports, per epoch, the training and validation losses and masked R^2
+(``val_fraction`` of the subjects held out) and a ``reconstruction`` event: a few ROIs of one
+held-out subject, the masked segments and the network's reconstruction of them.
+"""
 from __future__ import annotations
 
-import time
+from dataclasses import replace
+from typing import Any, ClassVar
 
 import numpy as np
-import torch
+from pydantic import Field
 
-from .masking import baseline_fills, mask_segments, masked_r2
-from .network import BrainMAENet
-
-
-def pretrain(W: np.ndarray, *, dim: int = 64, depth: int = 2, heads: int = 4, epochs: int = 3,
-             batch_size: int = 32, lr: float = 1e-3, mask_ratio: float = 0.5, seed: int = 0,
-             log=None) -> tuple[BrainMAENet, dict]:
-    """Train on windows ``W`` (n, rois, segments, seg_len); returns the network and timings."""
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    net = BrainMAENet(W.shape[1], W.shape[2], W.shape[3], dim=dim, depth=depth, heads=heads)
-    opt = torch.optim.AdamW(net.parameters(), lr, weight_decay=0.05)
-    data = torch.as_tensor(W)
-    start, seen, losses = time.perf_counter(), 0, []
-    net.train()
-    for epoch in range(epochs):
-        total, order = 0.0, torch.as_tensor(rng.permutation(len(data)))
-        for b in range(0, len(data), batch_size):
-            x = data[order[b:b + batch_size]]
-            m = torch.as_tensor(mask_segments(tuple(x.shape[:3]), mask_ratio, rng))
-            err = ((net.reconstruct(x, m) - x) ** 2).mean(-1)
-            loss = 0.75 * err[m].mean() + 0.25 * err[~m].mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            seen += len(x)
-            total += loss.item() * len(x)
-        losses.append(total / len(data))
-        if log:
-            log(f"epoch {epoch + 1}/{epochs} loss {losses[-1]:.4f}")
-    seconds = time.perf_counter() - start
-    return net, {"seconds": seconds, "windows_per_s": seen / seconds, "losses": losses}
+from ..base import Task, TensorSpec
+from ..events import TrainingContext
+from ..training_settings import with_training_settings
+from .common import BrainMAEBase, BrainMAENetworkParams, masked_loss
 
 
-@torch.no_grad()
-def masked_scores(net: BrainMAENet, W: np.ndarray, mask_ratio: float = 0.5, seed: int = 1) -> dict[str, float]:
-    """Masked-segment R^2 of the network and of the ROI-mean and linear-interpolation fills."""
-    mask = mask_segments(W.shape[:3], mask_ratio, np.random.default_rng(seed))
-    net.eval()
-    pred = net.reconstruct(torch.as_tensor(W), torch.as_tensor(mask)).numpy()
-    M = np.repeat(mask[..., None], W.shape[3], axis=-1)
-    scores = {"brainmae": masked_r2(W[M], pred[M])}
-    scores.update({k: masked_r2(W[M], v[M]) for k, v in baseline_fills(W, mask).items()})
-    return scores
+class BrainMAEPretrainNetworkParams(BrainMAENetworkParams):
+    preview_rois: int = Field(4, ge=1, description="ROIs of the held-out subject shown in the live reconstruction.")
+
+
+BrainMAEPretrainParams = with_training_settings(
+    "BrainMAEPretrainParams", BrainMAEPretrainNetworkParams, epochs=20, batch_size=32, optimizer="adamw",
+    lr=1e-3, weight_decay=0.05, schedule="cosine", val_fraction=0.1)
+
+
+class BrainMAEPretrain(BrainMAEBase):
+    name: ClassVar[str] = "brainmae-pretrain"
+    description: ClassVar[str] = ("BrainMAE encoder pretraining: masked-segment reconstruction of ROI series "
+                                  "(no labels); its bundle is the encoder a brainmae fine-tuning names.")
+    task: ClassVar[Task] = Task.PRETRAINING
+    Params: ClassVar[type] = BrainMAEPretrainParams
+    presets: ClassVar[dict[str, dict[str, Any]]] = {"tiny": {"dim": 16, "depth": 1, "epochs": 3}}
+
+    def fit(self, X, y=None, *, tr=None, subject=None, context: TrainingContext | None = None):
+        """Pretrain on every subject's windows (``y`` is ignored)."""
+        p = self.validated_params()
+        X = np.asarray(X, dtype=np.float32)
+        tr = self._trs(X, tr)
+        subject = np.asarray(subject if subject is not None else np.arange(len(X))).astype(str)
+        rng = np.random.default_rng(p.seed)
+        n_val = int(round(p.val_fraction * len(X))) if len(X) > 2 else 0
+        val = np.zeros(len(X), bool)
+        val[rng.permutation(len(X))[:n_val]] = True
+        W, owner = self._windows(X[~val], tr[~val])
+        self.n_rois_ = W.shape[1]
+        self.net_ = self.fit_network(W, context=context, val=self._val_windows(X[val], tr[val], subject[val], rng))
+        return self
+
+    def fit_network(self, W, *, context=None, val=None, epochs=None, lr=None):
+        """Train a fresh network on windows ``W``; ``val``: (windows, masks, preview) or None."""
+        p = self.validated_params()
+        arch = self.architecture()
+        net = self.build_network(W.shape[1], arch)
+        loss_fn = masked_loss(p.mask_ratio, p.masked_weight, p.seed)
+        ctx = context or TrainingContext()
+        val_data = None
+        if val is not None:
+            val_data = val[:2]
+            ctx = self._previewing(ctx, net, *val[2])
+        overrides = {k: v for k, v in (("epochs", epochs), ("lr", lr)) if v is not None}
+        self.history_ = self.train_network(net, loss_fn, (W,), val_data, context=ctx, **overrides).history
+        return net.cpu().eval()
+
+    def _val_windows(self, X, tr, subject, rng):
+        """Held-out subjects' windows with fixed masks, and the preview of the first one."""
+        if not len(X):
+            return None
+        from .masking import mask_segments
+
+        p = self.validated_params()
+        W, owner = self._windows(X, tr)
+        M = mask_segments(W.shape[:3], p.mask_ratio, rng)
+        rois = np.unique(np.linspace(0, W.shape[1] - 1, min(p.preview_rois, W.shape[1])).astype(int))
+        preview = (W[0], M[0], rois, str(subject[owner[0]]), float(tr[owner[0]]) * self._resampling(tr[owner[0]]))
+        return W, M, preview
+
+    def _resampling(self, tr: float) -> float:
+        """Segment samples per original time point (1 when no resampling happened)."""
+        from .masking import points_per_segment
+
+        p = self.validated_params()
+        return points_per_segment(p.seg_seconds, tr) / p.seg_points
+
+    def _previewing(self, context, net, W, M, rois, subject_id, sample_s):
+        """A context that, after every epoch, emits the held-out subject's masked segments of
+        a few ROIs and their reconstruction (the Train view's live pane)."""
+        if context.on_event is None:
+            return context
+        import torch
+
+        parent = context.on_event
+        seg_points = W.shape[2]
+
+        def on_event(event):
+            parent(event)
+            if event.kind != "epoch":
+                return
+            was_training = net.training
+            net.eval()
+            device = next(net.parameters()).device
+            with torch.no_grad():
+                rec = net.reconstruct(torch.as_tensor(W[None], device=device),
+                                      torch.as_tensor(M[None], device=device))[0].float().cpu().numpy()
+            net.train(was_training)
+            flat = lambda a: a[rois].reshape(len(rois), -1)  # noqa: E731
+            context.emit("reconstruction", view="signal", truth=flat(W), decoded=flat(rec),
+                         mask=np.repeat(M[rois], seg_points, axis=1), channel_names=[f"roi{r + 1}" for r in rois],
+                         subject=subject_id, epoch=event.data.get("epoch"), tr=sample_s)
+
+        return replace(context, on_event=on_event)
+
+    # ------------------------------------------------------------------ evaluating
+    def reconstruct_masked(self, X, rng, *, tr=None):
+        """Masked segments of ``X``'s windows (random masks from ``rng``), the network's
+        reconstruction and the two trivial fills: (true, predicted, {fill: values})."""
+        import torch
+
+        from .masking import baseline_fills, mask_segments
+
+        self._require_fitted("net_")
+        W, _ = self._windows(np.asarray(X, dtype=np.float32), tr)
+        M = mask_segments(W.shape[:3], self.validated_params().mask_ratio, rng)
+        with torch.no_grad():
+            pred = self.net_.reconstruct(torch.as_tensor(W), torch.as_tensor(M)).numpy()
+        fills = baseline_fills(W, M)
+        return W[M], pred[M], {name: fill[M] for name, fill in fills.items()}
+
+    def score(self, X, y=None, *, tr=None) -> float:
+        """Masked-segment R^2 of held-out ROI series."""
+        from ..metrics import pretraining
+
+        true, pred, _ = self.reconstruct_masked(X, np.random.default_rng(0), tr=tr)
+        return pretraining(true, pred)["masked_r2"]
+
+    def predict(self, X, *, tr=None):
+        """ROI token representations (subjects, rois, dim), averaged over each subject's windows."""
+        import torch
+
+        self._require_fitted("net_")
+        W, owner = self._windows(np.asarray(X, dtype=np.float32), tr)
+        with torch.no_grad():
+            z = self.net_.encode(torch.as_tensor(W)).numpy()
+        return np.stack([z[owner == i].mean(axis=0) for i in range(len(X))])
+
+    # ------------------------------------------------------------------------ state
+    def get_state(self):
+        self._require_fitted("net_")
+        return self._net_state(), {"n_rois": int(self.n_rois_), "architecture": self.architecture()}
+
+    def expected_tensors(self, extra) -> dict[str, TensorSpec]:
+        return self._expected_net(self.build_network(self._n_rois(extra), self._arch_from(extra)))
+
+    def set_state(self, arrays, extra):
+        self.n_rois_ = self._n_rois(extra)
+        self.net_ = self.build_network(self.n_rois_, self._arch_from(extra))
+        self._load_net(arrays)
+        self.history_ = []
+        return self
