@@ -1,20 +1,26 @@
-"""BrainMAE on ABIDE CC200: pretrain on six sites, masked-segment R^2 on the seventh (vs ROI
-mean and linear interpolation), CPU throughput and memory; FC+LR and tangent+LR
-leave-one-site-out accuracy.
+"""BrainMAE on ABIDE CC200 (489 subjects, seven sites; TR per site from the ABIDE table).
 
-    python tests/benchmarks/bench_brainmae.py [--held-out OHSU] [--epochs 3] [--skip-fc]
-    python tests/benchmarks/bench_brainmae.py --compare [--arm pretrained|scratch|linear]
+    python tests/benchmarks/bench_brainmae.py --pretrain [--held-out OHSU] [--epochs 20] [--device cpu]
+    python tests/benchmarks/bench_brainmae.py --compare --arm pretrained|scratch|fc-lr|tangent-fc-lr
+    python tests/benchmarks/bench_brainmae.py --table
 
-``--compare``: autism / control, leave-one-site-out over the seven sites, same folds:
-BrainMAE fine-tuned after pretraining on the six training sites only (labels unused), the
-same network from scratch, FC+LR and tangent+LR; per site, mean over sites, subject-weighted.
-Small CPU settings (dim 32, depth 1, 2 pretraining epochs, 8 fine-tuning epochs). Each arm
-writes results/bench_brainmae_compare_<arm>.json, so arms can run as separate processes.
+``--pretrain``: brainmae-pretrain on the six other sites (no labels), masked-segment R^2 of
+the held-out site's subjects against the ROI-mean fill and linear interpolation; pretraining
+throughput (windows and ROI segments per second), peak memory, run time.
+
+``--compare``: autism / control, leave-one-site-out over the seven sites through the same
+evaluation as ``neurodeck run`` (identical folds for every arm): BrainMAE pretrained in each
+fold on its six training sites only (labels unused) then fine-tuned, the same network from
+scratch, FC + LR and tangent space + LR. Per site accuracy, balanced accuracy and ROC AUC,
+their mean over sites and subject-weighted, and the pooled figures over all predictions.
+Each arm writes results/bench_brainmae_compare_<arm>.json (arms can run as separate
+processes); ``--table`` prints them side by side.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import platform
 import resource
 import sys
 import time
@@ -27,75 +33,122 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from data.fmri.roi_series import load_roi_folder  # noqa: E402
-from decoders.brainmae.masking import segment_windows  # noqa: E402
-from decoders.brainmae.pretrain import masked_scores, pretrain  # noqa: E402
-from decoders.connectivity import FCLR, TangentFCLR  # noqa: E402
+from decoders import metrics  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "datasets" / "abide-cc200"
+RESULTS = ROOT / "tests" / "benchmarks" / "results"
+NETWORK = dict(dim=32, depth=1)
+ARMS = {
+    "pretrained": ("brainmae", dict(NETWORK, pretrain_epochs=20, epochs=8, lr=1e-3)),
+    "scratch": ("brainmae", dict(NETWORK, pretrain_epochs=0, epochs=8, lr=1e-3)),
+    "fc-lr": ("fc-lr", {}),
+    "tangent-fc-lr": ("tangent-fc-lr", {}),
+}
 
 
-def compare(arm: str) -> None:
-    from decoders.brainmae.decoder import BrainMAE
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _machine(device: str) -> str:
+    gpu = f", {torch.cuda.get_device_name(0)}" if device.startswith("cuda") else ""
+    return f"{platform.machine()} {torch.get_num_threads()} threads{gpu}"
+
+
+def bench_pretrain(held_out: str, epochs: int, device: str) -> dict:
+    from decoders.brainmae.pretrain import BrainMAEPretrain
+    from decoders.tasks import pretraining_test
+
+    d = load_roi_folder(DATA)
+    test = d.session == held_out
+    model = BrainMAEPretrain(**NETWORK, epochs=epochs, val_fraction=0, device=device)
+    W, _ = model._windows(d.X[~test], d.tr[~test])
+    start = time.perf_counter()
+    model.fit(d.X[~test], tr=d.tr[~test], subject=d.subject[~test])
+    seconds = time.perf_counter() - start
+    scores, _ = pretraining_test(model, d, np.flatnonzero(test))
+    out = {"held_out_site": held_out, "device": device, "machine": _machine(device), "epochs": epochs,
+           "n_train_subjects": int((~test).sum()), "n_windows": len(W),
+           "window": f"{W.shape[1]} ROIs x {W.shape[2]} segments of 15 s ({W.shape[3]} samples)",
+           "seconds": seconds, "windows_per_s": len(W) * epochs / seconds,
+           "roi_segments_per_s": len(W) * W.shape[1] * W.shape[2] * epochs / seconds,
+           "peak_rss_mb": _peak_mb(), "losses": [h["train_loss"] for h in model.history_], "masked_r2": scores}
+    if device.startswith("cuda"):
+        out["peak_cuda_mb"] = torch.cuda.max_memory_allocated() / 2**20
+    print(f"held-out {held_out}: masked-segment R^2 BrainMAE {scores['masked_r2']:.3f}, ROI mean "
+          f"{scores['masked_r2_roi_mean']:.3f}, linear {scores['masked_r2_linear']:.3f}")
+    print(f"pretraining {out['windows_per_s']:.1f} windows/s ({out['roi_segments_per_s']:.0f} ROI segments/s), "
+          f"{seconds:.0f} s for {epochs} epochs, peak RSS {out['peak_rss_mb']:.0f} MB")
+    (RESULTS / f"bench_brainmae_pretrain_{device.split(':')[0]}.json").write_text(json.dumps(out, indent=2))
+    return out
+
+
+def compare(arm: str) -> dict:
+    import decoders
+    from decoders.evaluation import evaluate
 
     torch.set_num_threads(1)
     d = load_roi_folder(DATA)
-    small = dict(dim=32, depth=1, finetune_epochs=8, lr=1e-3, seed=0)
-    models = {"pretrained": {"brainmae-pretrained": lambda: BrainMAE(pretrain_epochs=2, **small)},
-              "scratch": {"brainmae-scratch": lambda: BrainMAE(pretrain_epochs=0, **small)},
-              "linear": {"fc-lr": FCLR, "tangent-fc-lr": TangentFCLR}}[arm]
-    out, start = {"arm": arm, "settings": small}, time.perf_counter()
-    for name, make in models.items():
-        accs, ns, secs = {}, [], {}
-        for site in dict.fromkeys(d.session.tolist()):
-            tr, te = d.session != site, d.session == site
-            t = time.perf_counter()
-            accs[site] = float((make().fit(d.X[tr], d.y[tr]).predict(d.X[te]) == d.y[te]).mean())
-            secs[site] = time.perf_counter() - t
-            ns.append(int(te.sum()))
-            print(name, site, f"{accs[site]:.3f} ({secs[site]:.0f} s)", flush=True)
-        out[name] = {"per_site": accs, "n": dict(zip(accs, ns)), "seconds": secs,
-                     "mean": float(np.mean(list(accs.values()))),
-                     "subject_weighted": float(np.average(list(accs.values()), weights=ns))}
-        print(name, f"mean {out[name]['mean']:.3f} weighted {out[name]['subject_weighted']:.3f}", flush=True)
-    out["seconds"] = time.perf_counter() - start
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    res = ROOT / "tests" / "benchmarks" / "results" / f"bench_brainmae_compare_{arm}.json"
-    res.write_text(json.dumps(out, indent=2))
+    name, params = ARMS[arm]
+    start = time.perf_counter()
+    result = evaluate(d, lambda: decoders.create(name, params), "leave-one-site-out")
+    per_site, n = {}, {}
+    for f in result.folds:
+        site = str(d.session[f.test_index[0]])
+        per_site[site] = {k: float(f.metrics[k]) for k in ("accuracy", "balanced_accuracy", "roc_auc")}
+        per_site[site]["seconds"] = f.fit_seconds
+        n[site] = len(f.test_index)
+    y_true = np.concatenate([f.y_true for f in result.folds])
+    pooled = metrics.classification(y_true, np.concatenate([f.y_pred for f in result.folds]),
+                                    proba=np.concatenate([f.proba for f in result.folds]))
+    acc = np.array([per_site[s]["accuracy"] for s in per_site])
+    out = {"arm": arm, "decoder": name, "params": params, "per_site": per_site, "n": n,
+           "mean_accuracy": float(acc.mean()),
+           "subject_weighted_accuracy": float(np.average(acc, weights=[n[s] for s in per_site])),
+           "mean_roc_auc": float(np.mean([per_site[s]["roc_auc"] for s in per_site])),
+           "pooled": {k: float(pooled[k]) for k in ("accuracy", "balanced_accuracy", "roc_auc")},
+           "seconds": time.perf_counter() - start, "peak_rss_mb": _peak_mb(), "machine": _machine("cpu")}
+    print(arm, {s: round(v["accuracy"], 3) for s, v in per_site.items()},
+          f"mean {out['mean_accuracy']:.3f} weighted {out['subject_weighted_accuracy']:.3f} "
+          f"pooled AUC {out['pooled']['roc_auc']:.3f} ({out['seconds']:.0f} s)", flush=True)
+    (RESULTS / f"bench_brainmae_compare_{arm}.json").write_text(json.dumps(out, indent=2))
+    return out
+
+
+def table() -> None:
+    rows = [json.loads(p.read_text()) for arm in ARMS
+            if (p := RESULTS / f"bench_brainmae_compare_{arm}.json").exists()]
+    if not rows:
+        print("no comparison results yet: run --compare --arm ARM")
+        return
+    sites = list(rows[0]["per_site"])
+    print("| arm | " + " | ".join(f"{s} (n={rows[0]['n'][s]})" for s in sites)
+          + " | mean | weighted | pooled bal. acc | pooled AUC | time |")
+    print("|---" * (len(sites) + 6) + "|")
+    for r in rows:
+        cells = [f"{r['per_site'][s]['accuracy']:.3f}" for s in sites]
+        print(f"| {r['arm']} | " + " | ".join(cells) + f" | {r['mean_accuracy']:.3f} | "
+              f"{r['subject_weighted_accuracy']:.3f} | {r['pooled']['balanced_accuracy']:.3f} | "
+              f"{r['pooled']['roc_auc']:.3f} | {r['seconds'] / 60:.0f} min |")
 
 
 def main() -> None:
-    if "--compare" in sys.argv:
-        arm = sys.argv[sys.argv.index("--arm") + 1] if "--arm" in sys.argv else "pretrained"
-        return compare(arm)
     ap = argparse.ArgumentParser()
+    ap.add_argument("--pretrain", action="store_true")
+    ap.add_argument("--compare", action="store_true")
+    ap.add_argument("--table", action="store_true")
+    ap.add_argument("--arm", choices=list(ARMS), default="pretrained")
     ap.add_argument("--held-out", default="OHSU")
-    ap.add_argument("--epochs", type=int, default=3)
-    ap.add_argument("--skip-fc", action="store_true")
+    ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--device", default="cpu")
     a = ap.parse_args()
-    torch.set_num_threads(2)
-    d = load_roi_folder(DATA)
-    out: dict = {"held_out_site": a.held_out, "epochs": a.epochs}
-    W, owner = segment_windows(d.X, 4, 12, stride=24)
-    test = d.session[owner] == a.held_out
-    net, timing = pretrain(W[~test], epochs=a.epochs, log=print)
-    out["pretraining"] = {**timing, "n_windows": int((~test).sum()), "window": "200 ROIs x 4 segments x 12 TRs",
-                          "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
-    out["masked_r2"] = masked_scores(net, W[test])
-    print(f"held-out {a.held_out}: masked-segment R^2", {k: round(v, 3) for k, v in out["masked_r2"].items()})
-    print(f"pretraining {timing['windows_per_s']:.1f} windows/s, {timing['seconds']:.0f} s")
-    if not a.skip_fc:
-        for cls in (FCLR, TangentFCLR):
-            accs, ns = {}, []
-            for site in dict.fromkeys(d.session.tolist()):
-                tr, te = d.session != site, d.session == site
-                accs[site] = float((cls().fit(d.X[tr], d.y[tr]).predict(d.X[te]) == d.y[te]).mean())
-                ns.append(int(te.sum()))
-            out[cls.name] = {"per_site": accs, "mean": float(np.mean(list(accs.values()))),
-                             "subject_weighted": float(np.average(list(accs.values()), weights=ns))}
-            print(cls.name, {k: round(v, 3) for k, v in accs.items()},
-                  f"mean {out[cls.name]['mean']:.3f} weighted {out[cls.name]['subject_weighted']:.3f}")
-    res = ROOT / "tests" / "benchmarks" / "results" / "bench_brainmae.json"
-    res.write_text(json.dumps(out, indent=2))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    if a.compare:
+        compare(a.arm)
+    elif a.table:
+        table()
+    else:
+        bench_pretrain(a.held_out, a.epochs, a.device)
 
 
 if __name__ == "__main__":
