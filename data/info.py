@@ -12,14 +12,15 @@ from .events import annotation_counts, natural_key, stim_counts
 
 
 def describe(source: str, *, data_path: str | None = None, subjects=None, sessions=None,
-             runs=None, kind: str | None = None) -> dict[str, Any]:
+             runs=None, kind: str | None = None, **options: Any) -> dict[str, Any]:
     """Channels by type, sampling rate, duration, events with counts, subjects/sessions/runs;
     for sources that build a data set directly (tables, set demos), the set's summary.
-    The source's kind (`data.sources`) decides how it is read."""
+    The source's kind (`data.sources`) decides how it is read; ``options`` are the kind's
+    (validated) dataset options."""
     from . import sources
 
     return sources.describe(source, kind=kind, data_path=data_path, subjects=subjects,
-                            sessions=sessions, runs=runs)
+                            sessions=sessions, runs=runs, **options)
 
 
 def describe_recordings(source: str, *, data_path: str | None = None, subjects=None,

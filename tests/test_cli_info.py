@@ -77,3 +77,16 @@ def test_info_on_missing_public_dataset_exits_2(tmp_path, capsys):
     assert main(["info", "eegbci:7", "--data-path", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "subject 7" in " ".join(err.split()) and "Traceback" not in err
+
+
+def test_info_takes_source_kind_options(datasets, capsys):
+    root = datasets / "abide-cc200"
+    assert main(["info", str(root), "--kind", "roi-series", "--option", "sites=[NYU, UCLA]",
+                 "--option", "site_tr={NYU: 1.5}", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert set(info["sites"]) == {"NYU", "UCLA"}
+    assert info["tr"] == {"NYU": 1.5, "UCLA": 3.0}     # the option, then ABIDE's table
+    assert main(["info", str(root), "--option", "bogus=1"]) == 2
+    assert "bogus" in capsys.readouterr().err
+    assert main(["info", str(root), "--option", "tr"]) == 2
+    assert "KEY=VALUE" in capsys.readouterr().err

@@ -14,6 +14,10 @@ def register(subparsers) -> None:
                    help="local copy of a public dataset (eegbci, moabb); default MNE_DATA")
     p.add_argument("--subjects", metavar="LIST", help="comma-separated subjects to include")
     p.add_argument("--runs", metavar="LIST", help="comma-separated runs to include")
+    p.add_argument("--kind", metavar="KIND", help="read SOURCE as this source kind (see --kinds)")
+    p.add_argument("--option", metavar="KEY=VALUE", action="append", default=[],
+                   help="a source-kind option, as in an experiment's dataset.options (repeatable; "
+                        "VALUE is YAML, e.g. --option tr=2.5 --option 'sites=[NYU, KKI]')")
     p.add_argument("--kinds", action="store_true", help="list the registered source kinds")
     p.add_argument("--json", action="store_true", help="print the description as JSON")
     p.set_defaults(func=run)
@@ -36,8 +40,11 @@ def run(args) -> int:
         from data.errors import InputError
 
         raise InputError("info: give a SOURCE (or --kinds)")
+    from data import sources
+
+    options = sources.validate_options(args.kind, args.source, _options(args.option)) or {}
     info = describe(args.source, data_path=args.data_path, subjects=_split(args.subjects),
-                    runs=_split(args.runs))
+                    runs=_split(args.runs), kind=args.kind, **options)
     if args.json:
         print(json.dumps(info, indent=2, default=str))
     else:
@@ -49,3 +56,17 @@ def _split(text: str | None) -> list[str] | None:
     if not text:
         return None
     return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _options(pairs: list[str]) -> dict:
+    """``KEY=VALUE`` pairs, each VALUE read as (safe, size-limited) YAML."""
+    from data.errors import InputError
+    from data.safe_yaml import parse_yaml
+
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"info: --option {pair!r} is not KEY=VALUE")
+        out[key.strip()] = parse_yaml(value, f"--option {key.strip()}")
+    return out
