@@ -31,6 +31,8 @@ class SignalOverlay(pg.PlotWidget):
         self.shaded: list[QGraphicsRectItem] = []   # one rectangle per masked span, all rows
         self.channel_names: list[str] = []          # the rows drawn, top to bottom
         self.n_channels = 0                         # channels in the event (may exceed the rows drawn)
+        self.rows_range: tuple[float, float] | None = None   # y span of the stacked rows
+        self.getPlotItem().getViewBox().sigResized.connect(self._fit_rows)
 
     def show_signal(self, truth: np.ndarray, decoded: np.ndarray, mask: np.ndarray | None,
                     channel_names: list[str] | None = None, tr: float | None = None) -> None:
@@ -80,10 +82,25 @@ class SignalOverlay(pg.PlotWidget):
             metrics = QFontMetrics(axis.style["tickFont"] or axis.font())
             axis.setWidth(max(metrics.horizontalAdvance(str(n)) for n in names) + 16)
             self.setXRange(t[0], t[-1], padding=0.01)
-            self.setYRange(-height * (rows - 0.4), height, padding=0)
+            self.rows_range = (-height * (rows - 0.4), height * 0.55)
+            self._fit_rows()
         else:
             axis.setWidth(None)
+            self.rows_range = None
             self.enableAutoRange()
+
+    def _fit_rows(self) -> None:
+        """Show the stacked rows exactly, with a legend's height of room above the first."""
+        if self.rows_range is None:
+            return
+        bottom, top = self.rows_range
+        pixels = self.getPlotItem().getViewBox().height()
+        legend = self.getPlotItem().legend
+        cells = [legend.layout.itemAt(0, col) for col in range(legend.layout.columnCount())] if legend else []
+        room = max([cell.preferredHeight() for cell in cells if cell is not None] + [0]) + 10   # its one row
+        if pixels > 2 * room:
+            top += (top - bottom) * room / (pixels - room)
+        self.setYRange(bottom, top, padding=0)
 
 
 class TrajectoryView(pg.PlotWidget):
@@ -153,7 +170,8 @@ class ReconstructionPane(QWidget):
 
     def show_event(self, data: dict) -> None:
         view = data.get("view")
-        where = f" (fold {data['fold']})" if data.get("fold") is not None else ""
+        fold = data.get("fold")
+        where = "" if fold is None else " (final fit)" if fold == "final" else f" (fold {fold})"
         if view == "images":
             self.images.show_images(np.asarray(data["truth"]), np.asarray(data["decoded"]),
                                     data.get("subjects"), data.get("epoch"))
