@@ -392,7 +392,8 @@ def _fit_kwargs(model, data, ctx) -> dict[str, Any]:
 
     return _kwargs(model.fit, subject=data.subject, session=data.session, context=ctx,
                    stimuli=data.stimuli,  # the reconstruction task's fit takes the images shown
-                   tr=data.tr)  # fMRI: repetition time (s) of each sample
+                   tr=data.tr,  # fMRI: repetition time (s) of each sample
+                   target_names=list(data.target_names) or None)  # regression: names kept in the bundle
 
 
 def _resolved(config: ExperimentConfig, params: dict[str, Any]) -> dict[str, Any]:

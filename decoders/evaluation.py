@@ -5,7 +5,8 @@ Protocols (``evaluate(..., protocol=NAME)``):
 ``kfold``
     Stratified k-fold inside each subject+session (``within="session"``), each subject
     (``"subject"``) or over all trials pooled (``"all"``). A fixed ``seed`` gives the same
-    splits every time (sklearn ``StratifiedKFold(shuffle=True, random_state=seed)``).
+    splits every time (sklearn ``StratifiedKFold(shuffle=True, random_state=seed)``; plain
+    ``KFold`` for continuous targets, e.g. a subject's age, which cannot be stratified).
 ``cross-session``
     Per subject, train on some sessions (or runs, ``split_by="run"``) and test on the others;
     with no ``train_groups`` each session/run is left out in turn.
@@ -17,7 +18,8 @@ Protocols (``evaluate(..., protocol=NAME)``):
 ``repeated-kfold``
     Repeated stratified k-fold inside each session (the site of ROI series), all its subjects
     pooled: ``n_repeats`` times ``n_folds`` folds per site, reshuffled each repeat
-    (sklearn ``RepeatedStratifiedKFold``, ``random_state=seed``).
+    (sklearn ``RepeatedStratifiedKFold``, ``random_state=seed``; ``RepeatedKFold`` for
+    continuous targets).
 ``finetune``
     For each target subject: fit on all the other subjects once, then for each of the
     target's k folds (the same folds as ``kfold``) fine-tune a copy on the target's training
@@ -74,17 +76,19 @@ class Split:
 
 def kfold_splits(data: DecodingSet, n_folds: int = 5, seed: int = 0,
                  within: str = "session") -> list[Split]:
-    """Stratified k-fold inside each group (subject+session, subject, or all trials)."""
-    from sklearn.model_selection import StratifiedKFold
+    """Stratified k-fold inside each group (subject+session, subject, or all trials); plain
+    k-fold for continuous targets."""
+    from sklearn.model_selection import KFold, StratifiedKFold
 
     _need_labels(data, "kfold")
     groups = _within_groups(data, within)
+    continuous = _continuous_targets(data)
     splits: list[Split] = []
     for key in dict.fromkeys(groups.tolist()):
         idx = np.flatnonzero(groups == key)
         y = data.y[idx]
-        _check_fold_count(y, n_folds, f"kfold ({_describe_group(data, idx, within)})")
-        cv = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+        _check_fold_count(y, n_folds, f"kfold ({_describe_group(data, idx, within)})", continuous)
+        cv = (KFold if continuous else StratifiedKFold)(n_splits=n_folds, shuffle=True, random_state=seed)
         for k, (tr, te) in enumerate(cv.split(np.zeros(len(idx)), y)):
             info = _group_info(data, idx, within) | {"fold_in_group": k}
             splits.append(Split(len(splits), idx[tr], idx[te],
@@ -153,17 +157,20 @@ def leave_one_site_out_splits(data: DecodingSet) -> list[Split]:
 
 def repeated_kfold_splits(data: DecodingSet, n_folds: int = 5, n_repeats: int = 5,
                           seed: int = 0) -> list[Split]:
-    """Repeated stratified k-fold inside each session (site), subjects pooled."""
-    from sklearn.model_selection import RepeatedStratifiedKFold
+    """Repeated stratified k-fold inside each session (site), subjects pooled (not stratified
+    for continuous targets)."""
+    from sklearn.model_selection import RepeatedKFold, RepeatedStratifiedKFold
 
     _need_labels(data, "repeated-kfold")
     if n_repeats < 1:
         raise ProtocolError(f"repeated-kfold: n_repeats must be at least 1, not {n_repeats}.")
+    continuous = _continuous_targets(data)
     splits: list[Split] = []
     for site in dict.fromkeys(data.session.tolist()):
         idx = np.flatnonzero(data.session == site)
-        _check_fold_count(data.y[idx], n_folds, f"repeated-kfold (site {site})")
-        cv = RepeatedStratifiedKFold(n_splits=n_folds, n_repeats=n_repeats, random_state=seed)
+        _check_fold_count(data.y[idx], n_folds, f"repeated-kfold (site {site})", continuous)
+        cv = (RepeatedKFold if continuous else RepeatedStratifiedKFold)(
+            n_splits=n_folds, n_repeats=n_repeats, random_state=seed)
         for k, (tr, te) in enumerate(cv.split(np.zeros(len(idx)), data.y[idx])):
             repeat, fold = divmod(k, n_folds)
             splits.append(Split(len(splits), idx[tr], idx[te],
@@ -445,7 +452,8 @@ def _fit(model: Decoder, data: DecodingSet, index: np.ndarray, ctx: TrainingCont
     else:
         y = None if data.y is None else data.y[index]
         model.fit(data.X[index], y, **_kwargs(model.fit, subject=data.subject[index],
-                                              session=data.session[index], tr=tr, context=ctx))
+                                              session=data.session[index], tr=tr, context=ctx,
+                                              target_names=list(data.target_names) or None))
     return model, time.perf_counter() - start
 
 
@@ -562,9 +570,19 @@ def _group_info(data: DecodingSet, idx: np.ndarray, within: str) -> dict[str, An
     return info
 
 
-def _check_fold_count(y: np.ndarray, n_folds: int, where: str) -> None:
+def _continuous_targets(data: DecodingSet) -> bool:
+    """Float targets and no classes (a regression set, e.g. ROI series with an age per subject)."""
+    return data.y is not None and np.asarray(data.y).dtype.kind == "f" and not data.class_names
+
+
+def _check_fold_count(y: np.ndarray, n_folds: int, where: str, continuous: bool = False) -> None:
     if n_folds < 2:
         raise ProtocolError(f"{where}: n_folds must be at least 2, not {n_folds}.")
+    if continuous:
+        if len(y) < n_folds:
+            raise ProtocolError(f"{where}: only {len(y)} samples, fewer than n_folds={n_folds}.",
+                                hint="Lower n_folds or load more samples.")
+        return
     counts = np.unique(y, return_counts=True)[1]
     if len(counts) < 2:
         raise ProtocolError(f"{where}: only one class in these trials; nothing to decode.")

@@ -52,6 +52,8 @@ _ENTRIES = [
           Task.CLASSIFICATION, "trials", "decoders.connectivity:TangentFCLR"),
     Entry("brainmae", "BrainMAE fine-tuned classifier of ROI series: a pretrained encoder (bundle), pretraining on the training subjects, or from scratch; head on learned token connectivity.",
           Task.CLASSIFICATION, "trials", "decoders.brainmae.decoder:BrainMAE"),
+    Entry("brainmae-regressor", "BrainMAE fine-tuned with a regression head: continuous per-subject targets (e.g. age) of ROI series; encoder as for brainmae.",
+          Task.REGRESSION, "trials", "decoders.brainmae.regressor:BrainMAERegressor"),
     Entry("brainmae-pretrain", "BrainMAE encoder pretraining: masked-segment reconstruction of ROI series (no labels); its bundle is the encoder brainmae fine-tunes.",
           Task.PRETRAINING, "trials", "decoders.brainmae.pretrain:BrainMAEPretrain"),
     Entry("voxel-lr", "Masked fMRI voxels (NIfTI): standardise, optional ANOVA selection, l2 logistic regression.",

@@ -40,7 +40,7 @@ _ONE_SAMPLE = "the state model needs consecutive samples; the message says so in
 # data-free checks on them; the 3-D behaviour is tested below.
 EXPECTED_FAILURES: dict[str, dict[str, str]] = {
     "eeg-simpleconv": {}, "csp-lda": {}, "tangent-space-lr": {}, "voxel-lr": {},
-    "brainmae": {}, "brainmae-pretrain": {}, "fc-lr": {}, "tangent-fc-lr": {},
+    "brainmae": {}, "brainmae-pretrain": {}, "brainmae-regressor": {}, "fc-lr": {}, "tangent-fc-lr": {},
     "fbcsp-lda": {"check_parameters_default_constructible": "bands is a list of [low, high] pairs (a JSON-able "
                                                             "schema value, not a tuple)"},
     "kalman": {**_CONTINUOUS_EXPECTED, "check_fit2d_1sample": _ONE_SAMPLE,

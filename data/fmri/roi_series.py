@@ -1,5 +1,6 @@
 """ROI time series, one file per subject (``.1D``, ``.1D.gz``, ``.csv``, ``.tsv``, ``.npy``:
-time x ROIs), optionally joined with a phenotype table for labels (source kind ``roi-series``).
+time x ROIs), optionally joined with a phenotype table for labels or continuous targets
+(source kind ``roi-series``).
 
 A source is a folder; files are found recursively (an ABIDE site folder holds
 ``rois_cc200/*.1D[.gz]`` and ``phenotypic_SITE.csv``). Each subject is one sample of a
@@ -7,6 +8,14 @@ A source is a folder; files are found recursively (an ABIDE site folder holds
 series first and NaN after (`series_lengths` gives the lengths back). ``session`` holds the
 site (the folder directly under the source root, or the file's folder), so the
 ``leave-one-site-out`` protocol leaves one site out.
+
+Targets: with ``target_columns`` (e.g. ``[AGE_AT_SCAN]``) ``y`` is float64 (n_subjects,
+n_targets) read from those phenotype columns instead of class codes (``label_column`` is then
+ignored), ``target_names`` are the columns and ``class_names`` is empty: a regression set. A
+subject whose value is missing, not a number or ABIDE's missing code (-9999; any value <=
+`MISSING_CODE`) is skipped; the counts per column are warned and kept in
+``provenance["skipped"]`` (with the subjects that had no phenotype row) and
+``provenance["warnings"]``.
 
 TR (the set's ``tr``, one per subject): ``options.tr`` for every subject, else
 ``options.site_tr[site]``, else the ABIDE I scan parameters for a known ABIDE site name
@@ -17,7 +26,9 @@ from __future__ import annotations
 
 import csv
 import gzip
+import math
 import re
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -32,6 +43,8 @@ SUFFIXES = (".1d", ".1d.gz", ".csv", ".tsv", ".npy")
 # Repetition time (s) of the ABIDE I sites, from the ABIDE I scan parameters; keys lower case.
 ABIDE_TR = {"caltech": 2.0, "kki": 2.5, "nyu": 2.0, "ohsu": 2.5, "sdsu": 2.0, "trinity": 2.0,
             "ucla": 3.0, "ucla_1": 3.0, "ucla_2": 3.0}
+# Phenotype values at or below this are missing-value codes (ABIDE writes -9999).
+MISSING_CODE = -999.0
 
 
 class RoiSeriesOptions(BaseModel):
@@ -44,6 +57,10 @@ class RoiSeriesOptions(BaseModel):
     id_column: str = Field("SUB_ID", description="Phenotype column holding the subject number found in file names.")
     label_column: str | None = Field("DX_GROUP", description="Phenotype column of the class label (null: no labels).")
     label_names: dict[str, str] | None = Field({"1": "autism", "2": "control"}, description="Label value -> class name.")
+    target_columns: list[str] | None = Field(
+        None, min_length=1, description="Phenotype columns of continuous targets, e.g. [AGE_AT_SCAN] (a regression "
+        "set; label_column is then ignored). Subjects whose value is missing, not a number or <= -999 "
+        "(ABIDE's -9999) are skipped.")
     sites: list[str] | None = Field(None, description="Sites (sub-folder names) to load; null: all.")
     max_subjects_per_site: int | None = Field(None, ge=1, description="Keep the first N subjects of each site (small tests).")
     tr: float | None = Field(None, gt=0, allow_inf_nan=False,
@@ -118,12 +135,25 @@ def _phenotypes(root: Path, opts: RoiSeriesOptions) -> dict[int, dict[str, str]]
             reader = csv.DictReader(fh)
             if opts.id_column not in (reader.fieldnames or []):
                 raise DataError(f"phenotype table has no column {opts.id_column!r}.", path=path)
+            absent = [c for c in opts.target_columns or [] if c not in reader.fieldnames]
+            if absent:
+                raise DataError(f"phenotype table has no column {', '.join(map(repr, absent))} (target_columns); "
+                                f"available: {', '.join(reader.fieldnames)}.", path=path)
             for row in reader:
                 try:
                     table[int(float(row[opts.id_column]))] = row
                 except ValueError:
                     continue
     return table
+
+
+def _target_value(text: str | None) -> float | None:
+    """A phenotype cell as a number, or None when it is empty, not a number or a missing code."""
+    try:
+        value = float((text or "").strip())
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value > MISSING_CODE else None
 
 
 def _subject_number(path: Path) -> int | None:
@@ -157,30 +187,56 @@ def find_files(root: Path, opts: RoiSeriesOptions) -> list[Path]:
 
 
 def load_roi_folder(source: str | Path, options: dict | None = None) -> DecodingSet:
-    """Every subject's series (NaN-padded to the longest) with labels from the phenotype table."""
+    """Every subject's series (NaN-padded to the longest) with labels (or ``target_columns``
+    targets) from the phenotype table."""
     root = Path(source).expanduser()
     if not root.is_dir():
         raise MissingFileError("folder not found.", path=root)
     opts = RoiSeriesOptions(**(options or {}))
     files = find_files(root, opts)
+    if opts.target_columns and not opts.phenotype:
+        raise DataError("target_columns are read from phenotype tables, but phenotype is null.", path=root)
     pheno = _phenotypes(root, opts)
-    series, subjects, sites, labels = [], [], [], []
+    if opts.target_columns and not pheno:
+        raise DataError(f"no phenotype table matching {opts.phenotype!r} to read target_columns from.", path=root)
+    label_column = None if opts.target_columns else opts.label_column
+    series, subjects, sites, labels, targets = [], [], [], [], []
+    no_row, missing = 0, dict.fromkeys(opts.target_columns or [], 0)
     for path in files:
         number = _subject_number(path)
+        row = pheno.get(number) if number is not None else None
         label = None
-        if opts.label_column:
-            row = pheno.get(number) if number is not None else None
-            if row is None or opts.label_column not in row:
+        if opts.target_columns:
+            if row is None:
+                no_row += 1
+                continue    # no phenotype row: no targets, skipped
+            values = [_target_value(row.get(c)) for c in opts.target_columns]
+            if None in values:
+                for c, v in zip(opts.target_columns, values):
+                    missing[c] += v is None
+                continue    # a target missing (empty, not a number, -9999): skipped
+            targets.append(values)
+        elif label_column:
+            if row is None or label_column not in row:
+                no_row += 1
                 continue    # no phenotype row: not labelled, skipped
-            label = row[opts.label_column].strip()
+            label = row[label_column].strip()
             if opts.label_names:
                 label = opts.label_names.get(label, label)
         series.append(read_roi_file(path))
         subjects.append(str(number) if number is not None else path.stem)
         sites.append(_site(root, path))
         labels.append(label)
+    warn_list = []
+    for column, n in missing.items():
+        if n:
+            msg = (f"{n} of {len(files)} subjects skipped: no usable {column} (empty, not a number, "
+                   f"or a missing code <= {MISSING_CODE:g})")
+            warnings.warn(f"{root}: {msg}", stacklevel=2)
+            warn_list.append(msg)
     if not series:
-        raise DataError("no ROI files matched a phenotype row.", path=root)
+        usable = f" with usable {', '.join(opts.target_columns)}" if opts.target_columns else ""
+        raise DataError(f"no ROI files matched a phenotype row{usable}.", path=root)
     n_rois = {s.shape[1] for s in series}
     if len(n_rois) > 1:
         raise DataError(f"ROI files have different ROI counts {sorted(n_rois)}.", path=root)
@@ -188,8 +244,10 @@ def load_roi_folder(source: str | Path, options: dict | None = None) -> Decoding
     X = np.full((len(series), n_rois.pop(), lengths.max()), np.nan, dtype=np.float32)
     for i, s in enumerate(series):
         X[i, :, : len(s)] = s.T
-    y, class_names = None, []
-    if opts.label_column:
+    y, class_names, target_names = None, [], []
+    if opts.target_columns:
+        y, target_names = np.array(targets, dtype=np.float64), list(opts.target_columns)
+    elif label_column:
         class_names = sorted(set(labels))
         y = np.array([class_names.index(lab) for lab in labels])
     by_site = {site: site_tr(site, opts) for site in dict.fromkeys(sites)}
@@ -199,9 +257,11 @@ def load_roi_folder(source: str | Path, options: dict | None = None) -> Decoding
         session=np.array(sites), run=np.full(len(series), "1"),
         sfreq=1.0 / tr[0] if tr is not None and len(set(tr.tolist())) == 1 else None,
         ch_names=[f"roi{i + 1}" for i in range(X.shape[1])], ch_types=["misc"] * X.shape[1],
-        class_names=class_names, tr=tr,
+        class_names=class_names, target_names=target_names, tr=tr,
         provenance={"source": str(source), "files": [str(p) for p in files],
                     "lengths": lengths.tolist(), "tr_by_site": by_site,
+                    "skipped": {"no_phenotype_row": no_row, **({"targets": missing} if opts.target_columns else {})},
+                    "warnings": warn_list,
                     "steps": [{"name": "roi-series", "params": opts.model_dump()}]})
 
 

@@ -40,33 +40,31 @@ BrainMAEParams = with_training_settings(
     lr=1e-3, weight_decay=0.05, schedule="cosine")
 
 
-class BrainMAE(BrainMAEBase, ClassifierDecoder):
-    name: ClassVar[str] = "brainmae"
-    description: ClassVar[str] = "BrainMAE: region-aware masked autoencoder of ROI series, pretrained then fine-tuned."
-    task: ClassVar[Task] = Task.CLASSIFICATION
+class BrainMAEFineTuning(BrainMAEBase):
+    """What the fine-tuned BrainMAE decoders share (``brainmae``, ``brainmae-regressor``): the
+    encoder to start from (a bundle, pretrained here, or fresh), a linear head on the pooled
+    tokens trained with the whole network through the engine, per-window outputs averaged
+    over each subject's windows, and the network's state. A subclass says what the head
+    outputs (``_head_extra`` / ``_n_outputs``) and how it is trained (``_fine_tune``'s loss)."""
+
     Params: ClassVar[type] = BrainMAEParams
     renamed_params: ClassVar[dict[str, str]] = {"finetune_epochs": "epochs"}
     presets: ClassVar[dict[str, dict[str, Any]]] = {"tiny": {"dim": 16, "depth": 1, "epochs": 3}}
 
-    def fit(self, X, y=None, *, tr=None, subject=None, session=None, context: TrainingContext | None = None):
+    def _fine_tune(self, X, tr, targets: np.ndarray, n_outputs: int, loss_fn, ctx: TrainingContext):
+        """Fit the network with a head of ``n_outputs`` on ``targets`` (one row per subject,
+        repeated for each of its windows); ``loss_fn(net, (windows, targets))``."""
         import torch
 
         p = self.validated_params()
-        if y is None or len(np.unique(y)) < 2:
-            raise InputError(f"{self.name} needs at least two classes to train.")
-        X = np.asarray(X, dtype=np.float32)
-        ctx = context or TrainingContext()
-        self.classes_ = np.unique(y)
-        codes = np.searchsorted(self.classes_, np.asarray(y))
         net, self.arch_ = self._initial_network(X, tr, ctx)
         W, owner = self._windows(X, tr, self.arch_)
         if W.shape[1] != net.n_rois:
             raise InputError(f"{self.name}: the data have {W.shape[1]} ROIs, the encoder {net.n_rois}.")
-        net.head = torch.nn.Linear(net.pooled_size(p.pool, self.arch_["dim"]), len(self.classes_))
+        net.head = torch.nn.Linear(net.pooled_size(p.pool, self.arch_["dim"]), n_outputs)
         train, val = _split_by_subject(owner, p.val_fraction, p.seed)
-        arrays = lambda rows: (W[rows], codes[owner][rows])  # noqa: E731
-        result = self.train_network(net, _head_loss(p.pool), arrays(train),
-                                    arrays(val) if len(val) else None, context=ctx)
+        arrays = lambda rows: (W[rows], targets[owner][rows])  # noqa: E731
+        result = self.train_network(net, loss_fn, arrays(train), arrays(val) if len(val) else None, context=ctx)
         self.history_ = result.history
         self.n_rois_ = net.n_rois
         self.net_ = net.cpu().eval()
@@ -118,7 +116,9 @@ class BrainMAE(BrainMAEBase, ClassifierDecoder):
     def _arch(self) -> dict[str, Any]:
         return getattr(self, "arch_", None) or self.architecture()
 
-    def predict_proba(self, X, *, tr=None, subject=None) -> np.ndarray:
+    def _subject_outputs(self, X, tr, per_window=None) -> np.ndarray:
+        """(subjects, outputs): the head's outputs (``per_window`` applied, e.g. softmax)
+        averaged over each subject's windows."""
         import torch
 
         self._require_fitted("net_")
@@ -126,38 +126,87 @@ class BrainMAE(BrainMAEBase, ClassifierDecoder):
         if W.shape[1] != self.n_rois_:
             raise InputError(f"{self.name}: the data have {W.shape[1]} ROIs, the model {self.n_rois_}.")
         with torch.no_grad():
-            logits = self.net_.predict_head(torch.as_tensor(W), self.validated_params().pool)
-        proba = torch.softmax(logits, dim=1).numpy()
-        return np.stack([proba[owner == i].mean(axis=0) for i in range(len(X))])
+            out = self.net_.predict_head(torch.as_tensor(W), self.validated_params().pool)
+            out = (per_window(out) if per_window is not None else out).numpy()
+        return np.stack([out[owner == i].mean(axis=0) for i in range(len(X))])
+
+    # ------------------------------------------------------------------------ state
+    def _head_extra(self) -> dict[str, Any]:
+        """What the head's outputs mean, for the bundle's state (classes, targets)."""
+        raise NotImplementedError
+
+    def _n_outputs(self, extra) -> int:
+        """The head's output count implied by a bundle's state (validated)."""
+        raise NotImplementedError
+
+    def _head_arrays(self) -> dict[str, np.ndarray]:
+        """Arrays besides the network's that the state holds (none here)."""
+        return {}
+
+    def _expected_head_arrays(self, extra) -> dict[str, TensorSpec]:
+        return {}
+
+    def _restore_head(self, arrays, extra) -> None:
+        """Set the head's meaning back from a bundle's state."""
+        raise NotImplementedError
+
+    def get_state(self):
+        self._require_fitted("net_")
+        return ({**self._net_state(), **self._head_arrays()},
+                {"n_rois": int(self.n_rois_), "architecture": self._arch, **self._head_extra()})
+
+    def _network_for(self, extra):
+        import torch
+
+        net = self.build_network(self._n_rois(extra), self._arch_from(extra))
+        n_outputs = self._n_outputs(extra)
+        net.head = torch.nn.Linear(net.pooled_size(self.validated_params().pool, extra["architecture"]["dim"]), n_outputs)
+        return net
+
+    def expected_tensors(self, extra) -> dict[str, TensorSpec]:
+        return {**self._expected_net(self._network_for(extra)), **self._expected_head_arrays(extra)}
+
+    def set_state(self, arrays, extra):
+        self.net_ = self._network_for(extra)
+        self.n_rois_, self.arch_ = self._n_rois(extra), self._arch_from(extra)
+        self._restore_head(arrays, extra)
+        self._load_net(arrays)
+        self.history_ = []
+        return self
+
+
+class BrainMAE(BrainMAEFineTuning, ClassifierDecoder):
+    name: ClassVar[str] = "brainmae"
+    description: ClassVar[str] = "BrainMAE: region-aware masked autoencoder of ROI series, pretrained then fine-tuned."
+    task: ClassVar[Task] = Task.CLASSIFICATION
+
+    def fit(self, X, y=None, *, tr=None, subject=None, session=None, context: TrainingContext | None = None):
+        p = self.validated_params()
+        if y is None or len(np.unique(y)) < 2:
+            raise InputError(f"{self.name} needs at least two classes to train.")
+        X = np.asarray(X, dtype=np.float32)
+        self.classes_ = np.unique(y)
+        codes = np.searchsorted(self.classes_, np.asarray(y))
+        return self._fine_tune(X, tr, codes, len(self.classes_), _head_loss(p.pool), context or TrainingContext())
+
+    def predict_proba(self, X, *, tr=None, subject=None) -> np.ndarray:
+        import torch
+
+        return self._subject_outputs(X, tr, lambda logits: torch.softmax(logits, dim=1))
 
     def predict(self, X, *, tr=None, subject=None) -> np.ndarray:
         self._require_fitted("net_")
         return self.classes_[self.predict_proba(X, tr=tr).argmax(axis=1)]
 
     # ------------------------------------------------------------------------ state
-    def get_state(self):
-        self._require_fitted("net_")
-        return self._net_state(), {"n_rois": int(self.n_rois_), "architecture": self._arch,
-                                   "classes": self.classes_.tolist()}
+    def _head_extra(self):
+        return {"classes": self.classes_.tolist()}
 
-    def _network_for(self, extra):
-        import torch
+    def _n_outputs(self, extra) -> int:
+        return len(state_list(extra, "classes", min_len=2))
 
-        net = self.build_network(self._n_rois(extra), self._arch_from(extra))
-        n_classes = len(state_list(extra, "classes", min_len=2))
-        net.head = torch.nn.Linear(net.pooled_size(self.validated_params().pool, extra["architecture"]["dim"]), n_classes)
-        return net
-
-    def expected_tensors(self, extra) -> dict[str, TensorSpec]:
-        return self._expected_net(self._network_for(extra))
-
-    def set_state(self, arrays, extra):
-        self.net_ = self._network_for(extra)
-        self.n_rois_, self.arch_ = self._n_rois(extra), self._arch_from(extra)
+    def _restore_head(self, arrays, extra) -> None:
         self.classes_ = np.asarray(extra["classes"])
-        self._load_net(arrays)
-        self.history_ = []
-        return self
 
 
 def _head_loss(pool: str):
