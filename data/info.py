@@ -101,7 +101,7 @@ def _distinct(values) -> list[str]:
 # kind-specific keys printed when present (fMRI kinds: nifti, roi-series)
 _EXTRA_LINES = (("n_images", "Images"), ("image_shape", "Image shape"), ("voxel_size_mm", "Voxel size (mm)"),
                 ("volumes", "Volumes per image"), ("tr", "TR (s)"), ("features", "Features from"),
-                ("n_features", "Features"), ("n_rois", "ROIs"), ("sites", "Sites"), ("samples", "Samples"),
+                ("n_features", "Features"), ("n_rois", "ROIs"), ("time_points", "Time points"), ("sites", "Sites"), ("classes_by_site", "Classes by site"), ("samples", "Samples"),
                 ("warnings", "Warnings"))
 
 
@@ -134,7 +134,8 @@ def format_description(info: dict[str, Any]) -> str:
         if info.get(key) not in (None, [], {}):
             value = info[key]
             if isinstance(value, dict):   # e.g. sites: counts, tr: TR of each site
-                text = ", ".join(f"{k} ({v})" for k, v in value.items())
+                text = ", ".join(f"{k} ({', '.join(f'{c} {n}' for c, n in v.items()) if isinstance(v, dict) else v})"
+                                 for k, v in value.items())
             elif key in ("warnings", "volumes"):
                 text = "; ".join(map(str, value))
             elif key == "tr" and isinstance(value, list):   # a set's distinct TRs

@@ -62,3 +62,27 @@ def test_fc_decoders_learn_coupling(cls):
     arrays, extra = model.get_state()
     clone = cls().set_state(arrays, extra)
     np.testing.assert_allclose(clone.predict_proba(Xt), model.predict_proba(Xt))
+
+
+def test_constant_rois_are_warned_and_reported(datasets):
+    # real ABIDE Caltech: some subjects have all-zero ROIs (outside their brain mask)
+    with pytest.warns(UserWarning, match="constant .e.g. all-zero. ROI series"):
+        d = load_roi_folder(datasets / "abide-cc200", {"sites": ["Caltech"]})
+    constant = d.provenance["constant_rois"]
+    assert constant and all(s in d.subjects for s in constant)
+    subject, rois = next(iter(constant.items()))
+    x = d.X[d.subjects.index(subject), rois[0]]
+    assert np.ptp(x[~np.isnan(x)]) == 0
+
+
+def test_info_describes_subjects_sites_time_points_and_labels(datasets):
+    from data.fmri.roi_series import describe_roi_series
+    from data.info import format_description
+
+    info = describe_roi_series(str(datasets / "abide-cc200"), sites=["Caltech", "OHSU"])
+    assert info["n_samples"] == 38 + 28 and info["n_rois"] == 200
+    assert info["classes"] == {"autism": 19 + 13, "control": 19 + 15}
+    assert info["classes_by_site"]["OHSU"] == {"autism": 13, "control": 15}
+    text = format_description(info)
+    assert "Time points: 78-" in text and "Classes by site: Caltech (autism 19, control 19)" in text
+    assert "constant" in text

@@ -199,7 +199,7 @@ def load_roi_folder(source: str | Path, options: dict | None = None) -> Decoding
     pheno = _phenotypes(root, opts)
     if opts.target_columns and not pheno:
         raise DataError(f"no phenotype table matching {opts.phenotype!r} to read target_columns from.", path=root)
-    label_column = None if opts.target_columns else opts.label_column
+    label_column = None if opts.target_columns or not opts.phenotype else opts.label_column   # no table: unlabelled
     series, subjects, sites, labels, targets = [], [], [], [], []
     no_row, missing = 0, dict.fromkeys(opts.target_columns or [], 0)
     for path in files:
@@ -234,6 +234,18 @@ def load_roi_folder(source: str | Path, options: dict | None = None) -> Decoding
                    f"or a missing code <= {MISSING_CODE:g})")
             warnings.warn(f"{root}: {msg}", stacklevel=2)
             warn_list.append(msg)
+    if no_row:
+        msg = f"{no_row} of {len(files)} ROI files skipped: no phenotype row for their subject"
+        warnings.warn(f"{root}: {msg}", stacklevel=2)
+        warn_list.append(msg)
+    constant = _constant_rois(series, subjects)
+    if constant:
+        shown = "; ".join(f"{s}: {', '.join(f'roi{i + 1}' for i in rois[:5])}" + (" ..." if len(rois) > 5 else "")
+                          for s, rois in list(constant.items())[:3])
+        msg = (f"{len(constant)} of {len(series)} subjects have constant (e.g. all-zero) ROI series, "
+               f"{sum(map(len, constant.values()))} in all (kept; z-scored to 0 by the decoders): {shown}")
+        warnings.warn(f"{root}: {msg}", stacklevel=2)
+        warn_list.append(msg)
     if not series:
         usable = f" with usable {', '.join(opts.target_columns)}" if opts.target_columns else ""
         raise DataError(f"no ROI files matched a phenotype row{usable}.", path=root)
@@ -261,8 +273,19 @@ def load_roi_folder(source: str | Path, options: dict | None = None) -> Decoding
         provenance={"source": str(source), "files": [str(p) for p in files],
                     "lengths": lengths.tolist(), "tr_by_site": by_site,
                     "skipped": {"no_phenotype_row": no_row, **({"targets": missing} if opts.target_columns else {})},
-                    "warnings": warn_list,
+                    "warnings": warn_list, "constant_rois": constant,
                     "steps": [{"name": "roi-series", "params": opts.model_dump()}]})
+
+
+def _constant_rois(series: list[np.ndarray], subjects: list[str]) -> dict[str, list[int]]:
+    """Subject -> indices of its ROIs whose series is constant (e.g. all zero: outside the
+    subject's brain mask)."""
+    out = {}
+    for s, x in zip(subjects, series):
+        flat = np.flatnonzero(np.ptp(x, axis=0) == 0) if len(x) else np.arange(x.shape[1])
+        if len(flat):
+            out[s] = flat.tolist()
+    return out
 
 
 def series_lengths(X: np.ndarray) -> np.ndarray:
@@ -275,15 +298,27 @@ def load_roi_series(spec) -> DecodingSet:
 
 
 def describe_roi_series(source: str, **opts) -> dict:
+    """Subjects, sites (count and TR), ROIs, time points, labels or targets with counts, and
+    what was skipped or is constant: the folder is read the way ``run`` reads it."""
     root = Path(source).expanduser()
-    o = RoiSeriesOptions(**{k: v for k, v in opts.items() if k in RoiSeriesOptions.model_fields and v is not None})
-    files = find_files(root, o)
-    first = read_roi_file(files[0])
-    sites: dict[str, int] = {}
-    for p in files:
-        sites[_site(root, p)] = sites.get(_site(root, p), 0) + 1
-    trs = {site: site_tr(site, o) or "unknown" for site in sites}
-    return {"source": str(source), "kind": "set", "data_kind": "trials", "modality": "fmri-roi",
-            "n_samples": len(files), "shape": [len(files), int(first.shape[1]), "time (varies)"],
-            "n_files": len(files), "n_rois": int(first.shape[1]), "first_file_time_points": int(first.shape[0]),
-            "sites": sites, "tr": trs, "phenotype_tables": [str(p) for p in sorted(root.rglob(o.phenotype))] if o.phenotype else []}
+    o = {k: v for k, v in opts.items() if k in RoiSeriesOptions.model_fields}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        d = load_roi_folder(root, o)
+    lengths = np.asarray(d.provenance["lengths"])
+    sites = {s: int((d.session == s).sum()) for s in dict.fromkeys(d.session.tolist())}
+    info = {"source": str(source), "kind": "set", "data_kind": "trials", "modality": "fmri-roi",
+            "n_samples": len(d), "shape": [len(d), int(d.X.shape[1]), "time (varies)"],
+            "n_files": len(d.provenance["files"]), "n_rois": int(d.X.shape[1]),
+            "time_points": f"{lengths.min()}-{lengths.max()}" if lengths.min() != lengths.max() else str(lengths.min()),
+            "sites": sites, "tr": {s: v if v is not None else "unknown" for s, v in d.provenance["tr_by_site"].items()},
+            "warnings": d.provenance["warnings"], "subjects": d.subjects,
+            "phenotype_tables": [str(p) for p in sorted(root.rglob(d.provenance["steps"][0]["params"]["phenotype"]))]
+            if d.provenance["steps"][0]["params"]["phenotype"] else []}
+    if d.class_names:
+        info["classes"] = {c: int((d.y == i).sum()) for i, c in enumerate(d.class_names)}
+        info["classes_by_site"] = {s: {c: int(((d.session == s) & (d.y == i)).sum()) for i, c in enumerate(d.class_names)}
+                                   for s in sites}
+    if d.target_names:
+        info["targets"] = list(d.target_names)
+    return info
