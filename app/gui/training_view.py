@@ -43,7 +43,8 @@ class CurvePlot(pg.PlotWidget):
         self.setLabel("left", ylabel)
         self.getAxis("left").enableAutoSIPrefix(False)
         self.getAxis("bottom").enableAutoSIPrefix(False)
-        self.legend = self.addLegend(offset=(-10, 10), labelTextSize="8pt") if legend else None
+        # one legend entry per fold, in rows of four: the note under the plots explains solid / dashed
+        self.legend = self.addLegend(offset=(-10, 5), labelTextSize="8pt", colCount=4) if legend else None
         self.curves: dict[tuple, pg.PlotDataItem] = {}
         self.note = pg.TextItem("", anchor=(0.5, 0.5))
         self.note.setParentItem(self.getPlotItem().getViewBox())
@@ -72,10 +73,10 @@ class CurvePlot(pg.PlotWidget):
             if curve is None:
                 color = theme.fold_color(fold if isinstance(fold, int) else 7)
                 style = Qt.SolidLine if key.startswith("train") else Qt.DashLine
-                which = "train" if key.startswith("train") else "validation"
-                label = f"{'all data' if fold == 'final' else f'fold {fold}'} {which}"
+                first_of_fold = not any(f == fold for f, _ in self.curves)
+                label = "all data" if fold == "final" else f"fold {fold}"
                 curve = self.plot([], [], pen=pg.mkPen(color, width=2, style=style),
-                                  name=label if self.legend is not None else None)
+                                  name=label if self.legend is not None and first_of_fold else None)
                 self.curves[(fold, key)] = curve
             x, y = zip(*points)
             curve.setData(np.asarray(x, float), np.asarray(y, float))
