@@ -73,3 +73,23 @@ def test_sweep_view_starts_cancels_resumes_and_shows_the_report(qtbot, datasets,
     shot = Path(os.environ.get("NEURODECK_SCREENSHOTS", tmp_path)) / "sweep_view.png"
     view.grab().save(str(shot))
     assert shot.stat().st_size > 0
+
+
+def test_report_figures_being_written_are_not_read(qtbot, tmp_path):
+    """A refresh while the report writer replaces a figure (its hidden temporary file, then
+    the rename) shows the finished figures only and raises nothing."""
+    from PySide6.QtGui import QColor, QPixmap
+
+    from app.gui.sweep_view import SweepView
+
+    view = SweepView()
+    qtbot.addWidget(view)
+    report = tmp_path / "report"
+    report.mkdir()
+    image = QPixmap(20, 10)
+    image.fill(QColor("red"))
+    image.save(str(report / "accuracy.png"))
+    image.save(str(report / ".time_per_run.png.123.tmp.png"))   # data.atomic's temporary name
+    view.folder = tmp_path
+    view._fill_report()
+    assert [p.name for p in view._figure_labels] == ["accuracy.png"]

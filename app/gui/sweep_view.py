@@ -230,14 +230,20 @@ class SweepView(QWidget):
         shown = getattr(self, "_figure_labels", {})
         self._figure_labels = {}
         for png in sorted((self.folder / "report").glob("*.png")):
+            if png.name.startswith("."):
+                continue   # a figure being written (data.atomic's hidden temporary file)
+            try:
+                stamp = png.stat().st_mtime_ns
+            except FileNotFoundError:
+                continue   # replaced by the report writer meanwhile: the next refresh shows it
             label, mtime = shown.pop(png, (None, None))
             if label is None:
                 label = QLabel()
                 label.setObjectName(png.stem)
                 self.figures_layout.addWidget(label)
-            if mtime != png.stat().st_mtime_ns:   # redrawn: reload
+            if mtime != stamp:   # redrawn: reload
                 label.setPixmap(QPixmap(str(png)))
-            self._figure_labels[png] = (label, png.stat().st_mtime_ns)
+            self._figure_labels[png] = (label, stamp)
         for label, _ in shown.values():   # another sweep's figures
             self.figures_layout.removeWidget(label)
             label.deleteLater()
