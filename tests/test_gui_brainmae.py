@@ -6,12 +6,11 @@ held-out subject's masked ROI segments and their reconstruction, then fine-tune 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
-from tests.test_gui_workflow import wait_until
+from tests.test_gui_workflow import isolated_settings, wait_until
 
 pytestmark = pytest.mark.gui
 
@@ -80,9 +79,7 @@ def walk(qapp, tmp_path_factory):
     from app.gui.main_window import MainWindow
 
     root = tmp_path_factory.mktemp("gui-brainmae")
-    saved_env = {k: os.environ.get(k) for k in ("NEURODECK_SETTINGS", "NEURODECK_CACHE")}
-    os.environ["NEURODECK_SETTINGS"] = str(root / "settings.ini")
-    os.environ["NEURODECK_CACHE"] = str(root / "cache")
+    env = isolated_settings(root)
     record: dict = {}
     window = MainWindow()
     window.resize(1400, 900)
@@ -144,11 +141,7 @@ def walk(qapp, tmp_path_factory):
         yield record
     finally:
         window.close()
-        for key, value in saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        env.undo()
 
 
 def test_pretraining_runs_leave_one_site_out_and_saves_an_encoder(walk):

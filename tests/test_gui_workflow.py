@@ -5,7 +5,6 @@ results table, export its decoder.
 """
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -17,6 +16,15 @@ pytestmark = pytest.mark.gui
 EPOCHS = 20   # enough for the default small-data recipe to learn (issue 13)
 FOLDS = 2
 
+
+
+def isolated_settings(root):
+    """Point the app's settings file and cache under ``root`` (the training process inherits
+    them); ``.undo()`` on the returned MonkeyPatch restores them."""
+    env = pytest.MonkeyPatch()
+    env.setenv("NEURODECK_SETTINGS", str(root / "settings.ini"))
+    env.setenv("NEURODECK_CACHE", str(root / "cache"))
+    return env
 
 def wait_until(app, condition, timeout_s: float, what: str):
     end = time.monotonic() + timeout_s
@@ -37,9 +45,7 @@ def walk(qapp, tmp_path_factory):
     from app.gui.main_window import MainWindow
 
     root = tmp_path_factory.mktemp("gui-walk")
-    saved_env = {k: os.environ.get(k) for k in ("NEURODECK_SETTINGS", "NEURODECK_CACHE")}
-    os.environ["NEURODECK_SETTINGS"] = str(root / "settings.ini")
-    os.environ["NEURODECK_CACHE"] = str(root / "cache")  # the training process inherits it
+    env = isolated_settings(root)
     record: dict = {"points": [], "ticks": []}
     window = MainWindow()
     window.resize(1280, 800)
@@ -119,11 +125,7 @@ def walk(qapp, tmp_path_factory):
     record["root"] = root
     yield record
     window.close()
-    for key, value in saved_env.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    env.undo()
 
 
 def test_data_view_shows_summary_and_counts_at_once(walk):
