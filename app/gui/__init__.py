@@ -1,6 +1,7 @@
 """The NeuroDeck window (PySide6 + pyqtgraph), a thin front over plain-Python models.
 
-models.py       DataModel, DecoderModel, TrainingModel (no Qt): the state views subscribe to
+models/         DataModel, DecoderModel, TrainingModel (no Qt), one module each: the state
+                views subscribe to
 controller.py   Workbench: every action as a call (open, update_spec, start_training, export ...)
 worker.py       the training worker (QThread relaying a spawned training process) and a pool
                 for short background calls; training_process.py is the child's entry point
