@@ -30,6 +30,11 @@ class DecodingSet:
         fMRI: repetition time in seconds of each sample (float64, (n,)), so decoders can turn
         seconds into time points per subject; None when unknown or not fMRI (decoders then
         use their own default).
+    paradigm
+        What the trials are: ``motor-imagery``, ``erp`` (one epoch per stimulus of an oddball)
+        or ``speller`` (one epoch per flash of a P300 speller); None when not known. Decoder and
+        metric defaults follow it. For ``erp`` and ``speller`` sets ``stimuli`` holds one row
+        per epoch: stimulus code, letter (block) index within its run, repetition index.
     """
 
     X: np.ndarray
@@ -48,6 +53,7 @@ class DecodingSet:
     stimuli: np.ndarray | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
     tr: np.ndarray | None = None
+    paradigm: str | None = None
 
     def __post_init__(self) -> None:
         n = len(self.X)
@@ -115,7 +121,7 @@ class DecodingSet:
             "kind": self.kind, "modality": self.modality, "sfreq": self.sfreq,
             "ch_names": self.ch_names, "ch_types": self.ch_types,
             "class_names": self.class_names, "target_names": self.target_names,
-            "provenance": self.provenance,
+            "provenance": self.provenance, "paradigm": self.paradigm,
         }
         arrays = {"X": self.X, "subject": self.subject, "session": self.session, "run": self.run,
                   "meta": np.array(json.dumps(meta))}
