@@ -1,10 +1,18 @@
-"""The decoders NeuroDeck offers. Adding one is a module plus one registration: a line in
-`_ENTRIES` here, `decoders.register(Entry(...))` from any code, or an entry point in the
+"""The decoders NeuroDeck offers.
+
+An entry holds only what its class cannot say about itself: the name it is registered
+under and where to import it (``"module:Class"``). Every fact shown to a user (description,
+task, input kind, parameter schema, accepted modalities) is read from the class, so the GUI
+and the CLI cannot disagree with it.
+
+Listing entries imports no decoder module (the GUI lists decoders before torch is loaded);
+reading a fact imports that decoder's module once (some import torch: read facts off the
+GUI thread, or ask ``available(load=True)`` there).
+
+Adding a decoder is a module plus one registration: a line in `_ENTRIES` here,
+``decoders.register("name", MyDecoder)`` from any code, or an entry point in the
 ``neurodeck.decoders`` group of another package (its object: an `Entry`, or a function
 returning one or a list of them), loaded the first time the list is read.
-
-Entries carry their description and task so listing them imports nothing heavy (the GUI
-shows the list before torch is loaded).
 """
 from __future__ import annotations
 
@@ -12,77 +20,155 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from .base import Decoder, ParameterError, Task
+from .base import Decoder, DecoderParams, ParameterError, Task
+
+INPUT_KINDS = ("trials", "continuous", "volumes")
+ENTRY_POINT_GROUP = "neurodeck.decoders"
 
 
 @dataclass(frozen=True)
 class Entry:
+    """One registered decoder: its registry name and its import target.
+
+    Parameters
+    ----------
+    name : str
+        The name experiment files and the GUI use (``decoder: {name: ...}``); it must equal
+        the class's own ``name``.
+    target : str
+        ``"module:Class"``; the module is imported the first time a fact is read.
+    cls : type of Decoder, optional
+        The class itself, when it was registered as a class rather than a target.
+
+    Examples
+    --------
+    >>> import decoders
+    >>> decoders.registry.entry("csp-lda").task
+    <Task.CLASSIFICATION: 'classification'>
+    """
+
     name: str
-    description: str
-    task: Task
-    input_kind: str
-    target: str  # "module:Class"
-    cls: type[Decoder] | None = field(default=None, compare=False, repr=False)  # when registered as a class
+    target: str
+    cls: type[Decoder] | None = field(default=None, compare=False, repr=False)
 
     def load(self) -> type[Decoder]:
+        """Import and return the decoder class (cached after the first call).
+
+        Returns
+        -------
+        type of Decoder
+
+        Raises
+        ------
+        ParameterError
+            The target is not ``"module:Class"``, or names no class.
+        """
         if self.cls is not None:
             return self.cls
-        module, cls = self.target.split(":")
-        return getattr(importlib.import_module(module), cls)
+        if self.target not in _LOADED:
+            _LOADED[self.target] = _import_target(self.target, self.name)
+        return _LOADED[self.target]
+
+    @property
+    def description(self) -> str:
+        """One line about the decoder: the class's ``description``."""
+        return self.load().description
+
+    @property
+    def task(self) -> Task:
+        """What it predicts: the class's ``task``."""
+        return Task(self.load().task)
+
+    @property
+    def input_kind(self) -> str:
+        """What it reads: ``"trials"``, ``"continuous"`` or ``"volumes"`` (the class's ``input_kind``)."""
+        return self.load().input_kind
+
+    @property
+    def modalities(self) -> tuple[str, ...]:
+        """The recording modalities it accepts (the class's ``modalities``; empty: any)."""
+        return tuple(self.load().modalities)
+
+    @property
+    def params(self) -> type[DecoderParams]:
+        """Its parameter schema (the class's ``Params``, a pydantic model)."""
+        return self.load().Params
+
+    def params_schema(self) -> dict[str, Any]:
+        """Its parameter schema as JSON Schema (what the GUI's form and the file checks read)."""
+        return self.params.model_json_schema()
 
 
-_ENTRIES = [
-    Entry("eeg-simpleconv", "EEG-SimpleConv: a small 1-D CNN for motor imagery (El Ouahidi et al. 2024).",
-          Task.CLASSIFICATION, "trials", "decoders.simpleconv:EEGSimpleConv"),
-    Entry("csp-lda", "Common spatial patterns + linear discriminant analysis (classical baseline).",
-          Task.CLASSIFICATION, "trials", "decoders.classical:CSPLDA"),
-    Entry("fbcsp-lda", "Filter-bank CSP + LDA: CSP in several frequency bands (classical baseline).",
-          Task.CLASSIFICATION, "trials", "decoders.classical:FilterBankCSPLDA"),
-    Entry("tangent-space-lr", "Riemannian tangent space of covariances + logistic regression (pyRiemann).",
-          Task.CLASSIFICATION, "trials", "decoders.classical:TangentSpaceLR"),
-    Entry("kalman", "Kalman filter: linear-Gaussian state and observation models fit by least squares.",
-          Task.REGRESSION, "continuous", "decoders.kalman:KalmanFilterDecoder"),
-    Entry("dkf", "Discriminative Kalman filter: learned p(state | features) inside a Kalman recursion (BrainGate2).",
-          Task.REGRESSION, "continuous", "decoders.kalman:DiscriminativeKalmanFilter"),
-    Entry("wiener", "Wiener filter: ridge regression of targets on lagged features (baseline).",
-          Task.REGRESSION, "continuous", "decoders.kalman:WienerFilter"),
-    Entry("fc-lr", "Functional connectivity (Fisher-z Pearson upper triangle) + logistic regression (ROI series).",
-          Task.CLASSIFICATION, "trials", "decoders.connectivity:FCLR"),
-    Entry("tangent-fc-lr", "Tangent space of OAS ROI covariances (pyRiemann) + logistic regression (ROI series).",
-          Task.CLASSIFICATION, "trials", "decoders.connectivity:TangentFCLR"),
-    Entry("brainmae", "BrainMAE fine-tuned classifier of ROI series: a pretrained encoder (bundle), pretraining on the training subjects, or from scratch; head on learned token connectivity.",
-          Task.CLASSIFICATION, "trials", "decoders.brainmae.decoder:BrainMAE"),
-    Entry("brainmae-regressor", "BrainMAE fine-tuned with a regression head: continuous per-subject targets (e.g. age) of ROI series; encoder as for brainmae.",
-          Task.REGRESSION, "trials", "decoders.brainmae.regressor:BrainMAERegressor"),
-    Entry("brainmae-pretrain", "BrainMAE encoder pretraining: masked-segment reconstruction of ROI series (no labels); its bundle is the encoder brainmae fine-tunes.",
-          Task.PRETRAINING, "trials", "decoders.brainmae.pretrain:BrainMAEPretrain"),
-    Entry("voxel-lr", "Masked fMRI voxels (NIfTI): standardise, optional ANOVA selection, l2 logistic regression.",
-          Task.CLASSIFICATION, "trials", "decoders.voxel:VoxelLR"),
-    Entry("mindbridge", "MindBridge-style cross-subject image reconstruction: per-subject embedders, shared translator, reset-tuning.",
-          Task.RECONSTRUCTION, "volumes", "decoders.mindbridge:MindBridge"),
-    Entry("ridge-images", "Per-subject ridge from voxels to pixels (or to an image codec's embedding): reconstruction baseline.",
-          Task.RECONSTRUCTION, "volumes", "decoders.ridge_images:RidgeImages"),
+_ENTRIES: list[Entry] = [
+    Entry("eeg-simpleconv", "decoders.simpleconv:EEGSimpleConv"),
+    Entry("csp-lda", "decoders.classical:CSPLDA"),
+    Entry("fbcsp-lda", "decoders.classical:FilterBankCSPLDA"),
+    Entry("tangent-space-lr", "decoders.classical:TangentSpaceLR"),
+    Entry("kalman", "decoders.kalman:KalmanFilterDecoder"),
+    Entry("dkf", "decoders.kalman:DiscriminativeKalmanFilter"),
+    Entry("wiener", "decoders.kalman:WienerFilter"),
+    Entry("fc-lr", "decoders.connectivity:FCLR"),
+    Entry("tangent-fc-lr", "decoders.connectivity:TangentFCLR"),
+    Entry("brainmae", "decoders.brainmae.decoder:BrainMAE"),
+    Entry("brainmae-regressor", "decoders.brainmae.regressor:BrainMAERegressor"),
+    Entry("brainmae-pretrain", "decoders.brainmae.pretrain:BrainMAEPretrain"),
+    Entry("voxel-lr", "decoders.voxel:VoxelLR"),
+    Entry("mindbridge", "decoders.mindbridge:MindBridge"),
+    Entry("ridge-images", "decoders.ridge_images:RidgeImages"),
+    Entry("erp-lda", "decoders.erp:ERPShrinkageLDA"),
+    Entry("xdawn-ts-lr", "decoders.erp:XdawnTangentLR"),
+    Entry("eegnet-erp", "decoders.erp_net:EEGNetERP"),
 ]
 _BY_NAME = {e.name: e for e in _ENTRIES}
-ENTRY_POINT_GROUP = "neurodeck.decoders"
+_LOADED: dict[str, type[Decoder]] = {}
 _plugins_loaded = False
 
 
-def register(entry_or_name: Entry | str, cls: type[Decoder] | str | None = None, *,
-             description: str | None = None, task: Task | str | None = None,
-             input_kind: str | None = None) -> Entry:
-    """Add a decoder: ``register(Entry(...))`` or ``register(name, cls_or_"module:Class")``
-    (description, task and input kind then default to the class's attributes).
-    Registering a name again replaces the entry."""
+def _import_target(target: str, name: str) -> type[Decoder]:
+    module, sep, attribute = target.partition(":")
+    if not sep or not module or not attribute:
+        raise ParameterError(f"decoder '{name}': target {target!r} is not 'module:Class'.")
+    found = getattr(importlib.import_module(module), attribute, None)
+    if not (isinstance(found, type) and issubclass(found, Decoder)):
+        raise ParameterError(f"decoder '{name}': {target} is not a Decoder class.")
+    return found
+
+
+def register(entry_or_name: Entry | str, cls: type[Decoder] | str | None = None) -> Entry:
+    """Add a decoder to the registry (registering a name again replaces its entry).
+
+    Parameters
+    ----------
+    entry_or_name : Entry or str
+        An `Entry`, or the name to register the decoder under (the class's own ``name``).
+    cls : type of Decoder or str, optional
+        With a name: the decoder class, or its ``"module:Class"`` target (imported only when
+        a fact is first read).
+
+    Returns
+    -------
+    Entry
+        The registered entry.
+
+    Raises
+    ------
+    ParameterError
+        A name without a class.
+
+    Examples
+    --------
+    >>> import decoders
+    >>> decoders.register("nearest-mean-log-power", "my_lab.decoders:NearestMeanLogPower")  # doctest: +SKIP
+    """
     if isinstance(entry_or_name, Entry):
         new = entry_or_name
     else:
         if cls is None:
             raise ParameterError(f"register('{entry_or_name}'): give the decoder class or 'module:Class'.")
-        target = cls if isinstance(cls, str) else f"{cls.__module__}:{cls.__qualname__}"
-        loaded = Entry("", "", Task.CLASSIFICATION, "", target).load() if isinstance(cls, str) else cls
-        new = Entry(entry_or_name, description or loaded.description, Task(task or loaded.task),
-                    input_kind or loaded.input_kind, target, None if isinstance(cls, str) else cls)
+        if isinstance(cls, str):
+            new = Entry(entry_or_name, cls)
+        else:
+            new = Entry(entry_or_name, f"{cls.__module__}:{cls.__qualname__}", cls)
     if new.name in _BY_NAME:
         _ENTRIES.remove(_BY_NAME[new.name])
     _ENTRIES.append(new)
@@ -91,7 +177,13 @@ def register(entry_or_name: Entry | str, cls: type[Decoder] | str | None = None,
 
 
 def unregister(name: str) -> None:
-    """Remove a registered decoder (tests; a plugin being unloaded)."""
+    """Remove a registered decoder (tests; a plugin being unloaded).
+
+    Raises
+    ------
+    ParameterError
+        No decoder of that name is registered.
+    """
     _ENTRIES.remove(entry(name))
     del _BY_NAME[name]
 
@@ -117,14 +209,47 @@ def _load_plugins() -> None:
             register(item)
 
 
-def available(task: Task | str | None = None, input_kind: str | None = None) -> list[Entry]:
-    """Registered decoders, optionally only those for a task or input kind."""
+def available(task: Task | str | None = None, input_kind: str | None = None, *,
+              load: bool = False) -> list[Entry]:
+    """The registered decoders, in registration order.
+
+    Parameters
+    ----------
+    task : Task or str, optional
+        Only decoders for this task (reads each class: imports its module).
+    input_kind : str, optional
+        Only decoders reading this kind of input (``"trials"``, ``"continuous"``, ``"volumes"``).
+    load : bool
+        Import every decoder class now, so that reading the entries' facts later costs nothing
+        (the GUI asks this off its main thread).
+
+    Returns
+    -------
+    list of Entry
+
+    Examples
+    --------
+    >>> import decoders
+    >>> "csp-lda" in [e.name for e in decoders.available()]
+    True
+    """
     _load_plugins()
-    return [e for e in _ENTRIES
+    entries = list(_ENTRIES)
+    if load or task is not None or input_kind is not None:
+        for e in entries:
+            e.load()
+    return [e for e in entries
             if (task is None or e.task == Task(task)) and (input_kind is None or e.input_kind == input_kind)]
 
 
 def entry(name: str) -> Entry:
+    """The entry registered under ``name``.
+
+    Raises
+    ------
+    ParameterError
+        No decoder of that name (the message lists the registered ones).
+    """
     _load_plugins()
     if name not in _BY_NAME:
         raise ParameterError(f"unknown decoder '{name}'.", hint=f"Available: {', '.join(_BY_NAME)}.")
@@ -132,11 +257,50 @@ def entry(name: str) -> Entry:
 
 
 def get(name: str) -> type[Decoder]:
+    """The decoder class registered under ``name`` (imports its module).
+
+    Raises
+    ------
+    ParameterError
+        No decoder of that name.
+
+    Examples
+    --------
+    >>> import decoders
+    >>> decoders.get("csp-lda").__name__
+    'CSPLDA'
+    """
     return entry(name).load()
 
 
 def create(name: str, params: dict[str, Any] | None = None, preset: str | None = None) -> Decoder:
-    """Instantiate a decoder from its registry name, an optional preset and overrides."""
+    """Instantiate a decoder from its registry name, an optional preset and overrides.
+
+    Parameters
+    ----------
+    name : str
+        A registered decoder name.
+    params : dict, optional
+        Parameter values; they override the preset's.
+    preset : str, optional
+        One of the class's ``presets``.
+
+    Returns
+    -------
+    Decoder
+        An unfitted decoder whose parameters are validated.
+
+    Raises
+    ------
+    ParameterError
+        Unknown name or preset, or a parameter unknown or out of range.
+
+    Examples
+    --------
+    >>> import decoders
+    >>> decoders.create("csp-lda", {"n_components": 4}).n_components
+    4
+    """
     cls = get(name)
     params = dict(params or {})
     decoder = cls.from_preset(preset, **params) if preset else cls(**params)

@@ -52,6 +52,10 @@ EXPECTED_FAILURES: dict[str, dict[str, str]] = {
     "wiener": {**_CONTINUOUS_EXPECTED,
                "check_parameters_default_constructible": "alphas is a list of ridge penalties (a JSON-able "
                                                          "schema value, not a tuple)"},
+    # Volume decoders need the stimuli (images) beside the voxels: only the data-free checks apply.
+    "mindbridge": {},
+    "ridge-images": {"check_parameters_default_constructible": "alphas is a list of ridge penalties (a JSON-able "
+                                                               "schema value, not a tuple)"},
 }
 # Checks that need no data, run directly on the trial decoders as well.
 DATA_FREE_CHECKS = ("check_no_attributes_set_in_init", "check_parameters_default_constructible",
@@ -64,12 +68,58 @@ def _make(name: str):
     return decoders.create(name, SMALL.get(name))
 
 
+REGISTERED = [e.name for e in decoders.available()]   # listing imports no decoder module
+
+
 def test_every_registered_decoder_has_an_expected_failure_list():
-    assert {e.name for e in decoders.available()} >= set(EXPECTED_FAILURES)
+    """Every registered decoder goes through check_estimator (below, parametrized by the
+    registry) with a written list of expected failures, and the list names no other decoder."""
+    unlisted = set(REGISTERED) - set(EXPECTED_FAILURES)
+    assert not unlisted, f"registered decoders without an EXPECTED_FAILURES entry (even {{}}): {sorted(unlisted)}"
+    stale = set(EXPECTED_FAILURES) - set(REGISTERED)
+    assert not stale, f"EXPECTED_FAILURES names decoders that are not registered: {sorted(stale)}"
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED_FAILURES))
+def test_every_registry_entry_agrees_with_its_class():
+    """The registry holds a name and an import target; every fact is the class's own."""
+    from decoders.registry import INPUT_KINDS
+
+    for e in decoders.available():
+        cls = e.load()
+        assert cls.name == e.name, f"{e.target} declares name {cls.name!r}, registered as {e.name!r}"
+        assert isinstance(cls.description, str) and cls.description.strip(), e.name
+        assert (e.description, e.task, e.input_kind, e.params) == \
+            (cls.description, Task(cls.task), cls.input_kind, cls.Params), e.name
+        assert isinstance(cls.task, Task), f"{e.name}: task must be a decoders.base.Task"
+        assert e.input_kind in INPUT_KINDS, f"{e.name}: input_kind {e.input_kind!r}"
+        assert issubclass(cls.Params, DecoderParams), e.name
+        assert e.params_schema()["type"] == "object", e.name
+        assert all(isinstance(m, str) for m in e.modalities), e.name
+
+
+def test_an_entry_reads_its_facts_from_the_class():
+    entry = decoders.register("toy-nearest-mean", NearestMeanPower)
+    try:
+        assert entry.description == NearestMeanPower.description
+        NearestMeanPower.description = "Changed in the class."
+        assert decoders.registry.entry("toy-nearest-mean").description == "Changed in the class."
+    finally:
+        NearestMeanPower.description = "Toy: nearest class mean of log channel power."
+        decoders.unregister("toy-nearest-mean")
+
+
+def test_a_bad_target_is_reported_with_the_decoder_name():
+    from decoders import ParameterError
+
+    with pytest.raises(ParameterError, match="'broken'.*module:Class"):
+        decoders.registry.Entry("broken", "no_colon_here").load()
+    with pytest.raises(ParameterError, match="not a Decoder class"):
+        decoders.registry.Entry("broken", "decoders.base:Task").load()
+
+
+@pytest.mark.parametrize("name", REGISTERED)
 def test_check_estimator(name):
+    assert name in EXPECTED_FAILURES, f"{name}: add its expected failures (even {{}}) to EXPECTED_FAILURES"
     with one_blas_thread(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         results = ec.check_estimator(_make(name), on_fail=None,
@@ -80,7 +130,9 @@ def test_check_estimator(name):
     if decoders.registry.entry(name).input_kind == "continuous":
         assert len(results) > 40   # the full suite ran
     else:
-        assert _make(name).__sklearn_tags__().input_tags.three_d_array
+        tags = _make(name).__sklearn_tags__().input_tags
+        assert tags.three_d_array if decoders.registry.entry(name).input_kind == "trials" \
+            else not (tags.two_d_array or tags.three_d_array)
         for check in DATA_FREE_CHECKS:
             if check in EXPECTED_FAILURES[name]:
                 with pytest.raises(AssertionError):
@@ -195,8 +247,7 @@ def test_entry_point_plugins_are_loaded_lazily(monkeypatch):
 
 
 def toy_entry():
-    return decoders.Entry("toy-plugin", "Toy plugin decoder.", Task.CLASSIFICATION, "trials",
-                          "tests.test_estimators:NearestMeanPower")
+    return decoders.Entry("toy-plugin", "tests.test_estimators:NearestMeanPower")
 
 
 def test_clone_keeps_the_parameters():
