@@ -84,7 +84,7 @@ class DecoderModel(Observable):
         """Read the decoder registry (imports scikit-learn: call it off the GUI thread)."""
         import decoders
 
-        self.set_entries(decoders.available())
+        self.set_entries(decoders.available(load=True))
 
     def set_entries(self, entries: list) -> None:
         self.entries = list(entries)
