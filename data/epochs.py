@@ -8,58 +8,55 @@ Euclidean alignment and standardisation. The result is cached on disk.
 """
 from __future__ import annotations
 
-import warnings
+from typing import Callable
 
 import numpy as np
 
 from . import cache
+from .channels import common_channels
 from .decoding_set import DecodingSet
-from .errors import (ChannelMismatchError, DataError, InputError, SfreqMismatchError,
-                     TooFewTrialsError)
+from .errors import DataError, InputError, SfreqMismatchError, TooFewTrialsError
 from .events import class_mapping, is_event_name, prepare_events
 from .preprocess import (align, check_finite, pick_channels, preprocess_raw, standardize,
                          unit_of)
 from .spec import DatasetSpec
 
 
-def load_trials(spec: DatasetSpec | dict) -> DecodingSet:
-    """Trials for the spec's source, preprocessed and labelled (see module docstring)."""
+def load_trials(spec: DatasetSpec, open_recordings: Callable[[DatasetSpec], list],
+                cache_inputs: Callable[[DatasetSpec], list]) -> DecodingSet:
+    """Trials for the spec's source, preprocessed and labelled (see module docstring).
+
+    Parameters
+    ----------
+    spec : DatasetSpec
+        What to load and how to epoch and preprocess it.
+    open_recordings : callable
+        ``open_recordings(spec) -> list[Recording]``: the source kind's recordings, opened
+        without their samples where the format allows it.
+    cache_inputs : callable
+        ``cache_inputs(spec) -> list``: what identifies the source's files (fingerprints),
+        part of the cache key; called only when ``spec.cache`` is on.
+
+    Returns
+    -------
+    DecodingSet
+        ``kind="trials"``, with the steps in its provenance.
+    """
     if isinstance(spec, dict):
         spec = DatasetSpec.model_validate(spec)
     _check_window(spec)
-    key = _cache_key(spec) if spec.cache else None
+    key = cache.key_for(spec.model_dump(mode="json", exclude={"cache"}), cache_inputs(spec)) \
+        if spec.cache else None
     if key is not None:
         hit = cache.load(key)
         if hit is not None:
             hit.provenance["cache"] = "hit"
             return hit
-    data = _build(spec)
+    data = _build(spec, open_recordings(spec))
     if key is not None:
         data.provenance["cache"] = "miss"
         cache.store(key, data)
     return data
-
-
-# --------------------------------------------------------------------------- cache key
-def _cache_key(spec: DatasetSpec) -> str | None:
-    from . import readers
-
-    params = spec.model_dump(mode="json", exclude={"cache"})
-    kind, name = readers.source_kind(spec.source)
-    if kind == "demo":
-        from . import demos
-        import importlib.util
-
-        origin = importlib.util.find_spec(demos.get(name).builder.split(":")[0])
-        files = cache.file_fingerprint([origin.origin]) if origin and origin.origin else []
-    elif kind == "moabb":
-        files = readers.moabb_files(name, spec.data_path, spec.subjects)
-    else:
-        found = readers.resolve_files(spec.source, data_path=spec.data_path,
-                                      subjects=spec.subjects, sessions=spec.sessions,
-                                      runs=spec.runs)
-        files = cache.file_fingerprint(f.path for f in found)
-    return cache.key_for(params, files)
 
 
 # --------------------------------------------------------------------------- building
@@ -76,11 +73,7 @@ def _check_window(spec: DatasetSpec) -> None:
                              f"window {list(spec.window)}.")
 
 
-def _build(spec: DatasetSpec) -> DecodingSet:
-    from .readers import open_source
-
-    recordings = open_source(spec.source, data_path=spec.data_path, subjects=spec.subjects,
-                             sessions=spec.sessions, runs=spec.runs, preload=False, spec=spec)
+def _build(spec: DatasetSpec, recordings: list) -> DecodingSet:
     if not recordings:
         raise DataError("no recordings to load.", spec.source)
     pre = spec.preprocessing
@@ -100,7 +93,7 @@ def _build(spec: DatasetSpec) -> DecodingSet:
         if excluded:
             bads[name] = excluded
         channel_sets.append(list(rec.raw.ch_names))
-    common, dropped = _common_channels(channel_sets, names, spec.channel_mismatch)
+    common, dropped = common_channels(channel_sets, names, spec.channel_mismatch)
 
     parts = []
     steps = [{"name": "pick", "params": {"picks": pre.picks, "excluded_bads": bads}}]
@@ -170,26 +163,6 @@ def _check_sfreq(recordings, names, resample) -> None:
             hint="Set preprocessing.resample to one rate for all of them.")
 
 
-def _common_channels(channel_sets, names, policy):
-    first = channel_sets[0]
-    if all(set(cs) == set(first) for cs in channel_sets):
-        return first, {}
-    common = [ch for ch in first if all(ch in cs for cs in channel_sets)]
-    dropped = {n: [c for c in cs if c not in common] for cs, n in zip(channel_sets, names)}
-    dropped = {n: d for n, d in dropped.items() if d}
-    listing = "; ".join(f"{n}: {', '.join(d[:10])}{' ...' if len(d) > 10 else ''}"
-                        for n, d in dropped.items())
-    if policy == "error" or not common:
-        raise ChannelMismatchError(
-            "the recordings have different channels" + ("" if common else " and none in common")
-            + f" (not shared: {listing}).",
-            hint="Set channel_mismatch: common to keep only shared channels, or pick channels "
-                 "by name." if common else "Pick the same channels in every recording.")
-    warnings.warn(f"channel sets differ across recordings; keeping the {len(common)} common "
-                  f"channels and dropping {listing}.", UserWarning, stacklevel=3)
-    return common, dropped
-
-
 def _epoch(rec, name, spec: DatasetSpec, mapping: dict[str, int]) -> dict:
     import mne
 
@@ -229,6 +202,9 @@ def _epoch(rec, name, spec: DatasetSpec, mapping: dict[str, int]) -> dict:
             "subject": np.full(n, rec.subject), "session": np.full(n, rec.session),
             "run": np.full(n, rec.run), "ch_types": ch_types, "sfreq": sfreq,
             "times": epochs.times.copy(), "n_outside": n_outside, "n_bad_span": n_bad}
+
+
+_common_channels = common_channels   # the name data/sources/erp.py (in progress) uses
 
 
 def _amplitude_ok(X: np.ndarray, ch_types, threshold_uv: float) -> np.ndarray:

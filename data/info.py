@@ -5,97 +5,36 @@ loading their samples where the format allows it.
 """
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
-
-from .events import annotation_counts, natural_key, stim_counts
 
 
 def describe(source: str, *, data_path: str | None = None, subjects=None, sessions=None,
              runs=None, kind: str | None = None, **options: Any) -> dict[str, Any]:
-    """Channels by type, sampling rate, duration, events with counts, subjects/sessions/runs;
-    for sources that build a data set directly (tables, set demos), the set's summary.
-    The source's kind (`data.sources`) decides how it is read; ``options`` are the kind's
-    (validated) dataset options."""
+    """What ``source`` holds, as a plain dict.
+
+    Channels by type, sampling rate, duration, events with counts, subjects / sessions /
+    runs; for sources that build a data set directly (tables, set demos), the set's summary.
+
+    Parameters
+    ----------
+    source : str
+        A file, folder or ``scheme:ARGUMENT`` name.
+    data_path, subjects, sessions, runs
+        As in `DatasetSpec`.
+    kind : str, optional
+        Read ``source`` as this source kind (default: detected).
+    **options
+        The kind's (validated) dataset options.
+
+    Returns
+    -------
+    dict
+        See `data.summaries`; ``source_kind`` names the kind that read it.
+    """
     from . import sources
 
     return sources.describe(source, kind=kind, data_path=data_path, subjects=subjects,
                             sessions=sessions, runs=runs, **options)
-
-
-def describe_recordings(source: str, *, data_path: str | None = None, subjects=None,
-                        sessions=None, runs=None, **_ignored) -> dict[str, Any]:
-    """`describe` of a source made of recordings (files opened without their samples)."""
-    from .readers import open_source
-
-    recordings = open_source(source, data_path=data_path, subjects=subjects, sessions=sessions,
-                             runs=runs, preload=False)
-    rows = [_describe_raw(r) for r in recordings]
-    channels: dict[str, list[str]] = {}
-    for r in recordings:
-        for ch, t in zip(r.raw.ch_names, r.raw.get_channel_types()):
-            if ch not in channels.setdefault(t, []):
-                channels[t].append(ch)
-    events: Counter = Counter()
-    stim: Counter = Counter()
-    for row in rows:
-        events.update(row["annotations"])
-        stim.update(row["stim_events"])
-    order = lambda c: dict(sorted(c.items(), key=lambda kv: natural_key(kv[0])))  # noqa: E731
-    return {
-        "source": source,
-        "kind": "recordings",
-        "n_recordings": len(rows),
-        "channels": channels,
-        "channel_counts": {t: len(v) for t, v in channels.items()},
-        "sfreq": sorted({row["sfreq"] for row in rows}),
-        "duration_s": round(sum(row["duration_s"] for row in rows), 3),
-        "events": order(events),
-        "stim_events": order(stim),
-        "subjects": _distinct(row["subject"] for row in rows),
-        "sessions": _distinct(row["session"] for row in rows),
-        "runs": _distinct(row["run"] for row in rows),
-        "recordings": rows,
-    }
-
-
-def _describe_raw(rec) -> dict[str, Any]:
-    raw = rec.raw
-    sfreq = float(raw.info["sfreq"])
-    return {
-        "path": rec.path, "subject": rec.subject, "session": rec.session, "run": rec.run,
-        "sfreq": sfreq, "n_channels": len(raw.ch_names),
-        "channel_counts": dict(Counter(raw.get_channel_types())),
-        "bads": list(raw.info["bads"]),
-        "n_samples": int(raw.n_times), "duration_s": round(raw.n_times / sfreq, 3),
-        "annotations": annotation_counts(raw), "stim_events": stim_counts(raw),
-        "description": raw.info.get("description") or "",
-    }
-
-
-def describe_set(source, data_path=None, subjects=None) -> dict[str, Any]:
-    """`describe` of a source that builds a `DecodingSet` directly."""
-    return _describe_set(source, data_path, subjects)
-
-
-def _describe_set(source, data_path, subjects) -> dict[str, Any]:
-    from .loading import load_dataset
-    from .spec import DatasetSpec
-
-    data = load_dataset(DatasetSpec(source=source, data_path=data_path, subjects=subjects,
-                                    cache=False))
-    out = {"source": source, **data.summary()}
-    out["data_kind"] = out.pop("kind")
-    out["kind"] = "set"
-    out["sessions"] = _distinct(data.session)
-    out["runs"] = _distinct(data.run)
-    if data.ch_names:
-        out["channels"] = {"features": list(data.ch_names)}
-    return out
-
-
-def _distinct(values) -> list[str]:
-    return sorted(dict.fromkeys(str(v) for v in values), key=natural_key)
 
 
 # kind-specific keys printed when present (fMRI kinds: nifti, roi-series)
@@ -109,8 +48,10 @@ def format_description(info: dict[str, Any]) -> str:
     """Human-readable text of `describe`'s dict (what ``neurodeck info`` prints)."""
     lines = [f"Source: {info['source']}"]
     if info["kind"] == "set":
-        lines.append(f"Data set: {info['data_kind']} ({info.get('modality')}), "
-                     f"{info['n_samples']} samples, shape {info['shape']}")
+        # a plugin kind's describe may leave out what it cannot say cheaply (e.g. the shape)
+        shape = f", shape {info['shape']}" if info.get("shape") is not None else ""
+        lines.append(f"Data set: {info.get('data_kind', 'unknown')} ({info.get('modality')}), "
+                     f"{info.get('n_samples', '?')} samples{shape}")
         if info.get("sfreq"):
             lines.append(f"Sampling rate: {info['sfreq']:g} Hz")
         if info.get("classes"):

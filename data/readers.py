@@ -1,14 +1,9 @@
-"""One entry point for EEG/MEG recordings: files, folders, BIDS roots, public datasets, demos.
+"""Reading EEG/MEG recording files, and finding them in folders and BIDS roots.
 
-``open_recording(path)`` reads one file (format chosen by extension) into an MNE Raw.
-``open_source(source)`` resolves a source string into `Recording` objects:
-
-- a file (FIF, EDF/BDF, GDF, BrainVision, EEGLAB .set, Neuroscan .cnt, EGI .mff);
-- a folder of such files, or a BIDS root (a folder with ``dataset_description.json``);
-- ``eegbci`` / ``eegbci:1,2``: PhysioNet EEG Motor Movement/Imagery through
-  ``mne.datasets.eegbci``, read from a local copy (``data_path`` or ``MNE_DATA``);
-- ``moabb:NAME``: a MOABB dataset, read from a local copy, never downloaded;
-- ``demo:NAME``: a simulated raw demo (``data.demos``).
+``open_recording(path)`` reads one file (format chosen by extension, BCI2000 ``.dat`` by
+content) into an MNE Raw. `folder_files` and `bids_files` list the recording files of a
+folder or a BIDS root with their subject / session / run. Which source string means which
+files is the business of the source kinds (`data.sources`), not of this module.
 
 Every failure is a `DataError` naming the file and the problem.
 """
@@ -16,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import re
 import warnings
 from dataclasses import dataclass
@@ -36,7 +30,6 @@ FORMATS: dict[str, tuple[str, str]] = {
 # data or marker files that belong to a header file a person should open instead
 COMPANIONS = {".fdt": ".set", ".eeg": ".vhdr", ".vmrk": ".vhdr", ".amrk": ".ahdr",
               ".dat": ".vhdr"}
-EEGBCI_PATTERN = "MNE-eegbci-data/files/eegmmidb/1.0.0/S{s:03d}/S{s:03d}R{r:02d}.edf"
 
 
 @dataclass(frozen=True)
@@ -61,7 +54,7 @@ def format_of(path: str | Path) -> tuple[str, str]:
     suffix = suffix_of(path)
     if suffix in FORMATS:
         return FORMATS[suffix]
-    from .sources.bci2000 import is_bci2000_file
+    from .bci2000 import is_bci2000_file
 
     if is_bci2000_file(path):  # .dat is also BrainVision's data file: decided by content
         return ("bci2000", "BCI2000")
@@ -88,7 +81,7 @@ def open_recording(path: str | Path, *, preload: bool = True):
     reader, label = format_of(path)
     if path.is_dir() and reader != "mff":
         raise DataError("is a folder, not a recording file.", path,
-                        hint="Use it as a dataset source (open_source) instead.")
+                        hint="Use it as a dataset source instead.")
     if path.is_file() and path.stat().st_size == 0:
         raise CorruptFileError("the file is empty (0 bytes).", path)
     if reader in ("edf", "bdf"):
@@ -98,9 +91,9 @@ def open_recording(path: str | Path, *, preload: bool = True):
     elif reader == "brainvision":
         _check_brainvision_size(path)
     if reader == "bci2000":
-        from .sources.bci2000 import read_raw
+        from .bci2000 import read_raw
 
-        return read_raw(path)
+        return read_raw(path, max_sfreq=MAX_SFREQ)
     try:
         raw = _read(path, reader, preload)
         if not preload and raw.n_times:
@@ -121,7 +114,7 @@ def open_recording(path: str | Path, *, preload: bool = True):
                                "than exists (damaged header?).", path) from exc
     except Exception as exc:  # noqa: BLE001 - every reader failure becomes a DataError
         raise CorruptFileError(f"cannot be read as {label} (damaged, truncated or not a "
-                               f"{label} file): {_short(exc)}", path) from exc
+                               f"{label} file): {short_error(exc)}", path) from exc
     if raw.n_times == 0 or len(raw.ch_names) == 0:
         raise CorruptFileError(f"the {label} file holds no samples.", path)
     if not 0 < raw.info["sfreq"] <= MAX_SFREQ:   # any format: refuse before anything sized by it
@@ -167,7 +160,7 @@ def _read_cnt(path: Path, preload: bool):
             raw = mne.io.read_raw_cnt(path, data_format=data_format, preload=False, verbose="error")
             candidates.append((_smoothness(raw.get_data(stop=min(raw.n_times, 4000))), data_format))
         except Exception as exc:  # noqa: BLE001
-            errors.append(f"{data_format}: {_short(exc)}")
+            errors.append(f"{data_format}: {short_error(exc)}")
     if not candidates:
         raise CorruptFileError("cannot be read as Neuroscan CNT (neither 16- nor 32-bit "
                                f"layout works): {'; '.join(errors)}", path)
@@ -270,79 +263,14 @@ def _check_brainvision_size(path: Path) -> None:
                                f"x {n_bytes} bytes).", path)
 
 
-def _short(exc: BaseException) -> str:
+def short_error(exc: BaseException) -> str:
+    """An exception as one line of at most 200 characters (for error messages)."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-# --------------------------------------------------------------------------- sources
-def resolve_files(source: str, *, data_path: str | Path | None = None, subjects=None,
-                  sessions=None, runs=None) -> list[SourceFile] | None:
-    """The recording files a source stands for, without reading them.
-
-    Returns ``None`` for sources whose files are not plain recordings (demos, MOABB).
-    """
-    kind, arg = source_kind(source)
-    if kind == "eegbci":
-        if sessions is not None and not _keep("1", sessions):
-            raise DataError(f"EEGBCI has a single session ('1'), not {list(sessions)}.",
-                            hint="Leave sessions out for EEGBCI.")
-        return _eegbci_files(arg, data_path, subjects, runs)
-    if kind in ("demo", "moabb"):
-        return None
-    path = Path(source).expanduser()
-    if not path.exists():
-        raise MissingFileError("file or folder not found.", path)
-    if path.is_dir() and suffix_of(path) != ".mff":
-        if (path / "dataset_description.json").is_file():
-            files = _bids_files(path, subjects, sessions, runs)
-        else:
-            files = _folder_files(path, subjects, sessions, runs)
-        if not files:
-            raise DataError("no recordings found (matching the subjects/sessions/runs asked "
-                            "for).", path, hint=f"Recognised files: {', '.join(sorted(FORMATS))}, BCI2000 .dat.")
-        return files
-    format_of(path)
-    return [_file_entities(path)]
-
-
-def open_source(source: str, *, data_path: str | Path | None = None, subjects=None,
-                sessions=None, runs=None, preload: bool = True, spec=None) -> list[Recording]:
-    """Open every recording a source names, as `Recording` objects (MNE Raw + entities).
-
-    ``spec`` (a `DatasetSpec`) is only used by demos, which simulate from its seed.
-    """
-    kind, arg = source_kind(source)
-    if kind == "demo":
-        return _demo_recordings(arg, source, data_path, subjects, sessions, runs, spec)
-    if kind == "moabb":
-        return _moabb_recordings(arg, data_path, subjects, sessions, runs)
-    files = resolve_files(source, data_path=data_path, subjects=subjects, sessions=sessions,
-                          runs=runs)
-    if kind == "eegbci":
-        _eegbci_load(files, data_path)
-    recordings = []
-    for item in files:
-        raw = open_recording(item.path, preload=preload)
-        if kind == "eegbci" or (_is_eegbci_name(item.path) and raw.ch_names[0].endswith(".")):
-            _standardize_eegbci(raw)
-        recordings.append(Recording(raw, item.subject, item.session, item.run, str(item.path)))
-    return recordings
-
-
-def source_kind(source: str) -> tuple[str, str]:
-    """('eegbci' | 'demo' | 'moabb' | 'path', the part after the prefix)."""
-    text = str(source).strip()
-    lower = text.lower()
-    if lower == "eegbci" or lower.startswith("eegbci:"):
-        return "eegbci", text[7:]
-    for prefix in ("demo", "moabb"):
-        if lower.startswith(prefix + ":"):
-            return prefix, text[len(prefix) + 1:].strip()
-    return "path", text
-
-
-def _same_id(value, wanted) -> bool:
+# --------------------------------------------------------------------------- finding files
+def same_id(value, wanted) -> bool:
     """'01' matches 1 and '1'; other strings must match exactly."""
     a, b = str(value), str(wanted)
     if a.isdigit() and b.isdigit():
@@ -350,15 +278,17 @@ def _same_id(value, wanted) -> bool:
     return a == b
 
 
-def _keep(value: str, wanted) -> bool:
-    return wanted is None or any(_same_id(value, w) for w in wanted)
+def wanted(value: str, selection) -> bool:
+    """True when ``selection`` is None (all) or names ``value`` (see `same_id`)."""
+    return selection is None or any(same_id(value, w) for w in selection)
 
 
-def _is_eegbci_name(path: Path) -> bool:
-    return re.fullmatch(r"S\d{3}R\d{2}\.edf", path.name, flags=re.IGNORECASE) is not None
+def matches(item: SourceFile, subjects, sessions, runs) -> bool:
+    """True when a file's subject, session and run are all among those asked for."""
+    return wanted(item.subject, subjects) and wanted(item.session, sessions) and wanted(item.run, runs)
 
 
-def _file_entities(path: Path) -> SourceFile:
+def file_entities(path: Path) -> SourceFile:
     """Subject/session/run from BIDS-like (sub-01_ses-2_run-3) or EEGBCI-like (S001R03)
     names; otherwise subject '1', session '1' and the file name as run."""
     name = path.name
@@ -373,27 +303,31 @@ def _file_entities(path: Path) -> SourceFile:
     return SourceFile(path, "1", "1", name)
 
 
-def _folder_files(folder: Path, subjects, sessions, runs) -> list[SourceFile]:
-    from .sources.bci2000 import header_entities as bci2000_entities
-    from .sources.bci2000 import is_bci2000_file
+def folder_files(folder: Path, subjects=None, sessions=None, runs=None) -> list[SourceFile]:
+    """Every recording file under ``folder`` (recursively) among the subjects / sessions /
+    runs asked for (None: all); BCI2000 files take theirs from their header."""
+    from .bci2000 import header_entities as bci2000_entities
+    from .bci2000 import is_bci2000_file
 
     found = []
     for path in sorted(folder.rglob("*")):
         if any(part.lower().endswith(".mff") for part in path.relative_to(folder).parts[:-1]):
             continue  # files inside an MFF package
         if suffix_of(path) in FORMATS and (path.is_file() or suffix_of(path) == ".mff"):
-            item = _file_entities(path)
+            item = file_entities(path)
         elif suffix_of(path) == ".dat" and is_bci2000_file(path):
             subject, session = bci2000_entities(path)
             item = SourceFile(path, subject or "1", session or "1", path.stem)
         else:
             continue
-        if _keep(item.subject, subjects) and _keep(item.session, sessions) and _keep(item.run, runs):
+        if matches(item, subjects, sessions, runs):
             found.append(item)
     return found
 
 
-def _bids_files(root: Path, subjects, sessions, runs) -> list[SourceFile]:
+def bids_files(root: Path, subjects=None, sessions=None, runs=None) -> list[SourceFile]:
+    """The EEG / MEG / iEEG recordings of a BIDS root among the subjects / sessions / runs
+    asked for (None: all)."""
     import mne_bids
 
     extensions = [".edf", ".bdf", ".vhdr", ".set", ".fif", ".cnt", ".mff", ".gdf"]
@@ -401,90 +335,37 @@ def _bids_files(root: Path, subjects, sessions, runs) -> list[SourceFile]:
         paths = mne_bids.find_matching_paths(root, datatypes=["eeg", "meg", "ieeg"],
                                              extensions=extensions, ignore_nosub=True)
     except Exception as exc:  # noqa: BLE001
-        raise DataError(f"cannot be read as a BIDS dataset: {_short(exc)}", root) from exc
+        raise DataError(f"cannot be read as a BIDS dataset: {short_error(exc)}", root) from exc
     found = []
     for bids_path in sorted(paths, key=lambda p: str(p.fpath)):
         if bids_path.suffix not in ("eeg", "meg", "ieeg"):
             continue
         item = SourceFile(Path(bids_path.fpath), bids_path.subject or "1",
                           bids_path.session or "1", bids_path.run or bids_path.task or "1")
-        if _keep(item.subject, subjects) and _keep(item.session, sessions) \
-                and _keep(item.run, runs):
+        if matches(item, subjects, sessions, runs):
             found.append(item)
     return found
 
 
-# --------------------------------------------------------------------------- EEGBCI
-def _eegbci_root(data_path) -> Path:
-    import mne
-
-    root = data_path or mne.get_config("MNE_DATASETS_EEGBCI_PATH") or mne.get_config("MNE_DATA")
-    if root is None:
-        root = Path.home() / "mne_data"
-    return Path(root).expanduser()
+# --------------------------------------------------------------------------- opening files
+def is_eegbci_file(path: Path) -> bool:
+    """True for a file named like the dataset's (``S001R03.edf``)."""
+    return re.fullmatch(r"S\d{3}R\d{2}\.edf", Path(path).name, flags=re.IGNORECASE) is not None
 
 
-def _eegbci_files(arg: str, data_path, subjects, runs) -> list[SourceFile]:
-    root = _eegbci_root(data_path)
-    if arg.strip():
-        try:
-            subjects = [int(s) for s in arg.split(",") if s.strip()]
-        except ValueError:
-            raise DataError(f"'eegbci:{arg}' should list subject numbers, e.g. eegbci:1,2.") \
-                from None
-    base = root / "MNE-eegbci-data/files/eegmmidb/1.0.0"
-    if subjects is None:
-        subjects = sorted(int(p.name[1:]) for p in base.glob("S[0-9][0-9][0-9]") if p.is_dir())
-        if not subjects:
-            raise MissingFileError("no local copy of the EEGBCI dataset here (expected "
-                                   "MNE-eegbci-data/files/eegmmidb/1.0.0/S001/...).", root,
-                                   hint="Set data_path to the folder that holds MNE-eegbci-data.")
-    files = []
-    for subject in subjects:
-        subject = _as_int(subject, "subject")
-        wanted = runs if runs is not None else sorted(
-            int(p.stem[-2:]) for p in (base / f"S{subject:03d}").glob(f"S{subject:03d}R[0-9][0-9].edf"))
-        if not wanted:
-            raise MissingFileError(f"no local EEGBCI files for subject {subject}.",
-                                   base / f"S{subject:03d}",
-                                   hint="The dataset is read offline; copy the files there first.")
-        for run in wanted:
-            run = _as_int(run, "run")
-            path = root / EEGBCI_PATTERN.format(s=subject, r=run)
-            if not path.is_file():
-                raise MissingFileError(f"EEGBCI subject {subject} run {run} is not in the local "
-                                       "copy.", path, hint="The dataset is read offline; copy "
-                                       "the file there or leave that subject/run out.")
-            files.append(SourceFile(path, str(subject), "1", str(run)))
-    return files
+def open_files(found: list[SourceFile], preload: bool = True, eegbci: bool = False) -> list:
+    """`Recording` objects of ``found``. EEGBCI files (``eegbci``, or files named and
+    labelled like them) get standard channel names and positions."""
+    recordings = []
+    for item in found:
+        raw = open_recording(item.path, preload=preload)
+        if eegbci or (is_eegbci_file(item.path) and raw.ch_names[0].endswith(".")):
+            standardize_eegbci(raw)
+        recordings.append(Recording(raw, item.subject, item.session, item.run, str(item.path)))
+    return recordings
 
 
-def _eegbci_load(files: list[SourceFile], data_path) -> list[Path]:
-    """Paths through ``mne.datasets.eegbci.load_data``, the lookup a user's own script does
-    (every file was checked to exist, so it downloads nothing)."""
-    from mne.datasets import eegbci
-
-    runs_of: dict[int, tuple[int, ...]] = {}
-    for f in files:
-        runs_of[int(f.subject)] = runs_of.get(int(f.subject), ()) + (int(f.run),)
-    groups: dict[tuple[int, ...], list[int]] = {}
-    for subject, runs in runs_of.items():
-        groups.setdefault(runs, []).append(subject)
-    found = set()
-    for runs, subjects in groups.items():
-        found |= {Path(p) for p in eegbci.load_data(subjects, list(runs), path=str(
-            _eegbci_root(data_path)), update_path=False, verbose="error")}
-    return [f.path for f in files if f.path in found]
-
-
-def _as_int(value, what: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise DataError(f"EEGBCI {what} '{value}' is not a number.") from None
-
-
-def _standardize_eegbci(raw) -> None:
+def standardize_eegbci(raw) -> None:
     """Standard channel names ('Fc5.' -> 'FC5') and the standard_1005 montage."""
     from mne.datasets import eegbci
 
@@ -495,139 +376,3 @@ def _standardize_eegbci(raw) -> None:
     builtin = mne.channels.get_builtin_montages()
     name = "colin27_1005" if "colin27_1005" in builtin else "standard_1005"
     raw.set_montage(name, on_missing="ignore", verbose="error")
-
-
-# --------------------------------------------------------------------------- MOABB
-@contextlib.contextmanager
-def _moabb_offline(data_path):
-    """Point MOABB at ``data_path`` (via MNE_DATA) and turn any download into an error."""
-    import moabb.datasets.download as download
-
-    real_retrieve = download.retrieve
-
-    def offline_retrieve(url, known_hash, fname=None, path=None, **kwargs):
-        target = Path(path or ".") / (fname or Path(url).name)
-        if not target.exists():
-            raise MissingFileError("is not in the local copy of the dataset (NeuroDeck reads "
-                                   "MOABB datasets offline and downloads nothing).", target)
-        return real_retrieve(url, known_hash, fname=fname, path=path, **kwargs)
-
-    # "upstream" stops MOABB's NEMAR mirror look-ups (network); upstream fetches go through
-    # `retrieve`, which only accepts files already present.
-    overrides = {"MOABB_DOWNLOAD_PROVIDER": "upstream"}
-    if data_path is not None:
-        overrides["MNE_DATA"] = str(Path(data_path).expanduser())
-    saved = {k: os.environ.get(k) for k in overrides}
-    os.environ.update(overrides)
-    download.retrieve = offline_retrieve
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            warnings.simplefilter("ignore", FutureWarning)
-            yield
-    finally:
-        download.retrieve = real_retrieve
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-def moabb_dataset(name: str):
-    """Instantiate the MOABB dataset class called ``name``."""
-    import moabb.datasets
-
-    cls = getattr(moabb.datasets, name, None)
-    if not isinstance(cls, type):
-        raise DataError(f"'moabb:{name}' is not a MOABB dataset.",
-                        hint="Use the class name, e.g. moabb:BNCI2014_001.")
-    return cls()
-
-
-def _moabb_copy_error(message: str, exc: BaseException, data_path) -> MissingFileError:
-    """``message: <cause>``, reported against the MOABB data folder in use."""
-    return MissingFileError(f"{message}: {_short(exc)}",
-                            data_path or os.environ.get("MNE_DATA", "~/mne_data"))
-
-
-def moabb_files(name: str, data_path, subjects) -> list[str]:
-    """Local files of a MOABB dataset's subjects (empty for simulated ones)."""
-    dataset = moabb_dataset(name)
-    files: list[str] = []
-    with _moabb_offline(data_path):
-        for subject in subjects or dataset.subject_list:
-            try:
-                found = dataset.data_path(subject)
-            except NotImplementedError:
-                return []
-            except DataError:
-                raise
-            except Exception as exc:  # noqa: BLE001
-                raise _moabb_copy_error(f"the local copy of MOABB dataset {name} (subject "
-                                        f"{subject}) cannot be used", exc, data_path) from exc
-            found = [found] if isinstance(found, (str, Path)) else list(found or [])
-            files.extend(str(f) for f in found)
-    return files
-
-
-def _moabb_recordings(name, data_path, subjects, sessions, runs) -> list[Recording]:
-    dataset = moabb_dataset(name)
-    if subjects is not None:
-        unknown = [s for s in subjects if not any(_same_id(s, k) for k in dataset.subject_list)]
-        if unknown:
-            raise DataError(f"MOABB dataset {name} has no subject(s) {unknown}.",
-                            hint=f"Subjects: {dataset.subject_list}.")
-        subjects = [k for k in dataset.subject_list if any(_same_id(s, k) for s in subjects)]
-    with _moabb_offline(data_path):
-        try:
-            data = dataset.get_data(subjects)
-        except DataError:
-            raise
-        except Exception as exc:  # noqa: BLE001
-            raise _moabb_copy_error(f"MOABB dataset {name} cannot be read from its local copy",
-                                    exc, data_path) from exc
-    recordings = []
-    for subject, by_session in data.items():
-        for session, by_run in by_session.items():
-            if not _keep(str(session), sessions):
-                continue
-            for run, raw in by_run.items():
-                if not _keep(str(run), runs):
-                    continue
-                if len(raw.annotations) == 0:
-                    _stim_to_annotations(raw, dataset.event_id)
-                recordings.append(Recording(raw, str(subject), str(session), str(run),
-                                            f"moabb:{name}"))
-    if not recordings:
-        raise DataError(f"MOABB dataset {name} has no recordings for the sessions/runs asked for.")
-    return recordings
-
-
-def _stim_to_annotations(raw, event_id: dict) -> None:
-    import mne
-
-    events = mne.find_events(raw, shortest_event=1, verbose="error")
-    names = {code: name for name, code in event_id.items()}
-    keep = [e for e in events if e[2] in names]
-    if keep:
-        raw.set_annotations(raw.annotations + mne.Annotations(
-            [raw.times[e[0] - raw.first_samp] for e in keep], [0.0] * len(keep),
-            [names[e[2]] for e in keep], orig_time=raw.annotations.orig_time))
-
-
-# --------------------------------------------------------------------------- demos
-def _demo_recordings(name, source, data_path, subjects, sessions, runs, spec) -> list[Recording]:
-    from . import demos
-    from .spec import DatasetSpec
-
-    demo = demos.get(name)
-    if demo.kind != "raw":
-        raise DataError(f"'{source}' builds a ready-made data set, not raw recordings.",
-                        hint="Load it with load_dataset instead.")
-    if spec is None:
-        spec = DatasetSpec(source=source, data_path=None if data_path is None else str(data_path),
-                           subjects=subjects, sessions=sessions, runs=runs)
-    recordings = list(demo.build(spec))
-    return [r for r in recordings if _keep(r.subject, subjects) and _keep(r.session, sessions)
-            and _keep(r.run, runs)]

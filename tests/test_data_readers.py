@@ -8,7 +8,8 @@ import pytest
 
 from data import DatasetSpec, load_dataset
 from data.errors import DataError, MissingFileError
-from data.readers import open_recording, open_source
+from data.readers import open_recording
+from data.sources import open_for_browsing as open_source
 
 # file -> (channels, sfreq, samples), as verified in mne-testing-formats/SOURCE.md
 FORMAT_FILES = {

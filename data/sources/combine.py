@@ -18,13 +18,13 @@ def load_parts(spec, load_one) -> DecodingSet:
 
 
 def stack(parts: list[DecodingSet], names: list[str], policy: str, label: str) -> DecodingSet:
-    from ..epochs import _common_channels
+    from ..channels import common_channels
 
     kinds = {p.kind for p in parts}
     if len(kinds) != 1:
         raise DataError(f"the sources hold different kinds of data ({', '.join(sorted(kinds))}).",
                         label)
-    common, _ = _common_channels([p.ch_names for p in parts], names, policy)
+    common, _ = common_channels([p.ch_names for p in parts], names, policy)
     tr = None if any(p.tr is None for p in parts) else np.concatenate([p.tr for p in parts])
     sfreq = parts[0].sfreq
     if tr is not None:   # fMRI: each sample keeps its TR, so the parts' TRs may differ

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CorruptFileError, DataError
+from .errors import CorruptFileError, DataError
 
 MAGIC = (b"HeaderLen=", b"BCI2000V=")
 
@@ -22,7 +22,7 @@ def is_bci2000_file(path: str | Path) -> bool:
     return head.startswith(MAGIC)
 
 
-def read_raw(path: str | Path):
+def read_raw(path: str | Path, max_sfreq: float | None = None):
     """An ``mne.io.RawArray`` (volts) with the stimulus states as annotations."""
     try:
         from BCI2000Tools.FileReader import bcistream
@@ -37,6 +37,10 @@ def read_raw(path: str | Path):
         sfreq = float(stream.samplingrate())
     except Exception as exc:  # noqa: BLE001 - the reader raises many kinds on damaged files
         raise CorruptFileError(f"cannot be read as a BCI2000 file: {exc}", path) from exc
+    if sfreq <= 0 or (max_sfreq is not None and sfreq > max_sfreq):   # data.readers gives its limit
+        limit = f"more than {max_sfreq:,.0f} Hz" if sfreq > 0 else "a rate of zero or less"
+        raise CorruptFileError(f"the BCI2000 header claims a sampling rate of {sfreq:.4g} Hz; {limit} "
+                               "is not a real recording (damaged header?).", path)
     names = stream.params.get("ChannelNames")
     n_channels = signal.shape[0]
     names = [str(n) for n in names] if names is not None and len(names) == n_channels \
