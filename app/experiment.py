@@ -234,7 +234,7 @@ def run_experiment(config: ExperimentConfig | dict, on_event: Callable | None = 
     from data.loading import load_dataset
     from decoders import registry
     from decoders.evaluation import FoldResult, ProgressRelay, evaluate
-    from decoders.events import Cancelled, TrainingContext
+    from decoders.events import Cancelled, LogMessage, RunEnd, TrainingContext, TrainingEvent
 
     from . import workspace
 
@@ -244,11 +244,9 @@ def run_experiment(config: ExperimentConfig | dict, on_event: Callable | None = 
     run: workspace.RunFolder | None = None
     log_lines: list[str] = []
 
-    def sink(event) -> None:
-        if event.kind == "log":
-            line = event.data.get("message", "")
-            if event.data.get("fold") is not None:
-                line = f"[fold {event.data['fold']}] {line}"
+    def sink(event: TrainingEvent) -> None:
+        if isinstance(event, LogMessage):
+            line = event.message if event.fold is None else f"[fold {event.fold}] {event.message}"
             log_lines.append(line)
             if run is not None:
                 run.log(line)
@@ -267,7 +265,7 @@ def run_experiment(config: ExperimentConfig | dict, on_event: Callable | None = 
     prototype = registry.create(config.decoder.name, params)
     from .setup_warnings import setup_warnings
     for warning in setup_warnings(cls, params, data, config.evaluation):
-        ctx.emit("log", message=f"warning: {warning}", warning=True)
+        ctx.log(f"warning: {warning}", warning=True)
     resolved = _resolved(config, params)
     config_hash = hashlib.sha256(json.dumps(resolved, sort_keys=True, default=str).encode()).hexdigest()
     device = _device_name(cls, config.training.device)  # an unavailable device fails before any file
@@ -321,7 +319,7 @@ def run_experiment(config: ExperimentConfig | dict, on_event: Callable | None = 
             workspace.release(run.path)
         raise
     ctx.log(f"run folder: {final_dir}")
-    ctx.emit("run_end", summary=metrics["summary"], run_dir=str(final_dir))
+    ctx.emit(RunEnd(summary=metrics["summary"], run_dir=str(final_dir)))
     return RunResult(final_dir, metrics)
 
 

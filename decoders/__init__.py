@@ -3,8 +3,8 @@
 Never imports Qt. torch loads only with the neural decoders that need it.
 """
 from .base import Decoder, DecoderParams, ParameterError, Task
-from .events import Cancelled, Event, TrainingContext
+from .events import Cancelled, TrainingContext, TrainingEvent, event_types
 from .registry import Entry, available, create, get, register, unregister
 
-__all__ = ["Decoder", "DecoderParams", "ParameterError", "Task", "Cancelled", "Event",
-           "TrainingContext", "Entry", "available", "create", "get", "register", "unregister"]
+__all__ = ["Decoder", "DecoderParams", "ParameterError", "Task", "Cancelled", "TrainingEvent",
+           "event_types", "TrainingContext", "Entry", "available", "create", "get", "register", "unregister"]

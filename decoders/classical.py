@@ -21,7 +21,7 @@ from pydantic import Field
 from data.errors import InputError
 
 from .base import ClassifierDecoder, DecoderParams, ParameterError, Task, TensorSpec, state_int, state_list
-from .events import TrainingContext
+from .events import Progress, TrainingContext
 
 
 class _Linear:
@@ -86,7 +86,7 @@ class _ClassicalDecoder(LinearHeadDecoder):
         ctx.log(f"{self.name}: fitting on {len(X)} trials")
         self.n_chans_ = X.shape[1]
         self._fit(p, X, y)
-        ctx.emit("progress", fraction=1.0, eta_s=0.0, message=f"{self.name} fitted")
+        ctx.emit(Progress(fraction=1.0, eta_s=0.0, message=f"{self.name} fitted"))
         return self
 
     def predict_proba(self, X, *, subject=None) -> np.ndarray:

@@ -16,7 +16,7 @@ from data.errors import InputError
 
 from .base import DecoderParams, Task, TensorSpec, state_int, state_list
 from .classical import LinearHeadDecoder, _Linear
-from .events import TrainingContext
+from .events import Progress, TrainingContext
 
 
 class ConnectivityParams(DecoderParams):
@@ -71,7 +71,7 @@ class _ConnectivityLR(LinearHeadDecoder):
         self.n_rois_ = int(np.asarray(X).shape[1])
         F = self._fit_features(np.asarray(X))
         self.clf_ = _Linear.from_sklearn(LogisticRegression(C=p.C, max_iter=2000).fit(F, np.asarray(y)))
-        ctx.emit("progress", fraction=1.0, eta_s=0.0, message=f"{self.name} fitted")
+        ctx.emit(Progress(fraction=1.0, eta_s=0.0, message=f"{self.name} fitted"))
         return self
 
     def predict_proba(self, X, *, subject=None) -> np.ndarray:

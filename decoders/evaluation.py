@@ -48,7 +48,7 @@ from data.decoding_set import DecodingSet
 from data.errors import InputError
 
 from .base import Decoder, Task
-from .events import Event, TrainingContext
+from .events import EpochEnd, FoldEnd, Progress, TrainingContext, TrainingEvent, TrajectoryReconstruction
 from .tasks import get_task
 
 PROTOCOLS = ("kfold", "cross-session", "loso", "leave-one-site-out", "repeated-kfold", "finetune", "holdout",
@@ -399,11 +399,11 @@ def evaluate(data: DecodingSet, decoder: DecoderSource, protocol: str = "kfold",
         results[split.fold] = result
         if task == Task.REGRESSION:  # held-out trajectories for the live reconstruction pane
             shown = slice(0, min(len(result.y_true), TRAJECTORY_POINTS))
-            fold_ctx.emit("reconstruction", view="trajectory", truth=np.asarray(result.y_true)[shown],
-                          decoded=np.asarray(result.y_pred)[shown],
-                          target_names=list(data.target_names), split="test")
-        fold_ctx.emit("fold_end", metrics=_scalars(result.metrics),
-                      confusion=result.metrics.get("confusion"), label=split.label)
+            fold_ctx.emit(TrajectoryReconstruction(truth=np.asarray(result.y_true)[shown],
+                                                   decoded=np.asarray(result.y_pred)[shown],
+                                                   target_names=list(data.target_names), split="test"))
+        fold_ctx.emit(FoldEnd(metrics=_scalars(result.metrics),
+                              confusion=result.metrics.get("confusion"), label=split.label))
         if on_fold is not None:
             on_fold(result)
         progress.unit_done(f"fold {split.fold} done: {_headline(result.metrics, task)}")
@@ -491,7 +491,7 @@ def _truth(data: DecodingSet, name: str) -> np.ndarray:
 
 class ProgressRelay:
     """Turns per-fold training progress into overall progress (with ETA) over ``n_units``
-    units of work mapped onto ``span``, and keeps each fold's "epoch" events (``history``)."""
+    units of work mapped onto ``span``, and keeps each fold's `EpochEnd` rows (``history``)."""
 
     def __init__(self, context: TrainingContext, n_units: int, span: tuple[float, float]):
         self.parent, self.n_units, self.span = context, max(n_units, 1), span
@@ -500,12 +500,11 @@ class ProgressRelay:
         self.history: dict[Any, list[dict]] = {}
 
     def context(self, fold) -> TrainingContext:
-        def relay(event: Event) -> None:
-            if event.kind == "epoch":
-                self.history.setdefault(fold, []).append(dict(event.data))
-            if event.kind == "progress":
-                self._emit((self.done + float(event.data.get("fraction", 0))) / self.n_units,
-                           event.data.get("message", ""))
+        def relay(event: TrainingEvent) -> None:
+            if isinstance(event, EpochEnd):
+                self.history.setdefault(fold, []).append(event.row())
+            if isinstance(event, Progress):
+                self._emit((self.done + float(event.fraction)) / self.n_units, event.message)
                 return
             if self.parent.on_event is not None:
                 self.parent.on_event(event)
@@ -520,7 +519,7 @@ class ProgressRelay:
         lo, hi = self.span
         elapsed = time.perf_counter() - self.start
         eta = elapsed * (1 - local) / local if local > 0 else None
-        self.parent.emit("progress", fraction=lo + (hi - lo) * local, eta_s=eta, message=message)
+        self.parent.emit(Progress(fraction=lo + (hi - lo) * local, eta_s=eta, message=message))
 
 
 def _factory(decoder: DecoderSource) -> Callable[[], Decoder]:

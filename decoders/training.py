@@ -32,7 +32,7 @@ from torch import nn
 
 from data.atomic import atomic_path
 
-from .events import TrainingContext
+from .events import EpochEnd, Progress, TrainingContext
 
 from .training_settings import OPTIMIZERS, SCHEDULES, TrainingSettings  # noqa: F401  (one schema)
 
@@ -242,7 +242,7 @@ class Trainer:
         fingerprint = self._fingerprint(train, val) if self.checkpoint is not None else ""
         start_epoch = self._resume(fingerprint, optimizer, scheduler, scaler, train_batches, result, state)
         for point in result.history:   # epochs trained before an interruption: history.csv and curves keep them
-            ctx.emit("epoch", **point)
+            ctx.emit(epoch_end(point))
 
         t0 = time.perf_counter()
         done_batches, total_batches = 0, max(1, (cfg.epochs - start_epoch) * n_batches)
@@ -294,7 +294,7 @@ class Trainer:
             if val_batches is not None:
                 point.update({f"val_{k}": v for k, v in self._evaluate(val_batches).items()})
             result.history.append(point)
-            ctx.emit("epoch", **point)
+            ctx.emit(epoch_end(point))
             stop = self._early_stopping(point, epoch, state, result)
             if self.checkpoint is not None and ((epoch + 1) % self.checkpoint_every == 0
                                                 or epoch + 1 == cfg.epochs or stop):
@@ -308,7 +308,7 @@ class Trainer:
         result.epochs_run = len(result.history)
         result.seconds = time.perf_counter() - t0
         result.samples_per_s = n_seen / result.seconds if result.seconds > 0 else 0.0
-        ctx.emit("progress", fraction=1.0, eta_s=0.0, message="training finished")
+        ctx.emit(Progress(fraction=1.0, eta_s=0.0, message="training finished"))
         return result
 
     # ---------------------------------------------------------------- helpers
@@ -364,8 +364,8 @@ class Trainer:
     def _progress(self, epoch: int, done: int, total: int, elapsed: float) -> None:
         fraction = min(1.0, done / total)
         eta = elapsed / fraction * (1 - fraction) if fraction > 0 else float("nan")
-        self.context.emit("progress", fraction=fraction, eta_s=eta,
-                          message=f"epoch {epoch + 1}/{self.config.epochs}")
+        self.context.emit(Progress(fraction=fraction, eta_s=eta,
+                                   message=f"epoch {epoch + 1}/{self.config.epochs}"))
 
     def _early_stopping(self, point: dict, epoch: int, state: "_RunState", result: TrainResult) -> bool:
         patience = self.config.early_stopping
@@ -459,6 +459,12 @@ class _RunState:
     best_loss: float = math.inf
     bad_epochs: int = 0
     best_weights: dict | None = None
+
+
+def epoch_end(point: dict) -> EpochEnd:
+    """The `EpochEnd` event of a history point ({"epoch", "n_epochs", metric: value ...})."""
+    metrics = {k: v for k, v in point.items() if k not in ("epoch", "n_epochs")}
+    return EpochEnd(epoch=int(point["epoch"]), n_epochs=int(point["n_epochs"]), metrics=metrics)
 
 
 def _check_finite(value: float, where: str) -> None:

@@ -17,7 +17,7 @@ from data.errors import InputError
 
 from .base import DecoderParams, Task, TensorSpec, state_int, state_list
 from .classical import LinearHeadDecoder, _Linear
-from .events import TrainingContext
+from .events import Progress, TrainingContext
 
 
 class VoxelParams(DecoderParams):
@@ -60,7 +60,7 @@ class VoxelLR(LinearHeadDecoder):
         ctx.log(f"{self.name}: {len(X)} samples, {len(self.selected_)} of {X.shape[1]} voxels")
         lr = LogisticRegression(C=p.C, max_iter=5000)
         self.clf_ = _Linear.from_sklearn(lr.fit(Z[:, self.selected_], y))
-        ctx.emit("progress", fraction=1.0, eta_s=0.0, message=f"{self.name} fitted")
+        ctx.emit(Progress(fraction=1.0, eta_s=0.0, message=f"{self.name} fitted"))
         return self
 
     def predict_proba(self, X, *, subject=None) -> np.ndarray:

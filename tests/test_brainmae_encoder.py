@@ -12,6 +12,7 @@ from data.loading import load_dataset
 from decoders.base import ParameterError
 from decoders.brainmae.decoder import BrainMAE
 from decoders.bundle import BundleError, load_bundle, save_bundle
+from decoders.events import EpochEnd, Reconstruction, SignalReconstruction
 from decoders.evaluation import make_splits
 
 
@@ -37,14 +38,14 @@ def test_pretraining_run_scores_held_out_sites_and_streams_reconstructions(pretr
     s = result.metrics["summary"]
     assert s["masked_r2"]["mean"] > s["masked_r2_roi_mean"]["mean"]
     assert s["masked_r2"]["mean"] > s["masked_r2_linear"]["mean"]
-    epochs = [e.data for e in events if e.kind == "epoch"]
+    epochs = [e.row() for e in events if isinstance(e, EpochEnd)]
     assert {"train_loss", "val_loss", "val_masked_r2"} <= set(epochs[0])
-    recon = [e.data for e in events if e.kind == "reconstruction"]
+    recon = [e for e in events if isinstance(e, Reconstruction)]
     assert len(recon) >= 4 * 4      # every epoch of every fold
     r = recon[-1]
-    assert r["view"] == "signal" and np.asarray(r["truth"]).shape == np.asarray(r["decoded"]).shape
-    assert np.asarray(r["mask"]).dtype == bool and np.asarray(r["mask"]).any()
-    assert len(r["channel_names"]) == np.asarray(r["truth"]).shape[0] == 4
+    assert isinstance(r, SignalReconstruction) and np.asarray(r.truth).shape == np.asarray(r.decoded).shape
+    assert np.asarray(r.mask).dtype == bool and np.asarray(r.mask).any()
+    assert len(r.channel_names) == np.asarray(r.truth).shape[0] == 4
     assert (result.run_dir / "model" / "manifest.json").exists()
 
 

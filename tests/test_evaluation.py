@@ -11,7 +11,8 @@ from data.decoding_set import DecodingSet
 from decoders.base import Decoder, DecoderParams, Task
 from decoders.evaluation import (FoldResult, ProtocolError, blocked_kfold_splits, evaluate,
                                  finetune_splits, holdout_splits, kfold_splits, make_splits)
-from decoders.events import Cancelled, TrainingContext
+from decoders.events import (Cancelled, EpochEnd, FoldEnd, Progress, TrainingContext,
+                             TrajectoryReconstruction)
 
 
 class LogVarLDA(Decoder):
@@ -39,8 +40,8 @@ class LogVarLDA(Decoder):
         if context is not None:
             for epoch in range(2):
                 context.check_cancel()
-                context.emit("epoch", epoch=epoch, n_epochs=2, train_loss=1.0 / (epoch + 1))
-                context.emit("progress", fraction=(epoch + 1) / 2, eta_s=0.0, message="")
+                context.emit(EpochEnd(epoch=epoch, n_epochs=2, metrics={"train_loss": 1.0 / (epoch + 1)}))
+                context.emit(Progress(fraction=(epoch + 1) / 2, eta_s=0.0, message=""))
         return self
 
     def fine_tune(self, X, y, *, subject=None, context=None):
@@ -156,10 +157,10 @@ def test_kfold_learns_and_reports_events_and_timings():
     assert result.summary["accuracy"]["mean"] > 0.85  # chance is 0.5
     assert set(result.summary) >= {"accuracy", "balanced_accuracy", "kappa", "roc_auc"}
     assert set(result.by_subject) == {"1", "2", "3"}
-    fold_ends = [e for e in events if e.kind == "fold_end"]
-    assert [e.data["fold"] for e in fold_ends] == list(range(15))
-    assert np.sum(fold_ends[0].data["confusion"]) == 8
-    progress = [e.data["fraction"] for e in events if e.kind == "progress"]
+    fold_ends = [e for e in events if isinstance(e, FoldEnd)]
+    assert [e.fold for e in fold_ends] == list(range(15))
+    assert np.sum(fold_ends[0].confusion) == 8
+    progress = [e.fraction for e in events if isinstance(e, Progress)]
     assert progress == sorted(progress) and progress[-1] == pytest.approx(1.0)
     assert result.folds[0].history and result.folds[0].history[0]["epoch"] == 0
     assert result.timings["fit_seconds_mean"] > 0 and result.timings["predict_ms_per_sample"] > 0
@@ -209,7 +210,7 @@ def test_cancel_stops_between_batches():
     flag = threading.Event()
 
     def on_event(event):
-        if event.kind == "fold_end" and event.data["fold"] == 1:
+        if isinstance(event, FoldEnd) and event.fold == 1:
             flag.set()
 
     done = []
@@ -233,10 +234,10 @@ def test_regression_folds_send_their_test_trajectories():
     events = []
     result = evaluate(data, create("kalman"), "blocked-kfold", n_folds=3,
                       context=TrainingContext(on_event=events.append))
-    shown = [e for e in events if e.kind == "reconstruction" and e.data.get("split") == "test"]
-    assert [e.data["fold"] for e in shown] == [f.fold for f in result.folds]
+    shown = [e for e in events if isinstance(e, TrajectoryReconstruction) and e.split == "test"]
+    assert [e.fold for e in shown] == [f.fold for f in result.folds]
     for event, fold in zip(shown, result.folds):
-        assert event.data["view"] == "trajectory" and event.data["target_names"] == ["vx", "vy"]
-        np.testing.assert_array_equal(event.data["truth"], velocity[fold.test_index][:len(event.data["truth"])])
-        decoded_r = np.corrcoef(event.data["truth"][:, 0], event.data["decoded"][:, 0])[0, 1]
+        assert event.view == "trajectory" and event.target_names == ["vx", "vy"]
+        np.testing.assert_array_equal(event.truth, velocity[fold.test_index][:len(event.truth)])
+        decoded_r = np.corrcoef(event.truth[:, 0], event.decoded[:, 0])[0, 1]
         assert decoded_r > 0.8  # the tuned features carry the velocity

@@ -13,8 +13,7 @@ import resources
 from app import experiment, workspace
 from app.experiment import ConfigError, load_config, run_experiment
 from decoders import registry
-from decoders.base import Task
-from decoders.events import Cancelled
+from decoders.events import Cancelled, EpochEnd, FoldEnd, LogMessage, Progress, RunEnd
 
 from .test_evaluation import simulated_trials
 
@@ -22,8 +21,7 @@ from .test_evaluation import simulated_trials
 @pytest.fixture
 def test_decoder(monkeypatch):
     """Register the tests' log-variance + LDA decoder and serve a simulated set for 'sim:'."""
-    entry = registry.Entry("test-logvar-lda", "test", Task.CLASSIFICATION, "trials",
-                           "tests.test_evaluation:LogVarLDA")
+    entry = registry.Entry("test-logvar-lda", "tests.test_evaluation:LogVarLDA")
     monkeypatch.setitem(registry._BY_NAME, entry.name, entry)
     import data.loading
 
@@ -130,9 +128,9 @@ def test_run_writes_a_complete_run_folder(tmp_path, test_decoder):
     with open(run_dir / "predictions.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 120 and {r["true"] for r in rows} == {"a", "b"} and "p_b" in rows[0]
-    kinds = {e.kind for e in events}
-    assert {"log", "progress", "epoch", "fold_end", "run_end"} <= kinds
-    assert events[-1].kind == "run_end" and events[-1].data["run_dir"] == str(run_dir)
+    kinds = {type(e) for e in events}
+    assert {LogMessage, Progress, EpochEnd, FoldEnd, RunEnd} <= kinds
+    assert isinstance(events[-1], RunEnd) and events[-1].run_dir == str(run_dir)
     (info,) = workspace.list_runs(tmp_path / "runs")
     assert info.path == run_dir and info.decoder == "test-logvar-lda" and info.protocol == "kfold"
     assert info.metrics["accuracy"] == pytest.approx(metrics["summary"]["accuracy"]["mean"])
@@ -144,7 +142,7 @@ def test_cancel_keeps_no_finished_run_and_the_next_run_resumes(tmp_path, test_de
     flag = threading.Event()
 
     def stop_after_fold_3(event):
-        if event.kind == "fold_end" and event.data["fold"] == 3:
+        if isinstance(event, FoldEnd) and event.fold == 3:
             flag.set()
 
     with pytest.raises(Cancelled):
@@ -157,20 +155,20 @@ def test_cancel_keeps_no_finished_run_and_the_next_run_resumes(tmp_path, test_de
 
     events = []
     resumed = run_experiment(config_dict(runs), on_event=events.append)
-    assert [e.data["fold"] for e in events if e.kind == "fold_end"] == [4, 5, 6, 7, 8]
+    assert [e.fold for e in events if isinstance(e, FoldEnd)] == [4, 5, 6, 7, 8]
     assert [f["accuracy"] for f in resumed.metrics["folds"]] == [f["accuracy"] for f in reference.metrics["folds"]]
     assert [p.name for p in runs.iterdir() if p.name.startswith(".")] == []
 
     # a KeyboardInterrupt (Ctrl-C) behaves the same, and --restart starts over
     def interrupt(event):
-        if event.kind == "fold_end":
+        if isinstance(event, FoldEnd):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         run_experiment(config_dict(runs), on_event=interrupt)
     events.clear()
     run_experiment(config_dict(runs), on_event=events.append, restart=True)
-    assert len([e for e in events if e.kind == "fold_end"]) == 9
+    assert len([e for e in events if isinstance(e, FoldEnd)]) == 9
     assert len(workspace.list_runs(runs)) == 2
 
 

@@ -191,10 +191,10 @@ def test_r2_scalp_map_of_the_motor_imagery_demo_is_contralateral(qtbot):
     from data import spectra
     from app.gui.epochs_view import MODES, EpochsView
     from data.loading import load_dataset
-    from data.readers import open_source
+    from data.sources import open_for_browsing
 
     trials = load_dataset({"source": "demo:motor-imagery", "subjects": ["1"]})
-    info = open_source("demo:motor-imagery", subjects=["1"])[0].raw.info
+    info = open_for_browsing("demo:motor-imagery", subjects=["1"])[0].raw.info
     freqs, r2 = spectra.signed_r2(trials.X, np.asarray(trials.y), trials.sfreq)
     band, values, placed = spectra.r2_band_topography(r2, freqs, info, trials.ch_names)
     assert 8 <= (band[0] + band[1]) / 2 <= 30 and band[1] - band[0] == pytest.approx(4)  # peak ± 2 Hz in mu/beta
@@ -217,20 +217,20 @@ def test_r2_scalp_map_of_the_motor_imagery_demo_is_contralateral(qtbot):
 # --------------------------------------------------------------- reconstruction
 def test_reconstruction_pane_shows_each_view(qtbot):
     from app.gui.reconstruction import ReconstructionPane
+    from decoders.events import ImageReconstruction, SignalReconstruction, TrajectoryReconstruction
 
     pane = ReconstructionPane()
     qtbot.addWidget(pane)
     rng = np.random.default_rng(0)
-    pane.show_event({"view": "images", "fold": 0, "truth": rng.random((10, 28, 28)),
-                     "decoded": rng.random((10, 28, 28))})
+    pane.show_event(ImageReconstruction(fold=0, truth=rng.random((10, 28, 28)), decoded=rng.random((10, 28, 28))))
     assert pane.stack.currentWidget() is pane.images and pane.images.n_shown == 8
     mask = np.zeros(200, bool)
     mask[50:80] = True
-    pane.show_event({"view": "signal", "truth": np.sin(np.arange(200) / 9), "decoded": np.cos(np.arange(200) / 9),
-                     "mask": mask})
+    pane.show_event(SignalReconstruction(truth=np.sin(np.arange(200) / 9), decoded=np.cos(np.arange(200) / 9),
+                                         mask=mask))
     assert pane.stack.currentWidget() is pane.signal and len(pane.signal.listDataItems()) == 2
-    pane.show_event({"view": "trajectory", "truth": rng.random((100, 2)), "decoded": rng.random((100, 2)),
-                     "target_names": ["vx", "vy"]})
+    pane.show_event(TrajectoryReconstruction(truth=rng.random((100, 2)), decoded=rng.random((100, 2)),
+                                             target_names=["vx", "vy"]))
     # true and decoded for each of the two targets, the last 400 samples of 100
     assert pane.stack.currentWidget() is pane.trajectory and len(pane.trajectory.listDataItems()) == 4
     assert all(len(item.xData) == 100 for item in pane.trajectory.listDataItems())

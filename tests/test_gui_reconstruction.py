@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from decoders.events import SignalReconstruction
+
 pytestmark = pytest.mark.gui
 
 
@@ -18,10 +20,9 @@ def roi_event(k=4, n_times=120, seed=0, **extra):
     for i in range(k):                       # two hidden segments per ROI, at different places
         mask[i, 10 + 7 * i: 30 + 7 * i] = True
         mask[i, 70 + 5 * i: 85 + 5 * i] = True
-    event = {"view": "signal", "truth": truth, "decoded": decoded, "mask": mask,
-             "channel_names": [f"roi{3 * i + 1}" for i in range(k)], "subject": "0051456", "epoch": 3, "fold": 1}
-    event.update(extra)
-    return event
+    fields = {"truth": truth, "decoded": decoded, "mask": mask,
+              "channel_names": [f"roi{3 * i + 1}" for i in range(k)], "subject": "0051456", "epoch": 3, "fold": 1}
+    return SignalReconstruction(**{**fields, **extra})
 
 
 def rects_in(overlay):
@@ -66,7 +67,7 @@ def test_stacked_roi_signals_with_masked_spans_in_their_own_rows(qtbot):
         r = rect.rect()
         row = row_of(rect, centers)
         assert r.height() < gap
-        hidden = np.flatnonzero(event["mask"][row])
+        hidden = np.flatnonzero(event.mask[row])
         samples = np.arange(int(np.ceil(r.left())), int(np.floor(r.right())) + 1)
         assert set(samples) <= set(hidden)
     per_row = np.bincount([row_of(r, centers) for r in overlay.shaded], minlength=4)
@@ -102,7 +103,7 @@ def test_one_dimensional_signal_still_draws_one_trace_pair(qtbot):
     mask[50:80] = True
     mask[120:130] = True
     t = np.arange(200)
-    pane.show_event({"view": "signal", "truth": np.sin(t / 9), "decoded": np.cos(t / 9), "mask": mask, "fold": 0})
+    pane.show_event(SignalReconstruction(truth=np.sin(t / 9), decoded=np.cos(t / 9), mask=mask, fold=0))
     overlay = pane.signal
     assert len(overlay.listDataItems()) == 2
     assert len(overlay.shaded) == 2
@@ -112,5 +113,5 @@ def test_one_dimensional_signal_still_draws_one_trace_pair(qtbot):
     assert pane.title.text() == "Masked signal (shaded) and its reconstruction (fold 0)"
     spans = sorted((r.rect().left(), r.rect().right()) for r in overlay.shaded)
     assert spans == [(49.5, 79.5), (119.5, 129.5)]
-    pane.show_event({"view": "signal", "truth": np.sin(t / 9), "decoded": np.cos(t / 9)})   # no mask
+    pane.show_event(SignalReconstruction(truth=np.sin(t / 9), decoded=np.cos(t / 9)))   # no mask
     assert len(overlay.listDataItems()) == 2 and overlay.shaded == []

@@ -14,7 +14,7 @@ from sklearn.base import clone
 
 from data.errors import DataError
 from decoders import ParameterError, TrainingContext, create
-from decoders.events import Cancelled
+from decoders.events import Cancelled, EpochEnd, TrajectoryReconstruction
 from decoders.kalman import DiscriminativeKalmanFilter, KalmanFilterDecoder, WienerFilter
 from decoders.metrics import regression
 
@@ -131,16 +131,16 @@ def test_neural_dkf_trains_on_the_engine_and_streams_trajectories(flint, flint_k
     dkf = DiscriminativeKalmanFilter(f="neural", epochs=12, hidden=32).fit(X, y, context=ctx)
     m = regression(yt, dkf.predict(Xt))
     assert m["nrmse"] < flint_kf[1]["nrmse"]
-    epochs = [e for e in events if e.kind == "epoch"]
-    traj = [e for e in events if e.kind == "reconstruction"]
-    assert len(epochs) == 12 and all("val_loss" in e.data for e in epochs)
+    epochs = [e for e in events if isinstance(e, EpochEnd)]
+    traj = [e for e in events if isinstance(e, TrajectoryReconstruction)]
+    assert len(epochs) == 12 and all("val_loss" in e.metrics for e in epochs)
     assert len(traj) >= 12
-    first = traj[0].data
-    assert first["view"] == "trajectory" and first["fold"] == 3
-    assert first["truth"].shape == first["decoded"].shape and first["truth"].shape[1] == 2
+    first = traj[0]
+    assert first.view == "trajectory" and first.fold == 3
+    assert first.truth.shape == first.decoded.shape and first.truth.shape[1] == 2
     # later epochs decode the held-out stretch better than the first
-    err = lambda d: np.mean((d["decoded"] - d["truth"]) ** 2)  # noqa: E731
-    assert err(traj[11].data) < err(traj[0].data)
+    err = lambda d: np.mean((d.decoded - d.truth) ** 2)  # noqa: E731
+    assert err(traj[11]) < err(traj[0])
     # the saved network runs without torch and gives the same output
     arrays, extra = dkf.get_state()
     assert any(k.startswith("net.") for k in arrays)

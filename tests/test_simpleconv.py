@@ -9,7 +9,7 @@ import torch
 
 from decoders import TrainingContext, create
 from decoders.base import ParameterError
-from decoders.events import Cancelled
+from decoders.events import Cancelled, EpochEnd
 from decoders.simpleconv import EEGSimpleConv
 from decoders.simpleconv_net import SimpleConvNet, SincResample
 from data.errors import InputError
@@ -99,7 +99,7 @@ def test_fine_tuning_adapts_to_a_new_subject():
                       context=TrainingContext(on_event=events.append))
     after = np.mean(decoder.predict(new_X[~calib], subject="S3") == new_y[~calib])
     assert before <= 0.3 and after >= 0.8, (before, after)
-    assert sum(e.kind == "epoch" for e in events) == decoder.fine_tune_epochs
+    assert sum(isinstance(e, EpochEnd) for e in events) == decoder.fine_tune_epochs
     assert "S3" in decoder.alignments_
     with pytest.raises(InputError, match="not among the trained classes"):
         decoder.fine_tune(new_X[:4], np.array([0, 1, 2, 0]), subject="S3")
@@ -163,7 +163,7 @@ def test_cancel_leaves_a_clean_checkpoint_and_a_second_fit_resumes(tmp_path):
     reference = EEGSimpleConv(**{**SMALL, "epochs": 6}).fit(X, y)
 
     ctx = TrainingContext()
-    ctx.on_event = lambda e: ctx.cancel() if e.kind == "epoch" and e.data["epoch"] == 3 else None
+    ctx.on_event = lambda e: ctx.cancel() if isinstance(e, EpochEnd) and e.epoch == 3 else None
     with pytest.raises(Cancelled):
         EEGSimpleConv(**{**SMALL, "epochs": 6, "checkpoint": str(ck)}).fit(X, y, context=ctx)
     assert [p.name for p in tmp_path.iterdir()] == [ck.name]

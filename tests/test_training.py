@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from decoders.base import ParameterError
-from decoders.events import Cancelled, TrainingContext
+from decoders.events import Cancelled, EpochEnd, LogMessage, Progress, TrainingContext
 from decoders.training import (TrainConfig, Trainer, TrainingDiverged, available_devices,
                                classification_loss, resolve_device, seed_everything)
 from tests.simulated_mi import one_thread
@@ -59,15 +59,15 @@ def test_learns_and_reports_epoch_and_progress_events():
     trainer = Trainer(make_model(), classification_loss(), TrainConfig(epochs=8, batch_size=32, lr=1e-2),
                       device="cpu", context=ctx, progress_interval_s=0.0)
     result = trainer.fit((X[:150], y[:150]), (X[150:], y[150:]))
-    epochs = [e.data for e in events if e.kind == "epoch"]
+    epochs = [e.row() for e in events if isinstance(e, EpochEnd)]
     assert [e["epoch"] for e in epochs] == list(range(1, 9))
     last = epochs[-1]
     assert {"fold", "n_epochs", "train_loss", "train_acc", "val_loss", "val_acc", "lr"} <= set(last)
     assert last["fold"] == 2 and last["n_epochs"] == 8
     assert last["val_acc"] > 0.9 and last["train_loss"] < epochs[0]["train_loss"]
-    progress = [e.data for e in events if e.kind == "progress"]
-    assert progress and progress[-1]["fraction"] == 1.0
-    assert all(0 <= p["fraction"] <= 1 and "eta_s" in p and "message" in p for p in progress)
+    progress = [e for e in events if isinstance(e, Progress)]
+    assert progress and progress[-1].fraction == 1.0
+    assert all(0 <= p.fraction <= 1 and p.eta_s is not None and isinstance(p.message, str) for p in progress)
     assert result.epochs_run == 8 and result.samples_per_s > 0
 
 
@@ -165,8 +165,8 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(tmp_path):
     logs, epochs = [], []
     resumed = make_model(seed=99)  # weights come from the checkpoint, not from here
     result = Trainer(resumed, classification_loss(mixup=True), cfg, device="cpu",
-                     context=TrainingContext(on_event=lambda e: (logs.append(e.data.get("message", "")),
-                                                                 e.kind == "epoch" and epochs.append(e.data))),
+                     context=TrainingContext(on_event=lambda e: (isinstance(e, LogMessage) and logs.append(e.message),
+                                                                 isinstance(e, EpochEnd) and epochs.append(e.row()))),
                      checkpoint=ck).fit((X, y))
     assert result.resumed_from == 3
     # the epochs trained before the interruption are reported again (history.csv, learning curves)
@@ -187,7 +187,7 @@ def test_foreign_or_corrupt_checkpoint_restarts_cleanly(tmp_path):
     Trainer(make_model(), classification_loss(), TrainConfig(epochs=2, batch_size=32), device="cpu",
             checkpoint=ck).fit((X, y))
     logs = []
-    ctx = TrainingContext(on_event=lambda e: logs.append(e.data.get("message", "")))
+    ctx = TrainingContext(on_event=lambda e: isinstance(e, LogMessage) and logs.append(e.message))
     other = Trainer(make_model(), classification_loss(), TrainConfig(epochs=3, batch_size=32, lr=5e-3),
                     device="cpu", context=ctx, checkpoint=ck).fit((X, y))
     assert other.resumed_from is None and other.epochs_run == 3

@@ -66,6 +66,8 @@ class _Display:
         self.bar = None
 
     def __call__(self, event) -> None:
+        from decoders.events import FoldEnd, LogMessage, Progress
+
         if not self.enabled:
             return
         if self.bar is None:
@@ -73,19 +75,25 @@ class _Display:
 
             self.bar = tqdm(total=1000, file=sys.stderr, unit="", leave=False,
                             bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}")
-        if event.kind == "progress":
-            target = int(round(1000 * float(event.data.get("fraction", 0))))
-            if target > self.bar.n:
-                self.bar.update(target - self.bar.n)
-            message = event.data.get("message") or ""
-            if message:
-                self.bar.set_postfix_str(message[:60], refresh=False)
-        elif event.kind == "fold_end":
-            m = event.data.get("metrics", {})
-            shown = ", ".join(f"{k} {m[k]:.3f}" for k in ("accuracy", "kappa", "r2", "correlation") if k in m)
-            self.bar.write(f"fold {event.data.get('fold')}: {event.data.get('label', '')}: {shown}", file=sys.stderr)
-        elif event.kind == "log" and event.data.get("fold") is None:
-            self.bar.write(str(event.data.get("message", "")), file=sys.stderr)
+        match event:
+            case Progress():
+                self._progress(event)
+            case FoldEnd():
+                self._fold_end(event)
+            case LogMessage(fold=None):
+                self.bar.write(event.message, file=sys.stderr)
+
+    def _progress(self, event) -> None:
+        target = int(round(1000 * float(event.fraction)))
+        if target > self.bar.n:
+            self.bar.update(target - self.bar.n)
+        if event.message:
+            self.bar.set_postfix_str(event.message[:60], refresh=False)
+
+    def _fold_end(self, event) -> None:
+        m = event.metrics
+        shown = ", ".join(f"{k} {m[k]:.3f}" for k in ("accuracy", "kappa", "r2", "correlation") if k in m)
+        self.bar.write(f"fold {event.fold}: {event.label}: {shown}", file=sys.stderr)
 
     def close(self) -> None:
         if self.bar is not None:

@@ -1,9 +1,9 @@
 """Reconstruction pane: what decoders that reconstruct report while they train.
 
-`ReconstructionPane.show_event(data)` takes the fields of a "reconstruction" event
-(decoders/events.py): view "images" (truth, decoded: (n, h, w)), "signal" (truth,
-decoded, mask: (n_times,), or (k, n_times) with channel_names and optionally subject, epoch,
-tr) or "trajectory" (truth, decoded: (n, d), target_names).
+`ReconstructionPane.show_event(event)` takes a `decoders.events.Reconstruction`:
+`ImageReconstruction` (truth, decoded: (n, h, w)), `SignalReconstruction` (truth, decoded,
+mask: (n_times,), or (k, n_times) with channel_names and optionally subject, epoch, tr) or
+`TrajectoryReconstruction` (truth, decoded: (n, d), target_names).
 """
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFontMetrics
 from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QStackedWidget, QVBoxLayout, QWidget
+
+from decoders.events import (ImageReconstruction, Reconstruction, SignalReconstruction,
+                             TrajectoryReconstruction)
 
 from . import theme
 from .image_grid import ImageGrid
@@ -168,39 +171,40 @@ class ReconstructionPane(QWidget):
         self.title.setText("")
         self.stack.setCurrentWidget(self.placeholder)
 
-    def show_event(self, data: dict) -> None:
-        view = data.get("view")
-        fold = data.get("fold")
+    def show_event(self, event: Reconstruction) -> None:
+        """Show ``event`` in the view its type names; other reconstruction types are ignored."""
+        fold = event.fold
         where = "" if fold is None else " (final fit)" if fold == "final" else f" (fold {fold})"
-        if view == "images":
-            self.images.show_images(np.asarray(data["truth"]), np.asarray(data["decoded"]),
-                                    data.get("subjects"), data.get("epoch"))
-            self.stack.setCurrentWidget(self.images)
-            self.title.setText(f"True and reconstructed images{where}")
-        elif view == "signal":
-            mask = data.get("mask")
-            self.signal.show_signal(np.asarray(data["truth"]), np.asarray(data["decoded"]),
-                                    None if mask is None else np.asarray(mask, bool),
-                                    data.get("channel_names"), data.get("tr"))
-            self.stack.setCurrentWidget(self.signal)
-            self.title.setText(signal_title(data, self.signal) + where)
-        elif view == "trajectory":
-            self.trajectory.show_trajectory(np.asarray(data["truth"]), np.asarray(data["decoded"]),
-                                            data.get("target_names"))
-            self.stack.setCurrentWidget(self.trajectory)
-            self.title.setText(f"True and decoded trajectory{where}")
-        else:
-            return
-        self.current = view
+        match event:
+            case ImageReconstruction():
+                self.images.show_images(np.asarray(event.truth), np.asarray(event.decoded),
+                                        event.subjects, event.epoch)
+                self.stack.setCurrentWidget(self.images)
+                self.title.setText(f"True and reconstructed images{where}")
+            case SignalReconstruction():
+                mask = event.mask
+                self.signal.show_signal(np.asarray(event.truth), np.asarray(event.decoded),
+                                        None if mask is None else np.asarray(mask, bool),
+                                        event.channel_names, event.tr)
+                self.stack.setCurrentWidget(self.signal)
+                self.title.setText(signal_title(event, self.signal) + where)
+            case TrajectoryReconstruction():
+                self.trajectory.show_trajectory(np.asarray(event.truth), np.asarray(event.decoded),
+                                                event.target_names)
+                self.stack.setCurrentWidget(self.trajectory)
+                self.title.setText(f"True and decoded trajectory{where}")
+            case _:
+                return
+        self.current = event.view
 
 
-def signal_title(data: dict, overlay: SignalOverlay) -> str:
+def signal_title(event: SignalReconstruction, overlay: SignalOverlay) -> str:
     """'Masked segments (shaded) of 4 ROIs of held-out subject 0051456 and their reconstruction, epoch 3'."""
-    epoch = f", epoch {data['epoch']}" if data.get("epoch") is not None else ""
+    epoch = f", epoch {event.epoch}" if event.epoch is not None else ""
     if not overlay.channel_names:
         return f"Masked signal (shaded) and its reconstruction{epoch}"
     names = overlay.channel_names
     kind = "ROIs" if all(str(n).lower().startswith("roi") for n in names) else "channels"
     count = f"{len(names)} {kind}" if len(names) == overlay.n_channels else f"{len(names)} of {overlay.n_channels} {kind}"
-    subject = f" of held-out subject {data['subject']}" if data.get("subject") is not None else ""
+    subject = f" of held-out subject {event.subject}" if event.subject is not None else ""
     return f"Masked segments (shaded) of {count}{subject} and their reconstruction{epoch}"

@@ -104,16 +104,18 @@ class _ProgressFile:
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def on_event(self, event) -> None:
+        from decoders.events import FoldEnd, Progress
+
         if self.pause is not None:
             if self._first_fold_done:   # the event after fold_end comes after the fold was saved
                 flag, cancel = self.pause
                 self.pause = None
                 flag.touch()
                 cancel.wait(120)
-            elif event.kind == "fold_end":
+            elif isinstance(event, FoldEnd):
                 self._first_fold_done = True
-        if event.kind == "progress" and time.monotonic() - self.last > 0.5:
-            self.write(float(event.data.get("fraction", 0.0)), str(event.data.get("message") or ""))
+        if isinstance(event, Progress) and time.monotonic() - self.last > 0.5:
+            self.write(float(event.fraction), event.message)
 
     def write(self, fraction: float, message: str) -> None:
         self.last = time.monotonic()

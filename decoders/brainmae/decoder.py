@@ -232,7 +232,9 @@ def _pretraining_events(ctx: TrainingContext) -> TrainingContext:
     """In-fit pretraining reports progress and logs, not epoch points (those are the fine-tuning curves)."""
     from dataclasses import replace
 
+    from ..events import LogMessage, Progress
+
     if ctx.on_event is None:
         return ctx
     parent = ctx.on_event
-    return replace(ctx, on_event=lambda e: parent(e) if e.kind in ("log", "progress") else None)
+    return replace(ctx, on_event=lambda e: parent(e) if isinstance(e, (LogMessage, Progress)) else None)

@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import Field
 
 from ..base import Task, TensorSpec
-from ..events import TrainingContext
+from ..events import EpochEnd, SignalReconstruction, TrainingContext
 from ..training_settings import with_training_settings
 from .common import BrainMAEBase, BrainMAENetworkParams, masked_loss
 
@@ -100,7 +100,7 @@ class BrainMAEPretrain(BrainMAEBase):
 
         def on_event(event):
             parent(event)
-            if event.kind != "epoch":
+            if not isinstance(event, EpochEnd):
                 return
             was_training = net.training
             net.eval()
@@ -110,9 +110,9 @@ class BrainMAEPretrain(BrainMAEBase):
                                       torch.as_tensor(M[None], device=device))[0].float().cpu().numpy()
             net.train(was_training)
             flat = lambda a: a[rois].reshape(len(rois), -1)  # noqa: E731
-            context.emit("reconstruction", view="signal", truth=flat(W), decoded=flat(rec),
-                         mask=np.repeat(M[rois], seg_points, axis=1), channel_names=[f"roi{r + 1}" for r in rois],
-                         subject=subject_id, epoch=event.data.get("epoch"), tr=sample_s)
+            context.emit(SignalReconstruction(
+                truth=flat(W), decoded=flat(rec), mask=np.repeat(M[rois], seg_points, axis=1),
+                channel_names=[f"roi{r + 1}" for r in rois], subject=subject_id, epoch=event.epoch, tr=sample_s))
 
         return replace(context, on_event=on_event)
 

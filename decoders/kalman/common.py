@@ -8,7 +8,7 @@ import numpy as np
 from data.errors import DataError
 
 from ..base import RegressorDecoder, Task, state_int
-from ..events import TrainingContext
+from ..events import TrainingContext, TrajectoryReconstruction
 
 
 class ContinuousDecoder(RegressorDecoder):
@@ -199,5 +199,6 @@ def emit_trajectory(decoder: ContinuousDecoder, X: np.ndarray, y: np.ndarray,
         return
     n = min(max_bins, len(X))
     decoded = decoder.predict(X[-n:])
-    context.emit("reconstruction", view="trajectory", truth=y[-n:].copy(), decoded=decoded,
-                 target_names=list(target_names or [f"y{i}" for i in range(y.shape[1])]))
+    context.emit(TrajectoryReconstruction(
+        truth=y[-n:].copy(), decoded=decoded,
+        target_names=list(target_names or [f"y{i}" for i in range(y.shape[1])])))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..events import Event, TrainingContext
+from ..events import EpochEnd, TrainingContext, TrainingEvent, TrajectoryReconstruction
 
 
 def build_mean_network(params, n_features: int, n_targets: int):
@@ -58,12 +58,12 @@ def train_mean_network(decoder, X, y, fit_idx, val_idx, context: TrainingContext
         net.train(was_training)
         return out
 
-    def forward(event: Event) -> None:
+    def forward(event: TrainingEvent) -> None:
         if context.on_event is not None:
             context.on_event(event)
-        if event.kind == "epoch":
-            context.emit("reconstruction", view="trajectory", truth=truth, decoded=decoded_stretch(model),
-                         target_names=[f"y{i}" for i in range(y.shape[1])])
+        if isinstance(event, EpochEnd):
+            context.emit(TrajectoryReconstruction(truth=truth, decoded=decoded_stretch(model),
+                                                  target_names=[f"y{i}" for i in range(y.shape[1])]))
 
     relay = TrainingContext(on_event=forward, cancel_flag=context.cancel_flag,
                             device=context.device, fold=context.fold)

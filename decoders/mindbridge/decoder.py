@@ -22,7 +22,7 @@ from pydantic import Field
 from data.errors import InputError
 
 from ..base import DecoderParams, Task, state_list
-from ..events import TrainingContext
+from ..events import EpochEnd, ImageReconstruction, TrainingContext
 from ..neural import NeuralDecoder
 from ..training_settings import with_training_settings
 
@@ -214,15 +214,14 @@ class MindBridge(ReconstructionScore, NeuralDecoder):
 
         def on_event(event):
             parent(event)
-            epoch = event.data.get("epoch")
-            if event.kind == "epoch" and (epoch % every == 0 or epoch == event.data.get("n_epochs")):
+            if isinstance(event, EpochEnd) and (event.epoch % every == 0 or event.epoch == event.n_epochs):
+                epoch = event.epoch
                 net = self.network_
                 was_training = net.training
                 net.eval()
                 decoded = self._decode(X, subject)
                 net.train(was_training)
-                context.emit("reconstruction", view="images", truth=truth, decoded=decoded,
-                             subjects=list(subject), epoch=epoch)
+                context.emit(ImageReconstruction(truth=truth, decoded=decoded, subjects=list(subject), epoch=epoch))
 
         return replace(context, on_event=on_event)
 

@@ -43,13 +43,14 @@ def run_arm(arm: str, runs_dir: Path, device: str) -> None:
     config.output.save_model = False
     config.training.device = device
 
+    from decoders.events import FoldEnd, LogMessage
+
     def show(event):
-        if event.kind == "fold_end":
-            m = event.data["metrics"]
-            print(f"  [{arm}] fold {event.data['fold']:>2} {event.data.get('label', '')}: "
-                  f"accuracy {m['accuracy']:.3f}", flush=True)
-        elif event.kind == "log" and "pretrain" in event.data.get("message", ""):
-            print(f"  [{arm}] {event.data['message']}", flush=True)
+        if isinstance(event, FoldEnd):
+            print(f"  [{arm}] fold {event.fold:>2} {event.label}: "
+                  f"accuracy {event.metrics['accuracy']:.3f}", flush=True)
+        elif isinstance(event, LogMessage) and "pretrain" in event.message:
+            print(f"  [{arm}] {event.message}", flush=True)
 
     start = time.time()
     result = run_experiment(config, on_event=show, out_dir=runs_dir)

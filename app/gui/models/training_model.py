@@ -6,13 +6,18 @@ import csv
 import time
 from pathlib import Path
 
+from decoders.events import (EpochEnd, FoldEnd, LogMessage, Progress, Reconstruction, RunEnd,
+                             TrainingEvent)
+
 from .helpers import Observable, fold_key
 
 class TrainingModel(Observable):
-    """What the running (or last) training reported, built from `decoders.events.Event`s.
+    """What the running (or last) training reported, built from `decoders.events.TrainingEvent`s.
 
     Changes: "reset", "state", "epoch", "progress", "log", "fold_end", "reconstruction",
-    "run_end".
+    "run_end", and "event" (info ``event``) for every event, so a plugin's own event type
+    reaches whoever subscribes; events of a type this model does not know are also written
+    to the log (their ``describe()``).
     """
 
     def __init__(self) -> None:
@@ -28,7 +33,7 @@ class TrainingModel(Observable):
         self.progress = 0.0
         self.eta_s: float | None = None
         self.progress_message = ""
-        self.reconstructions: dict[str, dict] = {}
+        self.reconstructions: dict[str, Reconstruction] = {}
         self.summary: dict = {}
         self.run_dir: str | None = None
         self.error: str | None = None
@@ -48,32 +53,38 @@ class TrainingModel(Observable):
         self.started_at = time.monotonic()
         self.notify("state")
 
-    def apply(self, event) -> None:
+    def apply(self, event: TrainingEvent) -> None:
         """Fold one training event into the model."""
-        kind, data = event.kind, dict(event.data)
-        fold = fold_key(data.get("fold"))
-        if kind == "epoch":
-            self.history.setdefault(fold, []).append(data)
-            self.notify("epoch", fold=fold, point=data)
-        elif kind == "progress":
-            self.progress = float(data.get("fraction", self.progress))
-            self.eta_s = data.get("eta_s")
-            self.progress_message = str(data.get("message", ""))
-            self.notify("progress")
-        elif kind == "log":
-            self.add_log(str(data.get("message", "")))
-        elif kind == "fold_end":
-            self.fold_metrics[fold] = data.get("metrics", {})
-            if data.get("confusion") is not None:
-                self.confusion[fold] = data["confusion"]
-            self.notify("fold_end", fold=fold)
-        elif kind == "reconstruction":
-            self.reconstructions[str(data.get("view"))] = data
-            self.notify("reconstruction", view=data.get("view"))
-        elif kind == "run_end":
-            self.summary = data.get("summary", {})
-            self.run_dir = data.get("run_dir")
-            self.notify("run_end")
+        fold = fold_key(event.fold)
+        match event:
+            case EpochEnd():
+                point = event.row()
+                self.history.setdefault(fold, []).append(point)
+                self.notify("epoch", fold=fold, point=point)
+            case Progress():
+                self.progress = float(event.fraction)
+                self.eta_s = event.eta_s
+                self.progress_message = event.message
+                self.notify("progress")
+            case LogMessage():
+                self.add_log(event.message)
+            case FoldEnd():
+                self.fold_metrics[fold] = dict(event.metrics)
+                if event.confusion is not None:
+                    self.confusion[fold] = event.confusion
+                self.notify("fold_end", fold=fold)
+            case Reconstruction():
+                self.reconstructions[event.view] = event
+                self.notify("reconstruction", view=event.view)
+            case RunEnd():
+                self.summary = dict(event.summary)
+                self.run_dir = event.run_dir
+                self.notify("run_end")
+            case _:
+                text = event.describe() if isinstance(event, TrainingEvent) else repr(event)
+                if text:
+                    self.add_log(text)
+        self.notify("event", event=event)
 
     def add_log(self, message: str) -> None:
         stamp = time.strftime("%H:%M:%S")
