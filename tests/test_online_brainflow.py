@@ -8,8 +8,8 @@ import yaml
 pytest.importorskip("brainflow", reason="brainflow is an optional extra (neurodeck[brainflow])")
 
 from app.cli import main  # noqa: E402
-from app.online_brainflow import BrainFlowInput  # noqa: E402
-from app.online_session import ClassificationSession  # noqa: E402
+from app.online.brainflow import BrainFlowInput  # noqa: E402
+from app.online.session import ClassificationSession  # noqa: E402
 from app.workspace import list_runs  # noqa: E402
 from data.errors import InputError  # noqa: E402
 from decoders.bundle import load_bundle  # noqa: E402

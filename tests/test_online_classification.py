@@ -11,10 +11,10 @@ import pytest
 import yaml
 
 from app.cli import main
-from app.online_replay import open_recording
-from app.online_session import ClassificationSession, SessionLog
-from app.online_stream import StreamInput
-from app.online_windows import sliding_windows_offline
+from app.online.replay import open_recording
+from app.online.session import ClassificationSession, SessionLog
+from app.online.stream import StreamInput
+from app.online.windows import sliding_windows_offline
 from app.workspace import list_runs
 from decoders.bundle import load_bundle
 from decoders.evaluation import predict_with_proba
@@ -106,7 +106,7 @@ def test_sliding_windows_equal_offline_pass(bundle, datasets):
 
 
 def start_replay_raw(raw, **kwargs):
-    from app.online_replay import ReplayPlayer
+    from app.online.replay import ReplayPlayer
     import uuid
 
     return ReplayPlayer(raw, name=f"nd-test-{uuid.uuid4().hex[:8]}", speed=10, wait_s=20,
@@ -150,7 +150,7 @@ def test_stream_loss_is_reported_recovered_and_the_log_stays_complete(bundle, da
 
 
 def start_again(raw, name, source_id):
-    from app.online_replay import ReplayPlayer
+    from app.online.replay import ReplayPlayer
 
     return ReplayPlayer(raw, name=name, source_id=source_id, speed=10, wait_s=20).start()
 
@@ -165,7 +165,7 @@ def test_missing_channels_are_refused_by_name(bundle, datasets, tmp_path, capsys
 
 
 def test_calibration_recording_holds_the_stream_and_its_markers(datasets, tmp_path):
-    from app.online_record import record_events
+    from app.online.record import record_events
 
     raw = open_recording(str(datasets / RUN4)).crop(0, 20)
     player = start_replay_raw(raw)

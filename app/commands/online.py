@@ -77,7 +77,7 @@ def run(args) -> int:
                     f"{args.replay} holds feature bins; {decoder.name} decodes windows of a signal "
                     "recording, it has no per-bin step. Replay a recording (EDF, FIF, ...) for it, "
                     "or use a continuous decoder (kalman, dkf, wiener) on feature bins.")
-        from ..online_cli import run_classification
+        from ..online.cli import run_classification
 
         return run_classification(args, decoder, manifest)
     if args.replay:

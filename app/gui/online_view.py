@@ -1,6 +1,6 @@
 """Online view: decode an LSL stream (or a recording replayed as one) with a saved decoder.
 
-The session itself is `app.online_cli.live_session` (plain Python) run by a `StreamJob`;
+The session itself is `app.online.live.live_session` (plain Python) run by a `StreamJob`;
 this view only collects the settings and draws what the session yields: the live signal, the
 decision as a feedback bar, probabilities over time, latency median / p99, a running
 confusion matrix when markers carry the truth, and the log.
@@ -169,7 +169,7 @@ class OnlineView(QWidget):
             self.decoder.setEditText(current)
 
     def refresh_streams(self) -> None:
-        from app.online_stream import list_streams
+        from app.online.stream import list_streams
 
         def done(streams) -> None:
             current = self.stream.currentText()
@@ -198,7 +198,7 @@ class OnlineView(QWidget):
 
     # ------------------------------------------------------------------ session
     def start(self) -> None:
-        from app.online_cli import live_session
+        from app.online.live import live_session
 
         if self.job is not None and self.job.is_running():
             return
@@ -237,7 +237,7 @@ class OnlineView(QWidget):
         """Record a calibration session from the stream (or replay) into the workspace."""
         import time
 
-        from app.online_record import record_session
+        from app.online.record import record_session
 
         if self.job is not None and self.job.is_running():
             return

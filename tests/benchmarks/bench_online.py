@@ -2,7 +2,7 @@
 
 Classification bundles (EEG-SimpleConv, tangent space + LR, CSP + LDA) are trained on eegbci
 subject 1 runs 8 and 12; the first ``--seconds`` of run 4 are replayed as an LSL stream
-(`app.online_replay.ReplayPlayer`, ``--speed`` times real time) and decoded with sliding
+(`app.online.replay.ReplayPlayer`, ``--speed`` times real time) and decoded with sliding
 windows every ``--step`` ms, so each decision includes pulling the samples, the bundle's
 preprocessing of the window plus its filter margin (band-pass 8-30 Hz) and the decoder.
 Latency = LSL clock at the decision minus LSL clock when the newest sample used was pulled.
@@ -29,9 +29,9 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from app.cli import main  # noqa: E402
-from app.online_replay import ReplayPlayer, open_recording  # noqa: E402
-from app.online_session import ClassificationSession  # noqa: E402
-from app.online_stream import StreamInput  # noqa: E402
+from app.online.replay import ReplayPlayer, open_recording  # noqa: E402
+from app.online.session import ClassificationSession  # noqa: E402
+from app.online.stream import StreamInput  # noqa: E402
 from app.workspace import list_runs  # noqa: E402
 from decoders.bundle import load_bundle  # noqa: E402
 

@@ -49,7 +49,7 @@ class ClassificationSession:
                  adapt: bool = False):
         from decoders.bundle import load_bundle
 
-        from .online_windows import WindowPreparer
+        from .windows import WindowPreparer
 
         if mode not in ("events", "sliding"):
             raise InputError(f"mode must be 'events' or 'sliding', not {mode!r}.")

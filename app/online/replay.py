@@ -118,9 +118,17 @@ class ReplayPlayer(PlayerLSL):
 def open_recording(path: str | Path, **kwargs):
     """The first recording at ``path`` (as NeuroDeck's readers open it), loaded."""
     from data.errors import DataError
-    from data.readers import open_source
+    from data.sources import open_for_browsing
 
-    recordings = open_source(str(path), preload=True, **kwargs)
+    recordings = open_for_browsing(str(path), preload=True, **kwargs)
     if not recordings:
         raise DataError("holds no recording to replay.", str(path))
     return recordings[0].raw
+
+
+def start_replay(path: str, *, speed: float = 1.0, wait_s: float = 10.0, **open_kwargs):
+    """Open ``path`` with NeuroDeck's readers and play it as an LSL stream (with markers)."""
+    raw = open_recording(path, **open_kwargs)
+    player = ReplayPlayer(raw, name=f"neurodeck-replay-{uuid.uuid4().hex[:8]}", speed=speed,
+                          wait_s=wait_s)
+    return player.start()

@@ -66,8 +66,8 @@ def record_session(path: str | Path, *, stream: str | None = None, replay: str |
                    markers: str | None = None, speed: float = 1.0, duration: float | None = None,
                    should_stop=None) -> Iterator[dict]:
     """`record_events` with the stream set up (and a replay started) first, closed at the end."""
-    from .online_cli import start_replay
-    from .online_stream import StreamInput
+    from .replay import start_replay
+    from .stream import StreamInput
 
     player = None
     if replay:
