@@ -85,7 +85,10 @@ class XdawnTangentLR(_ClassicalDecoder):
         self.clf_ = _Linear.from_sklearn(LogisticRegression(C=p.C, max_iter=p.max_iter).fit(features, y))
 
     def _covariances(self, X):
-        from pyriemann.utils.covariance import covariances_EP
+        try:
+            from pyriemann.geometry.covariance import covariances_EP
+        except ImportError:  # pyRiemann < 0.12
+            from pyriemann.utils.covariance import covariances_EP
 
         if X.shape[2] != self.prototypes_.shape[1]:
             raise ParameterError(f"xdawn-ts-lr was trained on epochs of {self.prototypes_.shape[1]} samples; "

@@ -113,6 +113,17 @@ def curve_names() -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(c for c in names if c.endswith("loss")), tuple(c for c in names if not c.endswith("loss"))
 
 
+# data paradigms whose summary leads with other metrics than their task's (DecodingSet.paradigm):
+# ERP sets hold one target flash in six, so accuracy would flatter a decoder that never says "target"
+PARADIGM_HEADLINES = {"erp": ("roc_auc", "balanced_accuracy"),
+                      "speller": ("roc_auc", "balanced_accuracy", "char_accuracy_15")}
+
+
+def headline_metrics(task, paradigm: str | None = None) -> tuple[str, ...]:
+    """The metrics a fold or run of ``task`` on data of ``paradigm`` is summarised by, the leading one first."""
+    return PARADIGM_HEADLINES.get(paradigm) or get_task(task).metric_names[:3]
+
+
 def headline_order() -> tuple[str, ...]:
     """Metrics a summary is headlined by, in order: every task's headline, then its runner-up."""
     heads = [t.headline for t in tasks()] + [t.metric_names[1] for t in tasks() if len(t.metric_names) > 1]
