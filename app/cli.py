@@ -3,7 +3,8 @@
 returning an exit code.
 
 Exit codes: 0 success, 1 the run failed (a fault of NeuroDeck or the machine, said so),
-2 bad input (one paragraph naming the file or key, no traceback unless ``--debug``),
+2 bad input (one paragraph naming the file or key, no traceback unless ``--debug``, which
+adds the traceback and keeps the exit code),
 130 interrupted. Any exception from user input (the project's InputError, a file the user
 named that cannot be read or written: `as_input_error`) is exit 2.
 """
@@ -13,6 +14,7 @@ import argparse
 import importlib
 import sys
 import textwrap
+import traceback
 
 from data.errors import as_input_error, excerpt
 
@@ -56,15 +58,15 @@ def main(argv: list[str] | None = None) -> int:
         print("neurodeck: interrupted.", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - the one place that turns errors into exit codes
-        if args.debug:
-            raise
+        if args.debug:   # the traceback first; the message and the exit code stay the same
+            traceback.print_exc(file=sys.stderr)
         user_error = as_input_error(exc)
         if user_error is not None:
             _say(f"error: {user_error}")
             return 2
         _say(f"error: the {args.command} command failed (a fault in NeuroDeck or the machine, not in "
-             f"your input): {type(exc).__name__}: {excerpt(str(exc), 300)} (run with --debug for the "
-             "traceback; please report it)")
+             f"your input): {type(exc).__name__}: {excerpt(str(exc), 300)}"
+             + ("" if args.debug else " (run with --debug for the traceback; please report it)"))
         return 1
 
 

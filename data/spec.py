@@ -4,11 +4,33 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# Limits of the numeric settings, checked where a value enters (this schema), so an absurd
+# value is an input error naming its key rather than a MemoryError or a hang deep in a run.
+MAX_SFREQ = 100_000.0        # Hz; the same limit the readers apply to a recording's header
+MAX_WINDOW_SECONDS = 600.0   # an epoch edge or baseline edge, seconds from the event
+MAX_SEED = 2**32 - 1         # numpy's and torch's seed range
+MAX_COUNT = 1_000_000        # trial counts, lags and other counts
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # allow_inf_nan=False: every float setting must be a finite number (.nan / .inf refused).
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+
+def _edges(value, key: str, *, low: float, high: float, positive: bool = False):
+    """Check a [start, end] pair (None edges allowed): inside [low, high], start < end."""
+    if value is None:
+        return value
+    start, end = value
+    for edge in (start, end):
+        if edge is not None and not (low <= edge <= high) or positive and edge is not None and edge <= 0:
+            bound = f"more than 0 and at most {high:g}" if positive else f"between {low:g} and {high:g}"
+            raise ValueError(f"{key} edges must be {bound}")
+    if start is not None and end is not None and not start < end:
+        raise ValueError(f"{key} must be [start, end] with start < end")
+    return value
 
 
 class Preprocessing(_Strict):
@@ -18,9 +40,22 @@ class Preprocessing(_Strict):
     reference: str | list[str] | None = Field(None, description="'average', channel name(s), or null to keep the recording's reference.")
     notch: list[float] | float | None = Field(None, description="Line-noise frequencies to notch out, in Hz.")
     band: tuple[float | None, float | None] | None = Field(None, description="Band-pass [low, high] in Hz; null for either edge leaves it open.")
-    resample: float | None = Field(None, gt=0, description="New sampling rate in Hz (applied to the continuous signal before epoching).")
+    resample: float | None = Field(None, gt=0, le=MAX_SFREQ, description="New sampling rate in Hz (applied to the continuous signal before epoching).")
     align: Literal["none", "subject", "session"] = Field("none", description="Euclidean alignment of trials per subject or per session.")
     standardize: Literal["none", "trial", "subject"] = Field("none", description="Per-channel z-score per trial or per subject.")
+
+    @field_validator("band")
+    @classmethod
+    def _band_in_range(cls, value):
+        return _edges(value, "band", low=0.0, high=MAX_SFREQ, positive=True)
+
+    @field_validator("notch")
+    @classmethod
+    def _notch_in_range(cls, value):
+        for frequency in value if isinstance(value, list) else [value] if value is not None else []:
+            if not 0 < frequency <= MAX_SFREQ:
+                raise ValueError(f"notch frequencies must be more than 0 and at most {MAX_SFREQ:g} Hz")
+        return value
 
 
 class ContinuousOptions(_Strict):
@@ -28,8 +63,8 @@ class ContinuousOptions(_Strict):
 
     features: list[str | int] | str | int | None = Field(None, description="Columns (names or 0-based indices), keys or a file holding neural features.")
     targets: list[str | int] | str | int | None = Field(None, description="Columns (names or 0-based indices), keys or a file holding kinematic targets.")
-    bin_width: float | None = Field(None, gt=0, description="Bin width in seconds for spike times or counts.")
-    lags: int = Field(0, ge=0, description="Number of past bins appended to each feature vector.")
+    bin_width: float | None = Field(None, gt=0, le=MAX_WINDOW_SECONDS, description="Bin width in seconds for spike times or counts.")
+    lags: int = Field(0, ge=0, le=MAX_COUNT, description="Number of past bins appended to each feature vector.")
 
 
 class SubSource(_Strict):
@@ -56,13 +91,23 @@ class DatasetSpec(_Strict):
     events: dict[str, str] | None = Field(None, description="Event name -> class name; events not named are ignored. Null: every event is its own class.")
     window: tuple[float, float] = Field((0.0, 3.0), description="Epoch window [start, end] in seconds relative to the event.")
     baseline: tuple[float | None, float | None] | None = Field(None, description="Baseline interval in seconds, or null for none.")
-    reject: float | None = Field(None, gt=0, description="Drop epochs whose peak-to-peak amplitude exceeds this, in µV.")
-    min_trials: int = Field(5, ge=1, description="Fewest trials each class must keep.")
+    reject: float | None = Field(None, gt=0, le=1e9, description="Drop epochs whose peak-to-peak amplitude exceeds this, in µV.")
+    min_trials: int = Field(5, ge=1, le=MAX_COUNT, description="Fewest trials each class must keep.")
     channel_mismatch: Literal["common", "error"] = Field("common", description="Different channel sets across files: keep the common ones (with a warning) or refuse.")
     preprocessing: Preprocessing = Field(default_factory=Preprocessing)
     continuous: ContinuousOptions | None = None
-    seed: int = Field(0, description="Seed for simulated (demo) data.")
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="Seed for simulated (demo) data.")
     cache: bool = Field(True, description="Reuse preprocessed trials stored on disk.")
+
+    @field_validator("window")
+    @classmethod
+    def _window_in_range(cls, value):
+        return _edges(value, "window", low=-MAX_WINDOW_SECONDS, high=MAX_WINDOW_SECONDS)
+
+    @field_validator("baseline")
+    @classmethod
+    def _baseline_in_range(cls, value):
+        return _edges(value, "baseline", low=-MAX_WINDOW_SECONDS, high=MAX_WINDOW_SECONDS)
 
     @model_validator(mode="before")
     @classmethod

@@ -136,3 +136,92 @@ def pickle_bundle(folder: Path) -> Path:
     path = folder / "model.zip"
     path.write_bytes(pickle.dumps({"weights": [1, 2, 3]}))
     return path
+
+
+def fifo_manifest(good: Path, folder: Path, name: str = "fifo-bundle") -> Path:
+    """A copy of a bundle folder whose manifest.json is a named pipe (reading it would block)."""
+    import os
+
+    path = copy_bundle(good, folder, name)
+    (path / "manifest.json").unlink()
+    os.mkfifo(path / "manifest.json")
+    return path
+
+
+# ------------------------------------------------------------------------------ sweeps
+def sweep(folder: Path, name: str, *, axes: str = "", executor: str = "") -> Path:
+    """A sweep file around GOOD_EXPERIMENT with the axes / executor given (YAML flow text)."""
+    base = "{dataset: {source: 'demo:motor-imagery'}, decoder: {name: csp-lda}, " \
+           "evaluation: {protocol: kfold, n_folds: 2}}"
+    lines = [f"name: {Path(name).stem}", f"base: {base}", f"output: {{sweeps_dir: {folder / 'sweeps'}}}"]
+    lines += [f"axes: {axes}"] if axes else []
+    lines += [f"executor: {executor}"] if executor else []
+    return text(folder, name, "\n".join(lines) + "\n")
+
+
+# ------------------------------------------------------------------------------ fMRI and tables
+def bold(folder: Path, name: str = "bold.nii.gz", *, n_vol: int = 20, shape=(4, 4, 3), tr: float = 2.0,
+         nan_volumes: tuple[int, ...] = (), inf_voxel: bool = False, truncate: int = 0) -> Path:
+    """A small 4-D BOLD image with a labels file (``labels.txt``: one line per volume), optionally
+    with NaN volumes, one Inf voxel, or the compressed file cut short by ``truncate`` bytes."""
+    import nibabel as nib
+
+    rng = np.random.default_rng(0)
+    data = (100 + rng.normal(size=(*shape, n_vol))).astype(np.float32)
+    for v in nan_volumes:
+        data[..., v] = np.nan
+    if inf_voxel:
+        data[1, 1, 1, n_vol // 2] = np.inf
+    img = nib.Nifti1Image(data, np.eye(4))
+    img.header.set_zooms((1.0, 1.0, 1.0, tr))
+    img.header.set_xyzt_units("mm", "sec")
+    path = folder / name
+    nib.save(img, str(path))
+    (folder / "labels.txt").write_text("".join(f"{'ab'[(i // 5) % 2]} 1\n" for i in range(n_vol)))
+    if truncate:
+        raw = path.read_bytes()
+        path.write_bytes(raw[: len(raw) - truncate])
+    return path
+
+
+def roi_file(folder: Path, name: str = "s_0050001_rois.1D", *, bad_line: int = 0, token: str = "abc",
+             n: int = 60, n_rois: int = 5) -> Path:
+    """An AFNI-style ROI series text file; line ``bad_line`` (1-based, 0: none) holds a text token."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(2)
+    lines = ["#" + "\t".join(f"#{i}" for i in range(n_rois))]
+    lines += ["\t".join(f"{v:.4f}" for v in row) for row in rng.normal(size=(n, n_rois))]
+    if bad_line:
+        cells = lines[bad_line - 1].split("\t")
+        cells[1] = token
+        lines[bad_line - 1] = "\t".join(cells)
+    return text(folder, name, "\n".join(lines) + "\n")
+
+
+def bci2000_dat(folder: Path, name: str = "fast.dat", sampling_rate: str = "99999999Hz") -> Path:
+    """A minimal BCI2000 .dat file (2 channels, int16, 10 samples) whose header says ``sampling_rate``."""
+    params = (f"Source:Signal%20Properties:DataIOFilter int SourceCh= 2 16 1 % // channels\n"
+              f"Source:Signal%20Properties:DataIOFilter int SampleBlockSize= 10 10 1 % // samples\n"
+              f"Source:Signal%20Properties:DataIOFilter float SamplingRate= {sampling_rate} 160Hz 1 % // rate\n"
+              "Source:Signal%20Properties:DataIOFilter floatlist SourceChGain= 2 1 1 0 % % // gain\n"
+              "Source:Signal%20Properties:DataIOFilter floatlist SourceChOffset= 2 0 0 0 % % // offset\n")
+    states = "Running 1 0 0 0\nStimulusCode 5 0 0 1\n"
+    def header(length: int) -> str:
+        return (f"BCI2000V= 1.1 HeaderLen= {length:<6} SourceCh= 2 StatevectorLen= 1 "
+                "DataFormat= int16\r\n[ State Vector Definition ]\r\n" + states.replace("\n", "\r\n")
+                + "[ Parameter Definition ]\r\n" + params.replace("\n", "\r\n") + "\r\n")
+    head = header(0)
+    head = header(len(head.encode("ascii")))
+    samples = np.zeros((10, 2), "<i2").tobytes()
+    rows = b"".join(samples[i * 4:(i + 1) * 4] + b"\x00" for i in range(10))
+    return text(folder, name, head.encode("ascii") + rows)
+
+
+def truncated_npz(folder: Path, name: str = "cut.npz") -> Path:
+    """A features/targets .npz table cut in half (its zip directory is lost)."""
+    path = folder / name
+    rng = np.random.default_rng(3)
+    np.savez(path, x=rng.normal(size=(300, 4)), z=rng.normal(size=(300, 2)))
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) // 2])
+    return path

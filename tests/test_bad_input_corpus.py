@@ -30,6 +30,7 @@ class Case:
     build: Callable[[Path, dict], list[str]]   # (folder, good bundles) -> CLI arguments
     named: list[str]                            # in the message: the file or key, and the problem
     subprocess: bool = False
+    usage: bool = False                         # an option refused by argparse: usage, then "error: argument"
 
 
 def run_yaml(name, content):
@@ -42,6 +43,26 @@ def info(make):
 
 def predict(make):
     return lambda t, g: ["predict", str(make(t, g)), str(bad.edf(t)), "--out", str(t / "p.csv")]
+
+
+def run_setting(name, dataset="", decoder="", extra=""):
+    """``run`` of GOOD_EXPERIMENT with ``dataset`` / ``decoder`` flow-mapping entries and ``extra`` sections."""
+    content = bad.GOOD_EXPERIMENT.replace("'demo:motor-imagery'}", f"'demo:motor-imagery'{dataset}}}")
+    content = content.replace("{name: csp-lda}", f"{{name: csp-lda{decoder}}}") + extra
+    return run_yaml(name, content)
+
+
+def online(*options):
+    return lambda t, g: ["online", str(g["kalman"]), "--replay", str(bad.continuous_folder(t, "replay", 4, 2)),
+                         *options]
+
+
+def sweep(name, **parts):
+    return lambda t, g: ["sweep", str(bad.sweep(t, name, **parts)), "--dry-run"]
+
+
+def nifti(**kw):
+    return lambda t, g: ["info", str(bad.bold(t, **kw)), "--kind", "nifti", "--option", "labels=labels.txt"]
 
 
 def zeroed(key, dtype=None, value=0.0):
@@ -125,6 +146,61 @@ CASES = [
          ["three", "3 targets", "decodes 2"]),
     Case("online-classifier-bundle", lambda t, g: ["online", str(g["folder"]), "--replay",
                                                    str(bad.continuous_folder(t, "replay", 4, 2))], ["csp-lda", "step"]),
+    # issue 24: every numeric setting validated where it enters, the bad value named
+    Case("window-nan", run_setting("nan.yaml", ", window: [.nan, 2.0]"), ["nan.yaml", "dataset.window", "finite"]),
+    Case("window-huge", run_setting("wide.yaml", ", window: [-1e12, 1e12]"), ["wide.yaml", "dataset.window", "600"]),
+    Case("window-reversed", run_setting("reversed.yaml", ", window: [2.0, 1.0]"), ["dataset.window", "start < end"]),
+    Case("band-negative", run_setting("band.yaml", ", preprocessing: {band: [-5, 30]}"),
+         ["band.yaml", "dataset.preprocessing.band"]),
+    Case("band-infinite", run_setting("band.yaml", ", preprocessing: {band: [8, .inf]}"),
+         ["dataset.preprocessing.band", "finite"]),
+    Case("resample-1e9", run_setting("resample.yaml", ", preprocessing: {resample: 1e9}"),
+         ["resample.yaml", "dataset.preprocessing.resample", "100000"]),
+    Case("notch-nan", run_setting("notch.yaml", ", preprocessing: {notch: .nan}"), ["dataset.preprocessing.notch"]),
+    Case("seed-negative", run_setting("seed.yaml", extra="training: {seed: -1}\n"), ["seed.yaml", "training.seed"]),
+    Case("seed-10e26", run_setting("seed.yaml", extra="training: {seed: 100000000000000000000000000}\n"),
+         ["seed.yaml", "training.seed"]),
+    Case("demo-seed-negative", run_setting("seed.yaml", ", seed: -1"), ["dataset.seed"]),
+    Case("epochs-1e9", run_yaml("epochs.yaml", bad.GOOD_EXPERIMENT.replace(
+        "{name: csp-lda}", "{name: eeg-simpleconv, params: {epochs: 1000000000}}")), ["epochs.yaml", "epochs", "100000"]),
+    Case("lr-infinite", run_yaml("lr.yaml", bad.GOOD_EXPERIMENT.replace(
+        "{name: csp-lda}", "{name: eeg-simpleconv, params: {lr: .inf}}")), ["lr.yaml", "lr"]),
+    Case("n-folds-huge", run_yaml("folds.yaml", bad.GOOD_EXPERIMENT.replace("n_folds: 2", "n_folds: 10000000000")),
+         ["folds.yaml", "evaluation.n_folds"]),
+    Case("online-speed-0", online("--speed", "0"), ["--speed", "more than 0"], usage=True),
+    Case("online-speed-negative", online("--speed", "-3"), ["--speed", "more than 0"], usage=True),
+    Case("online-step-0", online("--mode", "sliding", "--step", "0"), ["--step", "more than 0"], usage=True),
+    Case("online-step-negative", online("--mode", "sliding", "--step", "-250"), ["--step"], usage=True),
+    Case("online-duration-negative", online("--duration", "-5"), ["--duration"], usage=True),
+    Case("online-duration-nan", online("--duration", "nan"), ["--duration", "finite"], usage=True),
+    Case("online-reconnect-negative", online("--reconnect", "-1"), ["--reconnect", "at least 0"], usage=True),
+    Case("sweep-workers-0", sweep("workers.yaml", executor="{workers: 0}"), ["workers.yaml", "executor.workers"]),
+    Case("sweep-workers-option-0", lambda t, g: ["sweep", str(bad.sweep(t, "s.yaml")), "--workers", "0"],
+         ["--workers", "at least 1"], usage=True),
+    Case("sweep-empty-grid", sweep("grid.yaml", axes="{decoders: [{name: csp-lda, grid: {n_components: []}}]}"),
+         ["grid.yaml", "grid", "n_components"]),
+    Case("sweep-million-runs-dry-run", sweep("huge.yaml", axes="{decoders: [{name: csp-lda, grid: {n_components: %s, "
+                                              "reg: %s}}]}" % (list(range(1, 1001)), [i / 1000 for i in range(1000)])),
+         ["huge.yaml", "1,000,000 runs", "10,000"]),
+    Case("manifest-input-sfreq-1e308", predict(lambda t, g: bad.edit_manifest(
+        g["folder"], t, "b", lambda m: m["input"].update(sfreq=1e308))), ["b", "'input.sfreq'"]),
+    Case("manifest-class-names-empty", predict(lambda t, g: bad.edit_manifest(
+        g["folder"], t, "b", lambda m: m["input"].update(class_names=[]))), ["b", "input.class_names", "empty"]),
+    Case("manifest-a-fifo", predict(lambda t, g: bad.fifo_manifest(g["folder"], t)),
+         ["fifo-bundle", "manifest.json", "not a regular file"], subprocess=True),
+    Case("bci2000-absurd-sampling-rate", info(lambda t: bad.bci2000_dat(t)), ["fast.dat", "1e+08 Hz", "100,000 Hz"]),
+    Case("nifti-truncated", nifti(truncate=200), ["bold.nii.gz", "cannot read"]),
+    Case("nifti-nan-volumes", nifti(nan_volumes=(3, 4)), ["bold.nii.gz", "NaN or Inf", "2 of 20 volumes"]),
+    Case("nifti-inf-voxel", nifti(inf_voxel=True), ["bold.nii.gz", "NaN or Inf", "1 of 20 volumes"]),
+    Case("roi-text-token", lambda t, g: ["info", str(bad.roi_file(t / "rois", bad_line=31).parent), "--kind",
+                                          "roi-series", "--option", "phenotype=null"],
+         ["s_0050001_rois.1D", "line 31", "'abc'"]),
+    Case("npz-garbage", info(lambda t: bad.text(t, "table.npz", b"PK\x03\x04" + bytes(range(256)) * 8)),
+         ["table.npz"]),
+    Case("npz-truncated", info(lambda t: bad.truncated_npz(t)), ["cut.npz"]),
+    Case("gui-screenshot-under-a-file", lambda t, g: ["gui", "demo:motor-imagery", "--screenshot",
+                                                      str(bad.text(t, "file", "x") / "shot.png")],
+         ["--screenshot", "file"]),
 ]
 
 
@@ -151,6 +227,7 @@ def _files(root: Path) -> set[Path]:
     return {p for p in root.rglob("*") if p.is_file() or p.name.startswith(".")}
 
 
+@pytest.mark.timeout(180)
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input_exits_2_naming_the_file_or_key(case, good, tmp_path, monkeypatch, capsys):
     inputs = tmp_path / "inputs"
@@ -170,7 +247,11 @@ def test_bad_input_exits_2_naming_the_file_or_key(case, good, tmp_path, monkeypa
         err = capsys.readouterr().err
     flat = " ".join(err.split())
     assert code == 2, err[-3000:]
-    assert "Traceback" not in err and flat.startswith("error: ")
+    assert "Traceback" not in err
+    if case.usage:   # argparse: the usage lines, then "neurodeck COMMAND: error: argument --OPTION: ..."
+        assert flat.startswith("usage: ") and ": error: argument " in flat
+    else:
+        assert flat.startswith("error: ")
     for text in case.named:
         assert text is None or text in flat, f"{text!r} not in: {flat[:2000]}"
     assert len(err) < 2000, f"a {len(err)}-character message"
@@ -205,13 +286,64 @@ def test_a_recording_without_read_permission_exits_2(tmp_path, capsys):
     assert "permission denied" in capsys.readouterr().err
 
 
-def test_debug_is_accepted_anywhere_on_the_line(tmp_path, capsys):
-    from data.errors import MissingFileError
-
-    with pytest.raises(MissingFileError):   # --debug: the exception itself, with its traceback
-        main(["info", str(tmp_path / "nowhere.edf"), "--debug"])
-    assert "unrecognized arguments" not in capsys.readouterr().err
+def test_debug_adds_the_traceback_and_keeps_the_exit_code(tmp_path, capsys):
+    """--debug is accepted anywhere on the line; bad input stays exit 2, with the traceback before the message."""
+    assert main(["info", str(tmp_path / "nowhere.edf"), "--debug"]) == 2
+    err = capsys.readouterr().err
+    assert "unrecognized arguments" not in err
+    assert "Traceback" in err and "MissingFileError" in err and err.index("Traceback") < err.index("error: ")
     assert main(["info", str(tmp_path / "nowhere.edf")]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_debug_keeps_exit_1_for_a_genuine_failure(tmp_path, monkeypatch, capsys):
+    import data.info
+
+    monkeypatch.setattr(data.info, "describe", lambda *a, **k: 1 / 0)
+    assert main(["info", str(bad.edf(tmp_path)), "--debug"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "ZeroDivisionError" in err and "run with --debug" not in err
+
+
+def test_export_keeps_the_trainers_provenance_and_adds_its_own(good, tmp_path, capsys):
+    """`created` and `versions` stay the trainer's; each export appends {created, versions} to `exports`."""
+    import json
+
+    from decoders.bundle import read_manifest
+
+    trained = bad.edit_manifest(good["folder"], tmp_path, "model", lambda m: m.update(
+        created="2020-01-02T03:04:05+0000", versions={**m["versions"], "mne": "0.0-trainer"}))
+    assert main(["export", str(trained), "--out", str(tmp_path / "once.zip")]) == 0
+    assert main(["export", str(tmp_path / "once.zip"), "--out", str(tmp_path / "twice")]) == 0
+    assert main(["export", str(trained), "--out", str(trained)]) == 0   # in place
+    for path in (tmp_path / "once.zip", tmp_path / "twice", trained):
+        manifest = read_manifest(path)
+        assert manifest["created"] == "2020-01-02T03:04:05+0000" and manifest["versions"]["mne"] == "0.0-trainer"
+        assert manifest["exports"] and all(e["created"] and e["versions"]["python"] for e in manifest["exports"])
+    assert len(read_manifest(tmp_path / "twice")["exports"]) == 2
+    assert json.loads((trained / "manifest.json").read_text())["exports"][0]["versions"]["mne"] != "0.0-trainer"
+
+
+def test_a_device_a_classical_decoder_cannot_use_is_warned(tmp_path, monkeypatch, capsys):
+    """csp-lda with training.device cuda:7 runs on the CPU and says so (a torch decoder is refused instead)."""
+    from app.experiment import validate_config
+    from decoders.base import ParameterError
+
+    monkeypatch.chdir(tmp_path)
+    path = bad.text(tmp_path, "gpu.yaml", bad.GOOD_EXPERIMENT.replace("demo:motor-imagery'", "demo:motor-imagery', "
+                    "subjects: [1]") + "training: {device: 'cuda:7'}\noutput: {save_model: false, figures: false}\n")
+    with one_thread():
+        assert main(["run", str(path), "--out", str(tmp_path / "runs"), "--quiet"]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "training.device 'cuda:7' is not used: csp-lda runs on the CPU" in err
+    torch = pytest.importorskip("torch")
+    if torch.cuda.device_count() <= 7:
+        from decoders.training import resolve_device
+
+        with pytest.raises(ParameterError, match="cuda:7|no CUDA GPU"):
+            resolve_device("cuda:7")
+    validate_config({"dataset": {"source": "demo:motor-imagery"}, "decoder": {"name": "csp-lda"},
+                     "training": {"device": "cuda:7"}})   # valid as a setting: checked where it runs
 
 
 def test_a_genuine_failure_exits_1_and_says_so(tmp_path, monkeypatch, capsys):

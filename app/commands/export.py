@@ -42,7 +42,8 @@ def run(args) -> int:
     check_output(out, "--out", folder=args.format == "bundle" and out.suffix.lower() != ".zip")
     decoder, manifest = load_bundle(bundle)
     if args.format == "bundle":
-        save_bundle(decoder, out, input_spec=manifest.get("input", {}), metrics=manifest.get("metrics"))
+        save_bundle(decoder, out, input_spec=manifest.get("input", {}), metrics=manifest.get("metrics"),
+                    provenance=manifest)   # the trainer's created/versions kept, this export added
         print(f"bundle written: {out}")
         return 0
     from decoders import export

@@ -20,7 +20,10 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from app.display_check import display_problem
+    from app.output_paths import check_output
 
+    if args.screenshot:   # a PNG that could not be written is refused before the window opens
+        check_output(args.screenshot, "--screenshot")
     problem = display_problem()
     if problem:
         print(f"neurodeck gui: {problem}; run experiments headless instead, e.g. "

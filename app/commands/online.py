@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import sys
 
+from .option_types import number
+
+MAX_SECONDS = 7 * 24 * 3600.0   # --duration: a week of decoding at most
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -23,26 +27,26 @@ def register(subparsers) -> None:
     src.add_argument("--stream", metavar="NAME", help="name of an LSL stream (bins, or a signal)")
     src.add_argument("--board", metavar="BOARD", help="classification bundles: a BrainFlow board "
                                                       "(synthetic, cyton, ... or an id; sliding mode)")
-    p.add_argument("--start", type=int, default=0, help="replay: first bin (default 0)")
-    p.add_argument("--stop", type=int, help="replay: bin to stop before (default: the end)")
+    p.add_argument("--start", type=number(int, at_least=0), default=0, help="replay: first bin (default 0)")
+    p.add_argument("--stop", type=number(int, at_least=1), help="replay: bin to stop before (default: the end)")
     p.add_argument("--realtime", action="store_true", help="replay: pace bins at the data's rate")
-    p.add_argument("--duration", type=float, default=60.0, help="stream: seconds to decode (default 60)")
-    p.add_argument("--max-steps", type=int, help="stop after this many bins")
-    p.add_argument("--every", type=int, default=1, metavar="N", help="print every N-th output (0: none)")
+    p.add_argument("--duration", type=number(above=0, at_most=MAX_SECONDS), default=60.0, help="stream: seconds to decode (default 60)")
+    p.add_argument("--max-steps", type=number(int, at_least=1), help="stop after this many bins")
+    p.add_argument("--every", type=number(int, at_least=0), default=1, metavar="N", help="print every N-th output (0: none)")
     p.add_argument("--output", metavar="CSV", help="also write the decoded outputs to this CSV file")
     g = p.add_argument_group("classification bundles")
     g.add_argument("--markers", metavar="NAME", help="marker stream (default: STREAM-annotations if on)")
     g.add_argument("--mode", choices=("events", "sliding"), default="events",
                    help="decide on the window after each marker (events, default) or every --step")
-    g.add_argument("--step", type=float, default=250.0, metavar="MS", help="sliding: step in ms (default 250)")
-    g.add_argument("--speed", type=float, default=1.0, help="replay: times faster than real time (default 1)")
+    g.add_argument("--step", type=number(above=0, at_most=60_000), default=250.0, metavar="MS", help="sliding: step in ms (default 250)")
+    g.add_argument("--speed", type=number(above=0, at_most=1000), default=1.0, help="replay: times faster than real time (default 1)")
     g.add_argument("--out", metavar="SESSION_DIR", help="session folder (settings.json, log.csv)")
     g.add_argument("--outlet", metavar="NAME", help="name of the LSL outlet of decisions "
                                                     "(default: neurodeck-decisions-<stream>)")
     g.add_argument("--adapt", action="store_true",
                    help="adaptive re-centring: Euclidean alignment on the windows decoded so far "
                         "(bundles trained with preprocessing.align)")
-    g.add_argument("--reconnect", type=float, default=10.0, metavar="S",
+    g.add_argument("--reconnect", type=number(at_least=0, at_most=3600), default=10.0, metavar="S",
                    help="stream lost: wait this long for it to come back, then stop (default 10)")
     p.set_defaults(func=run)
 
@@ -54,8 +58,6 @@ def run(args) -> int:
 
     from ..online import LSLSource, OnlineSession, ReplaySource
 
-    if args.every < 0:
-        raise InputError("--every must be 0 or more.")
     if args.output:
         from ..output_paths import check_output
 

@@ -69,6 +69,8 @@ class _Display:
         from decoders.events import FoldEnd, LogMessage, Progress
 
         if not self.enabled:
+            if isinstance(event, LogMessage) and event.warning:   # warnings are said even when piped
+                print(event.message, file=sys.stderr)
             return
         if self.bar is None:
             from tqdm import tqdm

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import sys
 
+from .option_types import number
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -17,7 +19,7 @@ def register(subparsers) -> None:
     p.add_argument("--executor", metavar="KIND",
                    help="local (a process pool, the default), ray (a local Ray instance, or the cluster in "
                         "RAY_ADDRESS), or ray://HOST:PORT (a Ray cluster); overrides executor.kind")
-    p.add_argument("--workers", type=int, metavar="N", help="local executor: parallel runs (default: one per CPU)")
+    p.add_argument("--workers", type=number(int, at_least=1), metavar="N", help="local executor: parallel runs (default: one per CPU)")
     p.add_argument("--out", metavar="DIR", help="folder that receives the sweep folder (default: output.sweeps_dir)")
     p.add_argument("--report-only", action="store_true", help="run nothing; rewrite the report from the runs finished so far")
     p.add_argument("--dry-run", action="store_true", help="list the runs and which are finished; run nothing")
@@ -29,16 +31,16 @@ def run(args) -> int:
 
     from ..output_paths import check_output
     from ..sweeps import finished_runs, load_sweep, run_sweep, sweep_folder
-    from ..sweeps.spec import expand
+    from ..sweeps.spec import count_runs, expand
 
-    spec, base_dir = load_sweep(args.sweep)
+    spec, base_dir = load_sweep(args.sweep)   # refuses a sweep of more than MAX_RUNS runs
     if args.out:
         check_output(args.out, "--out", folder=True)
     if args.executor and not (args.executor in ("local", "ray") or args.executor.startswith("ray://")):
         raise InputError(f"--executor: '{args.executor}' is not local, ray or ray://HOST:PORT.")
-    if args.workers is not None and args.workers < 1:
-        raise InputError("--workers: must be at least 1.")
     folder = sweep_folder(spec, args.out)
+    if args.dry_run:   # counted from the axes before each run's experiment is built and checked
+        print(f"{count_runs(spec)} runs in {args.sweep}; checking each ...", file=sys.stderr, flush=True)
     if args.dry_run or args.report_only:
         plans = expand(spec, base_dir, args.sweep)
         done = finished_runs(folder) if folder.is_dir() else {}

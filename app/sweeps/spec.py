@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import copy
 import itertools
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -35,8 +36,11 @@ class SweepError(InputError):
     """A sweep file (or dict) is missing, unreadable or invalid."""
 
 
+MAX_RUNS = 10_000   # runs one sweep may expand to (a typo in a grid must not enumerate millions)
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class DecoderAxis(_Strict):
@@ -45,6 +49,18 @@ class DecoderAxis(_Strict):
     params: dict[str, Any] = Field(default_factory=dict)
     grid: dict[str, list[Any]] = Field(default_factory=dict, description="Parameter -> values; every combination is a run.")
     label: str | None = None
+
+    @field_validator("grid")
+    @classmethod
+    def _values_not_empty(cls, grid):
+        empty = sorted(k for k, values in grid.items() if len(values) == 0)
+        if empty:
+            raise ValueError(f"grid parameter '{empty[0]}' has no values (give at least one, or leave it out)")
+        return grid
+
+    def n_variants(self) -> int:
+        """How many parameter combinations the grid makes (without making them)."""
+        return math.prod(len(values) for values in self.grid.values())
 
 
 class Axes(_Strict):
@@ -65,9 +81,9 @@ class Axes(_Strict):
 class ExecutorSpec(_Strict):
     kind: Literal["local", "ray"] = "local"
     address: str | None = Field(None, description="ray: 'auto' or ray://HOST:PORT; none starts a local Ray instance.")
-    workers: int | Literal["auto"] = "auto"
-    cpus_per_run: float = Field(1.0, gt=0)
-    gpus_per_run: float = Field(0.0, ge=0, description="GPUs a run that uses torch asks for (ray); local: one such run per GPU.")
+    workers: Annotated[int, Field(ge=1, le=10_000)] | Literal["auto"] = "auto"
+    cpus_per_run: float = Field(1.0, gt=0, le=10_000)
+    gpus_per_run: float = Field(0.0, ge=0, le=1000, description="GPUs a run that uses torch asks for (ray); local: one such run per GPU.")
 
 
 class SweepOutput(_Strict):
@@ -106,17 +122,41 @@ def load_sweep(path: str | Path) -> tuple[SweepSpec, Path]:
     return parse_sweep(raw, source=path), path.parent
 
 
+_UNION_TAGS = {"str", "int", "DecoderAxis", "list[union[int,str]]"}   # pydantic's names of union members in a loc
+
+
 def parse_sweep(raw: Any, source: str | Path | None = None) -> SweepSpec:
     if not isinstance(raw, dict):
         raise SweepError(f"a sweep file must be a mapping with name, base and axes, not {type(raw).__name__}.", source)
     try:
-        return SweepSpec.model_validate(raw)
+        spec = SweepSpec.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise SweepError(f"key '{key}': {first['msg']}"
+        # of a union's errors (a decoder is a name or a mapping) the deepest says what is wrong
+        first = max(exc.errors(), key=lambda e: len(e["loc"]))
+        key = ".".join(str(p) for p in first["loc"] if p not in _UNION_TAGS) or "(top level)"
+        raise SweepError(f"key '{key}': {first['msg'].removeprefix('Value error, ')}"
                          + (f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""),
                          source) from None
+    check_size(spec, source)
+    return spec
+
+
+def count_runs(spec: SweepSpec) -> int:
+    """How many runs the sweep expands to, counted from the axes (nothing is enumerated)."""
+    axes = spec.axes
+    decoders = sum(DecoderAxis(name=d).n_variants() if isinstance(d, str) else d.n_variants()
+                   for d in axes.decoders) if axes.decoders else 1
+    return math.prod([len(axes.datasets or [None]), len(axes.protocols or [None]), decoders,
+                      len(axes.subjects or [None]), len(axes.seeds or [None])])
+
+
+def check_size(spec: SweepSpec, source: str | Path | None = None) -> int:
+    """The number of runs; `SweepError` when it is more than `MAX_RUNS`."""
+    n = count_runs(spec)
+    if n > MAX_RUNS:
+        raise SweepError(f"key 'axes': the axes and grids make {n:,} runs; at most {MAX_RUNS:,} are allowed "
+                         "in one sweep.", source, hint="Split the sweep or use fewer grid values.")
+    return n
 
 
 def expand(spec: SweepSpec, base_dir: str | Path = ".", source: str | Path | None = None) -> list[RunPlan]:
@@ -124,6 +164,8 @@ def expand(spec: SweepSpec, base_dir: str | Path = ".", source: str | Path | Non
     (datasets, protocols, decoders, subjects, seeds: the last axis varies fastest)."""
     from app.experiment import ConfigError, _absolute_paths, load_config, validate_config
     from decoders import registry
+
+    check_size(spec, source)
 
     if isinstance(spec.base, str):
         base_path = Path(spec.base)
