@@ -26,6 +26,8 @@ bins. Samples stay in time order; splits over them must be contiguous (evaluatio
 """
 from __future__ import annotations
 
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -184,7 +186,7 @@ def _read_matrix(path: Path) -> tuple[list[str], np.ndarray]:
     if path.suffix.lower() == ".npy":
         try:
             values = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as exc:
+        except (ValueError, OSError, EOFError) as exc:
             raise CorruptFileError(f"cannot read as a NumPy array ({exc}).", path=path) from None
         values = _as_matrix(values, path)
         return [f"{path.stem}{i}" for i in range(values.shape[1])], values
@@ -263,7 +265,7 @@ def _read_keyed(path: Path) -> dict[str, np.ndarray]:
         try:
             with np.load(path, allow_pickle=False) as z:
                 return {k: z[k] for k in z.files}
-        except (ValueError, OSError) as exc:
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:   # damaged or cut short
             raise CorruptFileError(f"cannot read as .npz without pickles ({exc}).", path=path) from None
     try:
         from pymatreader import read_mat

@@ -13,6 +13,8 @@ maps subject -> its voxel count (`subject_voxels` gives a subject's block back).
 """
 from __future__ import annotations
 
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Literal
 
@@ -62,7 +64,7 @@ def _read(path: Path) -> dict[str, np.ndarray]:
             from pymatreader import read_mat
 
             return read_mat(str(path))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:   # damaged or cut short
         raise CorruptFileError(f"not a readable {path.suffix} file ({exc}).", path=path) from None
 
 

@@ -41,12 +41,14 @@ class BundleError(InputError):
 
 
 def save_bundle(decoder, path: str | Path, *, input_spec: dict[str, Any],
-                metrics: dict[str, Any] | None = None) -> Path:
+                metrics: dict[str, Any] | None = None, provenance: dict[str, Any] | None = None) -> Path:
     """Write a fitted decoder to ``path`` (a folder, or a single file if it ends in ``.zip``).
 
     ``input_spec``: ch_names, sfreq, window, preprocessing steps, class_names or
     target_names (whatever the data layer knows). The bundle is written beside the target
     and moved into place at the end, so an interrupted save never leaves half a bundle.
+    ``provenance``: the manifest of the bundle being re-exported; its ``created`` and
+    ``versions`` (when the decoder was trained) are kept and this save is appended to ``exports``.
     """
     from safetensors.numpy import save as save_tensors
 
@@ -71,6 +73,10 @@ def save_bundle(decoder, path: str | Path, *, input_spec: dict[str, Any],
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "versions": library_versions(),
     }
+    if provenance is not None:   # an export: the trainer's provenance stays, the export's is added
+        export = {"created": manifest["created"], "versions": manifest["versions"]}
+        manifest.update(created=provenance.get("created"), versions=dict(provenance.get("versions") or {}),
+                        exports=[*provenance.get("exports", []), export])
     text = json.dumps(manifest, indent=2, allow_nan=False)
     if path.suffix.lower() == ".zip":
         with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
@@ -178,7 +184,7 @@ class InputSpec(BaseModel):
     model_config = ConfigDict(extra="allow")
     kind: str | None = None
     ch_names: list[str] | None = None
-    sfreq: float | None = Field(None, gt=0, allow_inf_nan=False)
+    sfreq: float | None = Field(None, gt=0, le=100_000, allow_inf_nan=False)   # the readers' MAX_SFREQ
     window: list[float] | None = Field(None, min_length=2, max_length=2)
     baseline: list[float | None] | None = Field(None, min_length=2, max_length=2)
     class_names: list[str | int | float | bool] | None = None
@@ -205,6 +211,7 @@ class Manifest(BaseModel):
     weights: WeightsSpec
     created: str | None = None
     versions: dict[str, str] = {}
+    exports: list[dict[str, Any]] = []   # one {created, versions} per re-export, oldest first
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -243,6 +250,8 @@ def _read(path: Path, weights: bool) -> tuple[dict[str, Any], bytes | None]:
 
 
 def _read_file(file: Path, limit: int, bundle: Path) -> bytes:
+    if not file.is_file():   # a FIFO or device would block or never end: regular files only
+        raise BundleError(f"{file.name} is not a regular file.", bundle)
     if file.stat().st_size > limit:
         raise BundleError(f"{file.name} is larger than a bundle may hold ({_mib(limit)}).", bundle)
     with open(file, "rb") as fh:
@@ -278,12 +287,15 @@ def _parse(raw: bytes, path: Path) -> dict[str, Any]:
     if isinstance(name, str) and ("/" in name or "\\" in name or name.startswith(".")):
         raise BundleError(f"{MANIFEST} names an unsafe weights file {_excerpt(name)!r}.", path)
     try:
-        Manifest.model_validate(manifest)
+        typed = Manifest.model_validate(manifest)
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "(top level)"
         raise BundleError(f"{MANIFEST}: field '{_excerpt(where)}': {err['msg']}"
                           f" (got {_excerpt(err.get('input'))}).", path) from None
+    if typed.task == "classification" and typed.input.class_names == []:
+        raise BundleError(f"{MANIFEST}: field 'input.class_names' is empty; a classification decoder "
+                          "needs the names of its classes.", path)
     return manifest
 
 

@@ -23,7 +23,7 @@ class RidgeImagesParams(DecoderParams):
     codec_hidden: int = Field(256, ge=8, description="Hidden width of the image autoencoder (target: embedding).")
     codec_epochs: int = Field(300, ge=0, description="Epochs fitting the image autoencoder (target: embedding).")
     codec_extra: str = Field("none", pattern="^(none|sklearn-digits)$", description="Extra images for the autoencoder.")
-    seed: int = Field(0, description="Seed of the codec's training.")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="Seed of the codec's training.")
 
 
 class RidgeImages(ReconstructionScore, Decoder):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import warnings
+import zlib
 from pathlib import Path
 from typing import Literal
 
@@ -213,6 +214,21 @@ def _masker(opts: NiftiOptions, root: Path, ref, ref_path: Path):
     return NiftiMasker(standardize=None), None, None, None
 
 
+def _check_voxels(img, path: Path) -> None:
+    """Read the voxels (nibabel caches them for the masker) and refuse a truncated file or
+    NaN / Inf values, counted by volume: they would empty the mask or reach the decoder."""
+    try:
+        values = img.get_fdata()
+    except (OSError, EOFError, zlib.error, ValueError) as exc:   # data cut short or damaged
+        raise CorruptFileError(f"cannot read NIfTI image: {type(exc).__name__}: {exc}", path=path) from exc
+    bad = ~np.isfinite(values.reshape(-1, values.shape[-1]))
+    if bad.any():
+        volumes = np.flatnonzero(bad.any(axis=0))
+        raise CorruptFileError(f"{int(bad.sum())} NaN or Inf values in {len(volumes)} of {bad.shape[1]} volumes "
+                               f"(first: volume {volumes[0]}).", path=path,
+                               hint="Fix or drop those volumes before decoding.")
+
+
 def _constant(series: np.ndarray) -> np.ndarray:
     return ~(np.ptp(series, axis=0) > 0)
 
@@ -236,6 +252,7 @@ def load_nifti(source: str | Path, options: dict | None = None) -> DecodingSet:
         if tr is None:
             raise DataError("the header has no TR.", path=path, hint="Set options.tr (seconds).")
         n_vol = img.shape[3]
+        _check_voxels(img, path)
         try:
             series = masker.fit_transform(img) if i == 0 else masker.transform(img)
         except (ValueError, TypeError) as exc:
@@ -333,6 +350,8 @@ def describe_nifti(source: str, **opts) -> dict:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             data = load_nifti(source, o.model_dump())
+    except CorruptFileError:   # a damaged image is an input error, not a description
+        raise
     except DataError as exc:
         info["samples"] = f"none: {exc}"
         return info

@@ -97,6 +97,22 @@ def is_roi_folder(source: str) -> bool:
     return any(_suffix(p) in SUFFIXES for p in path.rglob("*rois*"))
 
 
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def _numbers(tokens: list[str], line: int) -> list[float]:
+    """One row of numbers; a token that is not one names its line (a row is never dropped)."""
+    bad = next((t for t in tokens if not _is_number(t)), None)
+    if bad is not None:
+        raise ValueError(f"line {line}: {bad[:40]!r} is not a number")
+    return [float(t) for t in tokens]
+
+
 def read_roi_file(path: Path) -> np.ndarray:
     """(time, n_rois) float32 from one file; header lines starting with '#' or letters skipped."""
     path = Path(path)
@@ -111,12 +127,13 @@ def read_roi_file(path: Path) -> np.ndarray:
         else:
             opener = gzip.open if suffix == ".1d.gz" else open
             with opener(path, "rt") as fh:
-                lines = [ln for ln in fh if ln.strip() and not ln.lstrip().startswith("#")]
+                lines = [(number, ln) for number, ln in enumerate(fh, 1)
+                         if ln.strip() and not ln.lstrip().startswith("#")]
             delim = "," if suffix == ".csv" else None
-            if lines and re.search(r"[A-Za-df-z]", lines[0]):   # a header row of names
-                lines = lines[1:]
-            data = np.array([[float(v) for v in (ln.split(delim) if delim else ln.split())]
-                             for ln in lines], dtype=np.float32)
+            rows = [(number, ln.split(delim) if delim else ln.split()) for number, ln in lines]
+            if rows and not any(_is_number(v) for v in rows[0][1]):   # a header row of names
+                rows = rows[1:]
+            data = np.array([_numbers(tokens, number) for number, tokens in rows], dtype=np.float32)
     except (OSError, ValueError, EOFError) as exc:
         raise CorruptFileError(f"cannot read ROI series: {exc}", path=path) from exc
     if data.ndim != 2 or min(data.shape) < 2:
