@@ -28,7 +28,7 @@ class Task(str, Enum):
 class DecoderParams(BaseModel):
     """Base of every decoder's parameter schema. Field descriptions become GUI tooltips."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)  # finite floats only
 
 
 class ParameterError(InputError):

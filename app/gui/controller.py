@@ -285,7 +285,8 @@ class Workbench(QObject):
             return Path(export.export_torchscript(decoder, destination, example).path)
         if suffix != ".zip" and destination.exists():
             raise InputError(f"{destination}: already exists; choose a new name.")
-        save_bundle(decoder, destination, input_spec=manifest.get("input", {}), metrics=manifest.get("metrics"))
+        save_bundle(decoder, destination, input_spec=manifest.get("input", {}), metrics=manifest.get("metrics"),
+                    provenance=manifest)
         return destination
 
     # ---------------------------------------------------------------------- errors
