@@ -34,7 +34,7 @@ from data.atomic import atomic_path
 
 from .events import EpochEnd, Progress, TrainingContext
 
-from .training_settings import OPTIMIZERS, SCHEDULES, TrainingSettings  # noqa: F401  (one schema)
+from .training_settings import OPTIMIZERS, SCHEDULES, TrainConfig, TrainingSettings  # noqa: F401  (one schema)
 
 
 class TrainingDiverged(RuntimeError):
@@ -100,40 +100,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-@dataclass
-class TrainConfig:
-    """Settings of one training run (all JSON-able; part of the checkpoint fingerprint)."""
-
-    epochs: int = 50
-    batch_size: int = 32
-    lr: float = 1e-3
-    optimizer: str = "adam"
-    weight_decay: float = 0.0
-    momentum: float = 0.9                 # sgd only
-    schedule: str = "step"                # step | cosine | onecycle | none
-    step_at: float = 0.8                  # step: fraction of the epochs where lr *= gamma
-    gamma: float = 0.1
-    grad_clip: float | None = None        # max global grad norm; None: no clipping
-    amp: bool = True                      # mixed precision, used on CUDA only
-    seed: int = 0
-    shuffle: bool = True
-    drop_last: bool = False
-    early_stopping: int | None = None     # patience in epochs on val_loss; needs val data
-    restore_best: bool = True             # with early stopping: keep the best epoch's weights
-
-    def __post_init__(self) -> None:
-        from .base import ParameterError
-
-        if self.schedule not in SCHEDULES:
-            raise ParameterError(f"schedule: '{self.schedule}' is not one of {', '.join(SCHEDULES)}.")
-        if self.optimizer not in OPTIMIZERS:
-            raise ParameterError(f"optimizer: '{self.optimizer}' is not one of {', '.join(OPTIMIZERS)}.")
-        if self.epochs < 0 or self.batch_size < 1 or not self.lr > 0:
-            raise ParameterError("epochs must be >= 0, batch_size >= 1 and lr > 0.")
-        if not 0 < self.step_at <= 1:
-            raise ParameterError("step_at must be in (0, 1].")
 
 
 @dataclass

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,11 +12,21 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+_TARGET = re.compile(r"^([A-Za-z_]\w*)(\.\w+)*:[A-Za-z_]\w*$")   # "module:attribute", imported on use
+
+
 def _imported_modules(package: str) -> set[tuple[str, str]]:
+    """(file, top-level package) for every import at any depth (in functions too), every
+    ``importlib.import_module("...")`` and every ``"module:attribute"`` registry target."""
     found = set()
     for path in (REPO / package).rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-            if isinstance(node, ast.Import):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and _TARGET.match(node.value):
+                found.add((str(path.relative_to(REPO)), _TARGET.match(node.value).group(1)))
+            elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) \
+                    == "import_module" and node.args and isinstance(node.args[0], ast.Constant):
+                found.add((str(path.relative_to(REPO)), str(node.args[0].value).split(".")[0]))
+            elif isinstance(node, ast.Import):
                 found |= {(str(path.relative_to(REPO)), a.name.split(".")[0]) for a in node.names}
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 found.add((str(path.relative_to(REPO)), node.module.split(".")[0]))
@@ -23,8 +34,8 @@ def _imported_modules(package: str) -> set[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("package, forbidden", [
-    ("data", {"PySide6", "pyqtgraph", "torch", "app", "decoders"}),
-    ("decoders", {"PySide6", "pyqtgraph", "app"}),
+    ("data", {"PySide6", "PyQt5", "PyQt6", "qtpy", "pyqtgraph", "torch", "app", "decoders"}),
+    ("decoders", {"PySide6", "PyQt5", "PyQt6", "qtpy", "pyqtgraph", "app"}),
 ])
 def test_layers_import_only_downwards(package, forbidden):
     offenders = sorted((f, m) for f, m in _imported_modules(package) if m in forbidden)

@@ -20,7 +20,7 @@ PREFERRED = ("accuracy", "balanced_accuracy", "r2", "correlation")
 
 def collect(folder: str | Path) -> list[dict[str, Any]]:
     """One row per planned run: id, labels, condition, state, metrics (summary means), seconds."""
-    from .runner import STATE, finished_runs
+    from .folder import STATE, finished_runs
 
     folder = Path(folder)
     plan = json.loads((folder / "sweep.json").read_text(encoding="utf-8"))["runs"]
