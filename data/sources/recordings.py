@@ -94,8 +94,10 @@ FILE = SourceKind(
     "recording-file", "one recording file MNE reads (EDF, BDF, GDF, BrainVision, EEGLAB, FIF, ...)",
     is_path, priority=0, extensions=tuple(f"*{suffix}" for suffix in FORMATS), **_COMMON)
 BCI2000 = SourceKind(
-    "bci2000", "a BCI2000 .dat recording (needs neurodeck[bci2000])", is_bci2000, priority=60,
-    extensions=("*.dat",), modality="eeg", **_COMMON)
+    "bci2000", "a BCI2000 .dat recording (needs neurodeck[bci2000]); options paradigm: erp|speller "
+    "for one target/nontarget epoch per stimulus", is_bci2000, priority=60,
+    extensions=("*.dat",), modality="eeg",
+    **{**_COMMON, "load": "data.sources.erp:load_bci2000", "options": "data.sources.erp:Bci2000Options"})
 FOLDER = SourceKind("folder", "a folder of recording files", is_folder, priority=10, folders=True,
                     **_COMMON)
 BIDS = SourceKind("bids", "a BIDS root (dataset_description.json)", is_bids, priority=40,
