@@ -204,9 +204,6 @@ def _epoch(rec, name, spec: DatasetSpec, mapping: dict[str, int]) -> dict:
             "times": epochs.times.copy(), "n_outside": n_outside, "n_bad_span": n_bad}
 
 
-_common_channels = common_channels   # the name data/sources/erp.py (in progress) uses
-
-
 def _amplitude_ok(X: np.ndarray, ch_types, threshold_uv: float) -> np.ndarray:
     """Trials whose peak-to-peak amplitude on voltage channels stays under the threshold."""
     volt = np.array([unit_of(t)[0] == "uV" for t in ch_types])

@@ -47,10 +47,11 @@ _EXTRA_LINES = (("n_images", "Images"), ("image_shape", "Image shape"), ("voxel_
 def format_description(info: dict[str, Any]) -> str:
     """Human-readable text of `describe`'s dict (what ``neurodeck info`` prints)."""
     lines = [f"Source: {info['source']}"]
-    if info["kind"] == "set":
+    if info.get("kind") != "recordings":   # a set ("set" with its data_kind, or a kind's own name for it)
         # a plugin kind's describe may leave out what it cannot say cheaply (e.g. the shape)
         shape = f", shape {info['shape']}" if info.get("shape") is not None else ""
-        lines.append(f"Data set: {info.get('data_kind', 'unknown')} ({info.get('modality')}), "
+        data_kind = info.get("data_kind", info.get("kind", "unknown"))
+        lines.append(f"Data set: {data_kind} ({info.get('modality')}), "
                      f"{info.get('n_samples', '?')} samples{shape}")
         if info.get("sfreq"):
             lines.append(f"Sampling rate: {info['sfreq']:g} Hz")

@@ -31,10 +31,8 @@ def run(args) -> int:
     if args.kinds:
         from data import sources
 
-        kinds = [{"name": k.name, "description": k.description, "browsable": k.open is not None}
-                 for k in sources.available()]
-        print(json.dumps(kinds, indent=2) if args.json else
-              "\n".join(f"{k['name']:<18} {k['description']}" for k in kinds))
+        kinds = [k.facts() for k in sources.available()]
+        print(json.dumps(kinds, indent=2) if args.json else "\n".join(map(_kind_line, kinds)))
         return 0
     if not args.source:
         from data.errors import InputError
@@ -50,6 +48,17 @@ def run(args) -> int:
     else:
         print(format_description(info))
     return 0
+
+
+def _kind_line(facts: dict) -> str:
+    """One kind for people: its name and description, then what it reads and produces."""
+    reads = [f"{facts['scheme']}:{'ARG' if facts['argument'] else ''}".rstrip(":")] if facts["scheme"] else []
+    reads += facts["extensions"] + (["folders"] if facts["folders"] else [])
+    makes = ", ".join(v for v in (facts["produces"], facts["modality"]) if v)
+    details = "; ".join(part for part in (
+        "reads " + " ".join(reads) if reads else "", f"makes {makes}" if makes else "",
+        "takes options" if facts["options"] else "") if part)
+    return f"{facts['name']:<18} {facts['description']}" + (f"\n{'':<18} ({details})" if details else "")
 
 
 def _split(text: str | None) -> list[str] | None:

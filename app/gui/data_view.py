@@ -16,8 +16,15 @@ from .models import events_of
 from .param_form import format_value, parse_text
 from .signal_browser import SignalBrowser, source_of
 
-FILE_FILTER = ("Recordings (*.fif *.fif.gz *.edf *.bdf *.gdf *.vhdr *.set *.cnt *.mff *.csv *.tsv *.npy *.npz *.mat);;"
-               "All files (*)")
+
+def file_filter() -> str:
+    """The open-file dialog's filters: every registered source kind's file patterns."""
+    from data import sources
+
+    kinds = [k for k in sources.available() if k.extensions]
+    every = " ".join(dict.fromkeys(p for k in kinds for p in k.extensions))
+    return ";;".join([f"Data files ({every})"] + [f"{k.description} ({' '.join(k.extensions)})" for k in kinds]
+                     + ["All files (*)"])
 
 
 class DataView(QWidget):
@@ -46,13 +53,7 @@ class DataView(QWidget):
         self.demo_box = QComboBox()
         self.demo_box.setMinimumWidth(260)
         self.demo_box.addItem("Built-in demos and public datasets…", None)
-        from data import demos
-
-        for demo in demos.available():
-            self.demo_box.addItem(f"demo:{demo.name}", f"demo:{demo.name}")
-            self.demo_box.setItemData(self.demo_box.count() - 1, demo.description, Qt.ToolTipRole)
-        self.demo_box.addItem("eegbci (PhysioNet motor imagery, local copy)…", "eegbci")
-        self.demo_box.addItem("moabb dataset (local copy)…", "moabb")
+        self._named_kinds = self._list_named_sources()
         self.demo_box.activated.connect(self._demo_picked)
         self.source_label = QLabel("Nothing open yet.")
         self.source_label.setProperty("class", "hint")
@@ -196,7 +197,7 @@ class DataView(QWidget):
 
     # ------------------------------------------------------------------ user input
     def ask_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a recording", self.wb.settings.last_folder, FILE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open a recording", self.wb.settings.last_folder, file_filter())
         if path:
             self.wb.open(path)
 
@@ -205,30 +206,44 @@ class DataView(QWidget):
         if path:
             self.wb.open(path)
 
-    def _demo_picked(self, index: int) -> None:
+    def _list_named_sources(self) -> dict[str, object]:
+        """Fill the chooser from the source registry: each kind's ready-made sources (demos),
+        then one entry per kind named ``scheme:ARGUMENT`` (public datasets), asked for on pick."""
         from data import sources
 
+        asked = {}
+        kinds = sources.available()
+        for kind in kinds:
+            for source, description in (kind.function("choices")() if kind.choices else []):
+                self.demo_box.addItem(source, source)
+                self.demo_box.setItemData(self.demo_box.count() - 1, description, Qt.ToolTipRole)
+        for kind in kinds:
+            if kind.scheme and kind.argument and not kind.choices:
+                copy = ", local copy" if kind.local_copy else ""
+                self.demo_box.addItem(f"{kind.scheme}: {kind.description}{copy}…", f"kind:{kind.name}")
+                self.demo_box.setItemData(self.demo_box.count() - 1, kind.description, Qt.ToolTipRole)
+                asked[f"kind:{kind.name}"] = kind
+        return asked
+
+    def _demo_picked(self, index: int) -> None:
         value = self.demo_box.itemData(index)
         self.demo_box.setCurrentIndex(0)
         if value is None:
             return
-        if sources.kind_of(value).name == "demo":
+        kind = self._named_kinds.get(value)
+        if kind is None:   # a ready-made source
             self.wb.open(value)
             return
-        folder = QFileDialog.getExistingDirectory(self, f"Local copy of {value}", self.wb.settings.last_folder)
-        if not folder:
+        folder = None
+        if kind.local_copy:
+            folder = QFileDialog.getExistingDirectory(self, f"Local copy of {kind.scheme}", self.wb.settings.last_folder)
+            if not folder:
+                return
+        argument, ok = QInputDialog.getText(self, kind.description, f"{kind.argument}:")
+        source = kind.source_named(argument) if ok else None
+        if source is None or not kind.function("detect")(source):   # e.g. a dataset name left empty
             return
-        if value == "moabb":
-            name, ok = QInputDialog.getText(self, "MOABB dataset", "Dataset class name (e.g. BNCI2014_001):")
-            if not ok or not name.strip():
-                return
-            value = f"moabb:{name.strip()}"
-        else:
-            subjects, ok = QInputDialog.getText(self, "EEGBCI subjects", "Subjects (e.g. 1 or 1,2,3):", text="1")
-            if not ok:
-                return
-            value = f"eegbci:{subjects.strip()}" if subjects.strip() else "eegbci"
-        self.wb.open(value, data_path=folder)
+        self.wb.open(source, data_path=folder)
 
     def apply_controls(self) -> None:
         """Send the preprocessing controls to the model (which recounts the trials)."""

@@ -169,13 +169,15 @@ def load(spec) -> Any:
 
 
 def describe(source: str, kind: str | None = None, **opts) -> dict[str, Any]:
-    """What ``source`` holds, as a plain dict (``neurodeck info``), with ``source_kind`` set.
+    """What ``source`` holds, as a plain dict (``neurodeck info``), with ``source`` and
+    ``source_kind`` set.
 
     ``opts`` are passed on to the kind's ``describe`` (``data_path``, ``subjects``, ...,
     the kind's own options and, from `data.info.describe`, the ``spec``).
     """
     found = detect(source, kind)
     info = found.function("describe")(source, **opts)
+    info.setdefault("source", source)
     info.setdefault("source_kind", found.name)
     return info
 

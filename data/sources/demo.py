@@ -81,4 +81,4 @@ def describe(source: str, *, data_path=None, subjects=None, sessions=None, runs=
 
 KIND = SourceKind(
     "demo", "simulated data set or recordings: demo:NAME", detect, load, describe, open_recordings,
-    priority=100, scheme="demo", choices=choices)
+    priority=100, scheme="demo", argument="Demo name", choices=choices)

@@ -50,17 +50,18 @@ def load_bci2000(spec) -> DecodingSet:
     """The ``bci2000`` kind's loader: the generic trial pipeline or, with an ERP paradigm, `load_erp`."""
     options = Bci2000Options.model_validate(spec.options or {})
     if options.paradigm == "trials":
-        from ..epochs import load_trials
+        from .recordings import load
 
-        return load_trials(spec)
+        return load(spec)
     return load_erp(spec, options)
 
 
 def load_erp(spec, options: Bci2000Options) -> DecodingSet:
     """One target/nontarget epoch per stimulus onset of every BCI2000 recording of ``spec``."""
-    from ..epochs import _check_counts, _common_channels, _label, _modality
+    from ..channels import common_channels
+    from ..epochs import _check_counts, _label, _modality
     from ..preprocess import check_finite, pick_channels, preprocess_raw, unit_of
-    from . import open_for_browsing
+    from .recordings import open_recordings
 
     if spec.events is not None:
         raise InputError(f"dataset.events: paradigm '{options.paradigm}' labels each stimulus target or "
@@ -71,8 +72,8 @@ def load_erp(spec, options: Bci2000Options) -> DecodingSet:
     pre = spec.preprocessing
     if "band" not in pre.model_fields_set:
         pre = pre.model_copy(update={"band": DEFAULT_BAND})
-    recordings = open_for_browsing(spec.source, "bci2000", data_path=spec.data_path, subjects=spec.subjects,
-                                   sessions=spec.sessions, runs=spec.runs, preload=False, spec=spec)
+    recordings = open_recordings(spec.source, data_path=spec.data_path, subjects=spec.subjects,
+                                 sessions=spec.sessions, runs=spec.runs, preload=False)
     if not recordings:
         raise DataError("no recordings to load.", spec.source)
     names = [_label(r) for r in recordings]
@@ -83,7 +84,7 @@ def load_erp(spec, options: Bci2000Options) -> DecodingSet:
     for rec, name in zip(recordings, names):
         pick_channels(rec.raw, pre.picks, name)
         channel_sets.append(list(rec.raw.ch_names))
-    common, dropped = _common_channels(channel_sets, names, spec.channel_mismatch)
+    common, dropped = common_channels(channel_sets, names, spec.channel_mismatch)
 
     parts, speller, steps = [], {}, []
     for rec, name in zip(recordings, names):
@@ -126,9 +127,9 @@ def load_erp(spec, options: Bci2000Options) -> DecodingSet:
 
 
 def _is_bci2000(path: str) -> bool:
-    from . import detect
+    from ..bci2000 import is_bci2000_file
 
-    return detect(path).name == "bci2000"
+    return is_bci2000_file(path)
 
 
 def stimulus_onsets(raw) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
