@@ -136,7 +136,8 @@ class EEGNetERP(NeuralDecoder, ClassifierDecoder):
         return torch.cat(parts).numpy()
 
     def predict(self, X, *, subject=None) -> np.ndarray:
-        return self.classes_[self.predict_proba(X).argmax(1)]
+        proba = self.predict_proba(X)   # raises NotFittedError before classes_ is read
+        return self.classes_[proba.argmax(1)]
 
     def get_state(self):
         self._require_fitted("net_")

@@ -23,7 +23,8 @@ from .simulated_mi import one_blas_thread, simulate
 # Small settings so the checks stay fast (the CNN trains one tiny epoch).
 SMALL = {"eeg-simpleconv": dict(epochs=1, filters=4, sfreq=100.0, resample_hz=None, kernel_size=3,
                                 device="cpu", batch_size=8),
-         "fbcsp-lda": dict(sfreq=100.0)}
+         "fbcsp-lda": dict(sfreq=100.0),
+         "eegnet-erp": dict(epochs=1, F1=2, D=1, F2=2, sfreq=100.0, device="cpu", batch_size=8, val_fraction=0.0)}
 
 _SEQUENTIAL = "a sequential filter: each prediction depends on the samples before it (time order matters)"
 _CONTINUOUS_EXPECTED = {
@@ -40,6 +41,7 @@ _ONE_SAMPLE = "the state model needs consecutive samples; the message says so in
 # data-free checks on them; the 3-D behaviour is tested below.
 EXPECTED_FAILURES: dict[str, dict[str, str]] = {
     "eeg-simpleconv": {}, "csp-lda": {}, "tangent-space-lr": {}, "voxel-lr": {},
+    "erp-lda": {}, "xdawn-ts-lr": {}, "eegnet-erp": {},
     "brainmae": {}, "brainmae-pretrain": {}, "brainmae-regressor": {}, "fc-lr": {}, "tangent-fc-lr": {},
     "fbcsp-lda": {"check_parameters_default_constructible": "bands is a list of [low, high] pairs (a JSON-able "
                                                             "schema value, not a tuple)"},
