@@ -17,6 +17,9 @@ def register(subparsers) -> None:
     p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (overrides training.device)")
     p.add_argument("--restart", action="store_true", help="discard the results of an interrupted earlier run instead of resuming")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--check", action="store_true",
+                   help="validate the file, load the data, build the decoder and cut the folds; train "
+                        "nothing, write no run folder")
     p.set_defaults(func=run)
 
 
@@ -30,6 +33,11 @@ def run(args) -> int:
         raw = config.model_dump()
         raw["training"]["device"] = args.device
         config = validate_config(raw, source=f"{args.experiment} with --device {args.device}")
+    if args.check:
+        from ..preflight import preflight
+
+        print(preflight(config).describe())
+        return 0
     display = _Display(enabled=not args.quiet and sys.stderr.isatty())
     try:
         result = run_experiment(config, on_event=display, out_dir=args.out, restart=args.restart)
