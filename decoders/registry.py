@@ -11,8 +11,9 @@ GUI thread, or ask ``available(load=True)`` there).
 
 Adding a decoder is a module plus one registration: a line in `_ENTRIES` here,
 ``decoders.register("name", MyDecoder)`` from any code, or an entry point in the
-``neurodeck.decoders`` group of another package (its object: an `Entry`, or a function
-returning one or a list of them), loaded the first time the list is read.
+``neurodeck.decoders`` group of another package (its object: the decoder class, an `Entry`,
+or a function returning one or a list of them), loaded the first time the list is read. An
+`Entry` names its class as ``"module:Class"``, so listing it imports nothing.
 """
 from __future__ import annotations
 
@@ -203,6 +204,9 @@ def _load_plugins() -> None:
             import warnings
 
             warnings.warn(f"decoder plugin '{point.name}' ({point.value}) failed to load: {exc}", stacklevel=2)
+            continue
+        if isinstance(obj, type) and issubclass(obj, Decoder):   # the class itself
+            register(obj.name, obj)
             continue
         found = obj() if callable(obj) and not isinstance(obj, Entry) else obj
         for item in found if isinstance(found, (list, tuple)) else [found]:

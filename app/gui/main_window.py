@@ -61,7 +61,7 @@ class MainWindow(QMainWindow):
         self.steps.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.steps.setWordWrap(True)
         for i, entry in enumerate(self.entries):
-            item = QListWidgetItem(theme.icon(entry.key), entry.label)
+            item = QListWidgetItem(entry.qicon(), entry.label)
             item.setData(Qt.UserRole, entry.key)
             tip = f"{entry.tooltip} " if entry.tooltip else ""
             item.setToolTip(f"{tip}({entry.label}, Ctrl+{i + 1})" if i < 9 else entry.tooltip or entry.label)

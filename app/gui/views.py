@@ -3,16 +3,19 @@
 A view is a module plus one registration: ``register_view(ViewEntry(key, label, factory))``
 from any code, or an entry point in the group ``neurodeck.views`` (a `ViewEntry`, or a
 callable that calls `register_view`). ``factory(window) -> QWidget`` builds the view on first
-use; ``note(window) -> str`` is the short line under the step's label (optional). Views are
-built lazily, so a factory may import heavy modules.
+use; ``note(window) -> str`` is the short line under the step's label (optional); ``icon`` is
+its icon in the workflow bar. Views are built lazily, so a factory may import heavy modules.
 """
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Callable
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QWidget
 
 ENTRY_POINT_GROUP = "neurodeck.views"
@@ -20,13 +23,34 @@ ENTRY_POINT_GROUP = "neurodeck.views"
 
 @dataclass(frozen=True)
 class ViewEntry:
+    """One workflow view.
+
+    Parameters
+    ----------
+    key : str
+        Identifies the view (`register_view`'s ``before``, `MainWindow.show_view`).
+    label : str
+        The step's name in the workflow bar and the View menu.
+    factory : callable or str
+        ``factory(window) -> QWidget``, or its ``"module:function"`` (imported on first use).
+    note : callable, optional
+        ``note(window) -> str``: the short line under the label, refreshed as the work goes on.
+    tooltip : str
+        What the view is for (the step's tooltip).
+    icon : str
+        An image file (SVG, PNG) or the name of one of NeuroDeck's icons (resources/icons);
+        empty: the icon named like the key, else a badge with the label's first letter.
+    """
+
     key: str
     label: str
     factory: Callable[..., QWidget] | str   # a callable or "module:function"
     note: Callable[..., str] | None = None
     tooltip: str = ""
+    icon: str = ""
 
     def build(self, window) -> QWidget:
+        """Build the view's widget for ``window`` (the main window; ``window.wb`` is the Workbench)."""
         factory = self.factory
         if isinstance(factory, str):
             module, name = factory.split(":")
@@ -34,7 +58,37 @@ class ViewEntry:
         return factory(window)
 
     def note_for(self, window) -> str:
+        """The line under the step's label ("" without a ``note``)."""
         return self.note(window) if self.note else ""
+
+    def qicon(self) -> QIcon:
+        """The step's icon (needs a QGuiApplication): ``icon`` as a file or a NeuroDeck icon
+        name, the key's icon, or a letter badge, so no step is drawn without one."""
+        from . import theme
+
+        if self.icon and Path(self.icon).is_file():
+            found = QIcon(self.icon)
+        else:
+            found = theme.icon(self.icon or self.key)
+        return found if not found.isNull() else _letter_badge(self.label or self.key)
+
+
+def _letter_badge(text: str) -> QIcon:
+    pixmap = QPixmap(40, 40)
+    pixmap.fill(Qt.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.Antialiasing)
+    painter.setPen(Qt.NoPen)
+    painter.setBrush(QColor("#6b7a8f"))
+    painter.drawRoundedRect(2, 2, 36, 36, 8, 8)
+    painter.setPen(QColor("white"))
+    font = painter.font()
+    font.setPixelSize(22)
+    font.setBold(True)
+    painter.setFont(font)
+    painter.drawText(pixmap.rect(), Qt.AlignCenter, text[:1].upper())
+    painter.end()
+    return QIcon(pixmap)
 
 
 _views: dict[str, ViewEntry] = {}
@@ -42,7 +96,24 @@ _plugins_loaded = False
 
 
 def register_view(entry: ViewEntry, *, before: str | None = None) -> None:
-    """Add (or replace) a workflow view; ``before`` puts it ahead of that key's view."""
+    """Add a workflow view (registering a key again replaces its view).
+
+    Parameters
+    ----------
+    entry : ViewEntry
+        The view.
+    before : str, optional
+        The key of the view to put it ahead of; by default it goes last.
+
+    Raises
+    ------
+    TypeError
+        ``entry`` is not a `ViewEntry`.
+
+    Examples
+    --------
+    >>> register_view(ViewEntry("notes", "Notes", "my_lab.views:build"), before="online")  # doctest: +SKIP
+    """
     if not isinstance(entry, ViewEntry):
         raise TypeError(f"register_view() takes a ViewEntry, not {type(entry).__name__}")
     items = [(k, v) for k, v in _views.items() if k != entry.key]
@@ -53,11 +124,20 @@ def register_view(entry: ViewEntry, *, before: str | None = None) -> None:
 
 
 def unregister_view(key: str) -> None:
+    """Remove the view registered under ``key`` (nothing happens if there is none)."""
     _views.pop(key, None)
 
 
 def available_views() -> list[ViewEntry]:
-    """Every registered view in workflow order (plug-ins from entry points loaded once)."""
+    """Every registered view, in workflow order.
+
+    The ``neurodeck.views`` entry points are loaded the first time (each a `ViewEntry`, or a
+    function that calls `register_view`).
+
+    Returns
+    -------
+    list of ViewEntry
+    """
     global _plugins_loaded
     if not _plugins_loaded:
         _plugins_loaded = True
