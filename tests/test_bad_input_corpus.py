@@ -402,3 +402,22 @@ def test_ordinary_anchors_and_aliases_still_load(tmp_path):
     path = bad.text(tmp_path, "ok.yaml", "base: &b {band: [8, 30]}\nrun1: *b\nrun2: {<<: *b, extra: 1}\n")
     assert load_yaml(path) == {"base": {"band": [8, 30]}, "run1": {"band": [8, 30]},
                                "run2": {"band": [8, 30], "extra": 1}}
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("name", ["MISSING.edf", "garbage.edf"])
+def test_gui_screenshot_of_a_bad_source_exits_2_cleanly(name, tmp_path):
+    """`neurodeck gui BAD --screenshot X.png`: the window shows the error, the command prints it,
+    takes the screenshot and exits 2 with no traceback at shutdown (background work joined)."""
+    pytest.importorskip("PySide6")
+    if name == "garbage.edf":
+        bad.text(tmp_path, name, b"not an edf" * 100)
+    shot = tmp_path / "shot.png"
+    proc = subprocess.run([sys.executable, "-m", "app.cli", "gui", str(tmp_path / name), "--screenshot", str(shot)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=200,
+                          env={**os.environ, "PYTHONPATH": str(REPO), "QT_QPA_PLATFORM": "offscreen",
+                               "NEURODECK_SETTINGS": str(tmp_path / "settings.ini")})
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert f"{name}" in proc.stderr and "error: " in proc.stderr
+    assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr, proc.stderr[-3000:]
+    assert shot.is_file()

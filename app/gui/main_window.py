@@ -375,7 +375,8 @@ def launch(source: str | None = None, argv: list[str] | None = None, screenshot:
     """Open the window (with ``source`` loaded when given) and run the event loop.
 
     ``screenshot``: save the window to that PNG once the source is shown (or after an error
-    or 60 s), then quit; exit code 0 only if the source opened.
+    or 60 s), then quit; exit code 0 if the source opened, 2 if an error was shown (and
+    printed), 1 if nothing happened within 60 s.
     """
     app = create_app(argv)
     settings = Settings()
@@ -387,7 +388,21 @@ def launch(source: str | None = None, argv: list[str] | None = None, screenshot:
         _quit_after_screenshot(app, window, screenshot, expect_source=source is not None)
     if source:
         window.wb.open(source)
-    return app.exec()
+    code = app.exec()
+    _join_background_work()
+    return code
+
+
+def _join_background_work(timeout_s: float = 30.0) -> None:
+    """Let the workers' threads (named ``neurodeck-...``) end before the interpreter does: a
+    thread still importing torch or reading a file at exit dies with raw tracebacks."""
+    import threading
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and thread.name.startswith("neurodeck-"):
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def _quit_after_screenshot(app: QApplication, window: MainWindow, path: str, expect_source: bool) -> None:
@@ -401,7 +416,11 @@ def _quit_after_screenshot(app: QApplication, window: MainWindow, path: str, exp
         app.exit(code)
 
     window.wb.source_opened.connect(lambda _source: QTimer.singleShot(1500, lambda: shoot(0)))
-    window.wb.error.connect(lambda *_: QTimer.singleShot(500, lambda: shoot(1)))
+    def refused(title: str, message: str) -> None:   # the window shows it; the command line says it too
+        print(f"error: {title}: {message}", file=sys.stderr)
+        QTimer.singleShot(500, lambda: shoot(2))
+
+    window.wb.error.connect(refused)
     if not expect_source:
         QTimer.singleShot(1500, lambda: shoot(0))
     QTimer.singleShot(60_000, lambda: shoot(1))
