@@ -131,6 +131,8 @@ class ExperimentConfig(_Strict):
 
 @dataclass
 class RunResult:
+    """A finished run: its folder and the metrics written to its ``metrics.json``."""
+
     run_dir: Path
     metrics: dict[str, Any]
 
@@ -217,19 +219,43 @@ def _fields_at(loc: list[str]) -> list[str]:
 def run_experiment(config: ExperimentConfig | dict, on_event: Callable | None = None,
                    cancel: threading.Event | None = None, out_dir: str | Path | None = None,
                    *, restart: bool = False) -> RunResult:
-    """Load, evaluate, train the final decoder, and write the run folder.
+    """Load the data, evaluate the decoder fold by fold, train the final decoder, and write
+    the run folder (what ``neurodeck run`` and the GUI's Train view do).
 
-    config
-        An `ExperimentConfig` or a dict with the same sections.
-    on_event
-        Receives every `decoders.events.Event` (called from this thread).
-    cancel
-        Set it to stop; raises `decoders.events.Cancelled` after keeping the folds done so far
-        in the hidden partial folder, which the same experiment run again resumes.
-    out_dir
+    Parameters
+    ----------
+    config : ExperimentConfig or dict
+        An `ExperimentConfig`, or a dict with the same sections (validated here).
+    on_event : callable, optional
+        Receives every training event (``decoders.events``), called from this thread.
+    cancel : threading.Event, optional
+        Set it to stop: the folds done so far are kept in the hidden partial folder, which
+        the same experiment run again resumes.
+    out_dir : str or Path, optional
         Runs folder (overrides ``output.runs_dir``); the run gets its own sub-folder.
-    restart
+    restart : bool
         Discard the partial results of an earlier interrupted run instead of resuming.
+
+    Returns
+    -------
+    RunResult
+        The run folder and its metrics (as in ``metrics.json``).
+
+    Raises
+    ------
+    ConfigError
+        The experiment is invalid, or the decoder does not take the data's kind.
+    data.errors.DataError
+        The data cannot be read (the message names the file).
+    decoders.events.Cancelled
+        ``cancel`` was set.
+
+    Examples
+    --------
+    >>> from app.experiment import run_experiment
+    >>> result = run_experiment({"dataset": {"source": "demo:motor-imagery"},
+    ...                          "decoder": {"name": "csp-lda"}})  # doctest: +SKIP
+    >>> result.metrics["summary"]["accuracy"]["mean"]  # doctest: +SKIP
     """
     from data.loading import load_dataset
     from decoders import registry

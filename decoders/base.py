@@ -55,12 +55,46 @@ class Decoder(BaseEstimator):
     Bundles: ``get_state()`` returns ``(arrays, extra)`` where arrays are numpy arrays
     (saved as safetensors) and extra is JSON-serialisable; ``set_state`` restores a fitted
     decoder from them. Nothing is ever pickled.
+
+    The class attributes are the decoder's facts: the registry, the GUI and the CLI read
+    them from the class (never from a copy).
+
+    Attributes
+    ----------
+    name : str
+        The registry name (``decoder: {name: ...}`` in an experiment file).
+    description : str
+        One line for lists and tooltips.
+    task : Task
+        What it predicts (classification, regression, reconstruction, pretraining).
+    input_kind : str
+        What it reads: ``"trials"`` (n, channels, times), ``"continuous"`` (n, features)
+        or ``"volumes"`` (n, voxels, with stimuli).
+    modalities : tuple of str
+        Recording modalities it accepts (``"eeg"``, ``"fmri"`` ...); empty: any.
+    uses_torch : bool
+        Whether it trains with torch (a device and the training settings apply).
+    Params : type of DecoderParams
+        Its parameter schema; field descriptions become GUI tooltips.
+    presets : dict
+        Named parameter sets (``decoder: {preset: ...}``).
+    renamed_params : dict
+        Old parameter name -> new name, so older files and bundles still load.
+    supports_fine_tune : bool
+        Whether ``fine_tune`` is implemented (the finetune protocol needs it).
+
+    Examples
+    --------
+    >>> import decoders
+    >>> decoder = decoders.create("csp-lda")
+    >>> decoder.fit(X_train, y_train).predict(X_test)  # doctest: +SKIP
     """
 
     name: ClassVar[str]
     description: ClassVar[str]
     task: ClassVar[Task]
     input_kind: ClassVar[str] = "trials"      # trials | continuous | volumes
+    modalities: ClassVar[tuple[str, ...]] = ()   # recording modalities it accepts (eeg, fmri, ...); empty: any
     uses_torch: ClassVar[bool] = False
     Params: ClassVar[type[DecoderParams]] = DecoderParams
     presets: ClassVar[dict[str, dict[str, Any]]] = {}
@@ -98,13 +132,31 @@ class Decoder(BaseEstimator):
 
     @classmethod
     def from_preset(cls, preset: str, **overrides: Any) -> "Decoder":
+        """A decoder with a preset's parameters, ``overrides`` applied on top.
+
+        Raises
+        ------
+        ParameterError
+            Unknown preset (the message lists the known ones).
+        """
         if preset not in cls.presets:
             raise ParameterError(f"{cls.name}: unknown preset '{preset}'.",
                                  hint=f"Known: {', '.join(cls.presets) or 'none'}.")
         return cls(**{**cls.presets[preset], **overrides})
 
     def validated_params(self) -> DecoderParams:
-        """The current parameters, validated against the schema."""
+        """The current parameters, validated against the schema.
+
+        Returns
+        -------
+        DecoderParams
+            An instance of ``Params``.
+
+        Raises
+        ------
+        ParameterError
+            A value is out of range or of the wrong type (naming the parameter).
+        """
         try:
             return self.Params(**self.get_params(deep=False))
         except ValidationError as exc:
@@ -125,9 +177,34 @@ class Decoder(BaseEstimator):
     # --- to implement -----------------------------------------------------------------
     def fit(self, X: np.ndarray, y: np.ndarray | None = None, *, subject=None, session=None,
             context: TrainingContext | None = None) -> "Decoder":
+        """Train on ``X`` (shaped as ``input_kind`` says) and ``y`` (labels or targets).
+
+        Parameters
+        ----------
+        X : ndarray
+            Trials (n, channels, times), continuous samples (n, features) or volumes.
+        y : ndarray, optional
+            Labels or targets, one per sample (None for self-supervised pretraining).
+        subject, session : ndarray, optional
+            Per-sample groups (cross-subject decoders use them).
+        context : TrainingContext, optional
+            Where training events go, and the cancellation flag.
+
+        Returns
+        -------
+        Decoder
+            ``self``, fitted.
+        """
         raise NotImplementedError
 
     def predict(self, X: np.ndarray, *, subject=None) -> np.ndarray:
+        """Predict labels or targets for ``X``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            ``fit`` was not called (nor a bundle loaded).
+        """
         raise NotImplementedError
 
     supports_fine_tune: ClassVar[bool] = False
@@ -138,9 +215,25 @@ class Decoder(BaseEstimator):
         raise NotImplementedError(f"{type(self).__name__} cannot be fine-tuned")
 
     def get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """The fitted state as a bundle stores it.
+
+        Returns
+        -------
+        arrays : dict of str to ndarray
+            Numeric arrays (saved as safetensors).
+        extra : dict
+            JSON-serialisable values (class names, shapes ...).
+        """
         raise NotImplementedError(f"{type(self).__name__} cannot be saved as a bundle")
 
     def set_state(self, arrays: dict[str, np.ndarray], extra: dict[str, Any]) -> "Decoder":
+        """Restore a fitted decoder from what `get_state` returned; returns ``self``.
+
+        Raises
+        ------
+        data.errors.InputError
+            ``extra`` lacks a value or holds a wrong one (naming ``state.KEY``).
+        """
         raise NotImplementedError(f"{type(self).__name__} cannot be loaded from a bundle")
 
     def expected_tensors(self, extra: dict[str, Any]) -> dict[str, TensorSpec] | None:

@@ -44,11 +44,39 @@ def save_bundle(decoder, path: str | Path, *, input_spec: dict[str, Any],
                 metrics: dict[str, Any] | None = None, provenance: dict[str, Any] | None = None) -> Path:
     """Write a fitted decoder to ``path`` (a folder, or a single file if it ends in ``.zip``).
 
-    ``input_spec``: ch_names, sfreq, window, preprocessing steps, class_names or
-    target_names (whatever the data layer knows). The bundle is written beside the target
-    and moved into place at the end, so an interrupted save never leaves half a bundle.
-    ``provenance``: the manifest of the bundle being re-exported; its ``created`` and
-    ``versions`` (when the decoder was trained) are kept and this save is appended to ``exports``.
+    The bundle is written beside the target and moved into place at the end, so an
+    interrupted save never leaves half a bundle.
+
+    Parameters
+    ----------
+    decoder : Decoder
+        A fitted decoder (its ``get_state`` gives the arrays and the JSON state).
+    path : str or Path
+        The bundle folder, or a ``.zip`` file; an existing one is replaced.
+    input_spec : dict
+        What the decoder expects: ch_names, sfreq, window, preprocessing steps, class_names
+        or target_names (whatever the data layer knows).
+    metrics : dict, optional
+        How well it did (stored in the manifest).
+    provenance : dict, optional
+        The manifest of the bundle being re-exported: its ``created`` and ``versions`` (when
+        the decoder was trained) are kept and this save is appended to ``exports``.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    TypeError
+        A state array is not numeric.
+    NotImplementedError
+        The decoder cannot be saved (no ``get_state``).
+
+    Examples
+    --------
+    >>> save_bundle(decoder, "runs/my-run/model", input_spec={"sfreq": 250.0})  # doctest: +SKIP
     """
     from safetensors.numpy import save as save_tensors
 
@@ -95,17 +123,56 @@ def save_bundle(decoder, path: str | Path, *, input_spec: dict[str, Any],
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:
-    """The manifest of a bundle, validated against `Manifest` (weights not read)."""
+    """The manifest of a bundle, validated against `Manifest` (the weights are not read).
+
+    Parameters
+    ----------
+    path : str or Path
+        A bundle folder or ``.zip``.
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    BundleError
+        Missing, unreadable, too large, or not a valid manifest (naming the field).
+    """
     manifest, _ = _read(Path(path), weights=False)
     return manifest
 
 
 def load_bundle(path: str | Path):
-    """Load ``(decoder, manifest)`` from a bundle folder or zip; raises `BundleError`.
+    """Load a fitted decoder from a bundle folder or ``.zip``.
 
     Before any array is used: the manifest is validated (`Manifest`), the weights file's
     tensor table must equal the manifest's, and both must equal what the decoder's
     parameters and state imply (``Decoder.expected_tensors``); weights must be finite.
+    Nothing is unpickled.
+
+    Parameters
+    ----------
+    path : str or Path
+        A bundle folder or ``.zip``.
+
+    Returns
+    -------
+    decoder : Decoder
+        The fitted decoder, ready to ``predict``.
+    manifest : dict
+        What it is, what input it expects, how well it did, which versions made it.
+
+    Raises
+    ------
+    BundleError
+        The bundle is missing, corrupt, from a newer NeuroDeck, names a decoder not
+        registered here, or its weights do not fit the decoder.
+
+    Examples
+    --------
+    >>> decoder, manifest = load_bundle("runs/my-run/model")  # doctest: +SKIP
+    >>> decoder.predict(X)  # doctest: +SKIP
     """
     from . import registry
 

@@ -33,7 +33,30 @@ def export_onnx(decoder, path: str | Path, example_input: np.ndarray, *, atol: f
                 opset: int = 17) -> ExportReport:
     """Write ``decoder`` as ONNX and check onnxruntime reproduces torch on ``example_input``.
 
-    Raises ``RuntimeError`` (and removes the file) if the outputs differ by more than ``atol``.
+    Parameters
+    ----------
+    decoder : NeuralDecoder
+        A fitted torch decoder with a single-tensor network (``module()``).
+    path : str or Path
+        The ``.onnx`` file to write.
+    example_input : ndarray
+        One trial ``(channels, times)`` or a batch of them, as the decoder's ``predict`` takes.
+    atol : float
+        The largest difference allowed between onnxruntime's and torch's outputs.
+    opset : int
+        The ONNX opset.
+
+    Returns
+    -------
+    ExportReport
+        The file and the largest difference found.
+
+    Raises
+    ------
+    data.errors.InputError
+        The decoder is not a torch decoder with a single-tensor network.
+    RuntimeError
+        The outputs differ by more than ``atol`` (the file is not left behind).
     """
     import onnxruntime as ort
     import torch
@@ -60,7 +83,27 @@ def export_onnx(decoder, path: str | Path, example_input: np.ndarray, *, atol: f
 
 
 def export_torchscript(decoder, path: str | Path, example_input: np.ndarray | None = None) -> ExportReport:
-    """Write ``decoder`` as TorchScript (``torch.jit.script``; load with ``torch.jit.load``)."""
+    """Write ``decoder`` as TorchScript (``torch.jit.script``; load with ``torch.jit.load``).
+
+    Parameters
+    ----------
+    decoder : NeuralDecoder
+        A fitted torch decoder with a single-tensor network (``module()``).
+    path : str or Path
+        The file to write.
+    example_input : ndarray, optional
+        Trials to compare the scripted module with the original on.
+
+    Returns
+    -------
+    ExportReport
+        The file and, with ``example_input``, the largest difference found.
+
+    Raises
+    ------
+    data.errors.InputError
+        The decoder is not a torch decoder with a single-tensor network.
+    """
     import torch
 
     path = Path(path)

@@ -13,6 +13,13 @@ from .training_settings import TrainingSettings, training_settings_of
 
 
 class NeuralDecoder(Decoder):
+    """Base of the torch decoders: its ``Params`` include the shared training settings.
+
+    A subclass implements `build_network` and `loss`, calls `train_network` from ``fit``,
+    and gives presets; the device, the optimizer and schedule, early stopping, checkpoints,
+    events and cancellation come from here (docs/extending-decoders.md walks through one).
+    """
+
     uses_torch: ClassVar[bool] = True
 
     # --- what a neural decoder contributes ----------------------------------------------
@@ -26,11 +33,28 @@ class NeuralDecoder(Decoder):
 
     # --- what the base does for all of them -------------------------------------------
     def training_settings(self) -> TrainingSettings:
+        """The training part of the (validated) parameters.
+
+        Raises
+        ------
+        ParameterError
+            A parameter is out of range.
+        """
         return training_settings_of(self.validated_params())
 
     def training_device(self, context: TrainingContext | None = None):
         """The one place a neural decoder's device is chosen: the ``device`` setting, or
-        with ``auto`` the context's (the experiment's) device, then cuda / mps / cpu."""
+        with ``auto`` the context's (the experiment's) device, then cuda / mps / cpu.
+
+        Returns
+        -------
+        torch.device
+
+        Raises
+        ------
+        ParameterError
+            The device asked for is not available here.
+        """
         from .training import resolve_device
 
         setting = self.training_settings().device
@@ -38,8 +62,39 @@ class NeuralDecoder(Decoder):
 
     def train_network(self, network, loss_fn, train, val=None, *, context: TrainingContext | None = None,
                       val_loss_fn=None, device=None, checkpoint: str | None = None, **overrides: Any):
-        """Train ``network`` on the shared engine with this decoder's settings
-        (``overrides``: e.g. the fine-tuning epochs); returns the engine's `TrainResult`."""
+        """Train ``network`` on the shared engine with this decoder's settings.
+
+        Parameters
+        ----------
+        network : torch.nn.Module
+            What `build_network` returned.
+        loss_fn : callable
+            ``loss_fn(model, batch) -> loss | (loss, {name: value})``.
+        train, val : tuple of ndarray or tensors, optional
+            Training (and validation) arrays; a batch is one slice of each.
+        context : TrainingContext, optional
+            Where epoch and progress events go; cancellation is checked before every batch.
+        val_loss_fn : callable, optional
+            The validation loss, when it differs from ``loss_fn``.
+        device : torch.device, optional
+            Overrides `training_device`.
+        checkpoint : str, optional
+            A checkpoint file to resume from and write to.
+        **overrides
+            `TrainConfig` fields for this call only (e.g. fine-tuning epochs).
+
+        Returns
+        -------
+        TrainResult
+            The engine's history and the epochs run.
+
+        Raises
+        ------
+        decoders.events.Cancelled
+            The context's cancel flag was set.
+        decoders.training.TrainingDiverged
+            The loss became NaN or Inf.
+        """
         from .training import Trainer
 
         settings = self.training_settings()

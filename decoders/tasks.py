@@ -21,6 +21,32 @@ from .base import ParameterError
 
 @dataclass(frozen=True)
 class TaskSpec:
+    """What a task means for a run (see the module docstring).
+
+    Parameters
+    ----------
+    name : str
+        The task's name, as a decoder's ``task`` says it (``decoders.base.Task`` values).
+    fit_inputs : str
+        What a fold hands to ``fit``: ``"labels"``, ``"targets"``, ``"stimuli"`` or ``"none"``.
+    metrics : str
+        ``"module:function"`` computing a fold's metric dict.
+    headline : str
+        The metric a run is summarised by.
+    higher_is_better : bool
+        Whether a larger headline is better.
+    metric_names : tuple of str
+        Scalar metrics shown in tables and comparisons.
+    curves : tuple of str
+        Per-epoch curves (history.csv columns) the GUI and the figures plot.
+    prediction_columns : tuple of str
+        Leading columns of predictions.csv.
+    figures : tuple of str
+        Figures a run folder gets (PNG file stems).
+    test : str, optional
+        ``"module:function"`` replacing "predict, then compare with the truth".
+    """
+
     name: str                          # "classification" | "regression" | "reconstruction" | "pretraining"
     fit_inputs: str                    # what a fold hands to fit: "labels" | "targets" | "stimuli" | "none"
     metrics: str                       # "module:function" computing the fold's metric dict
@@ -33,9 +59,11 @@ class TaskSpec:
     test: str | None = None            # "module:function"(model, data, test_index, context) -> (metrics, rows)
 
     def metric_function(self) -> Callable[..., dict[str, Any]]:
+        """The function ``metrics`` names (imported now)."""
         return _load(self.metrics)
 
     def test_function(self) -> Callable | None:
+        """The function ``test`` names (imported now), or None for the default test."""
         return _load(self.test) if self.test else None
 
 
@@ -43,12 +71,43 @@ _TASKS: dict[str, TaskSpec] = {}
 
 
 def register_task(spec: TaskSpec) -> TaskSpec:
-    """Add (or replace) a task."""
+    """Add a task (registering its name again replaces it).
+
+    Parameters
+    ----------
+    spec : TaskSpec
+
+    Returns
+    -------
+    TaskSpec
+        ``spec``.
+    """
     _TASKS[spec.name] = spec
     return spec
 
 
 def get_task(name) -> TaskSpec:
+    """The spec of a task.
+
+    Parameters
+    ----------
+    name : str or Task
+        A task name, or a ``decoders.base.Task``.
+
+    Returns
+    -------
+    TaskSpec
+
+    Raises
+    ------
+    ParameterError
+        No task of that name (the message lists the known ones).
+
+    Examples
+    --------
+    >>> get_task("classification").headline
+    'accuracy'
+    """
     key = getattr(name, "value", name)
     if key not in _TASKS:
         raise ParameterError(f"unknown task '{key}'.", hint=f"Known: {', '.join(_TASKS)}.")
@@ -56,6 +115,7 @@ def get_task(name) -> TaskSpec:
 
 
 def tasks() -> list[TaskSpec]:
+    """Every registered task, in registration order."""
     return list(_TASKS.values())
 
 
