@@ -9,14 +9,9 @@ An experiment file (YAML) has five sections::
     evaluation: {protocol: kfold, n_folds: 5}
     output:     {runs_dir: runs, save_model: true, figures: true}
 
-``evaluation`` keys by protocol (a key the protocol does not read is an error):
-
-    kfold          n_folds, within (session | subject | all)
-    cross-session  split_by (session | run), train_groups, test_groups
-    loso           test_subjects
-    finetune       n_folds, within, test_subjects, n_calibration
-    holdout        train_range [start, end), test_range, test_fraction
-    blocked-kfold  n_folds, gap
+``evaluation`` is ``protocol`` plus that protocol's options, validated by the protocol's own
+``Options`` schema (`decoders.protocols`; ``neurodeck run --help`` and the README list them).
+A key only another protocol reads is an error unless it holds that option's default.
 
 ``training.seed`` seeds both the folds (StratifiedKFold random_state) and the decoder, so
 two files that differ only in the decoder are evaluated on the same test folds.
@@ -41,27 +36,15 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Callable
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from data.errors import InputError, quote
 from data.spec import DatasetSpec
-from decoders.evaluation import PROTOCOLS
+from decoders.protocols import option_names, protocol_names
+from decoders.protocols import protocol as get_protocol
 
-PROTOCOL_NAMES = Literal[PROTOCOLS]  # the one protocol list: decoders.evaluation.PROTOCOLS
-
-# Which evaluation options each protocol reads (others must stay unset).
-PROTOCOL_OPTIONS = {
-    "kfold": {"n_folds", "within"},
-    "cross-session": {"split_by", "train_groups", "test_groups"},
-    "loso": {"test_subjects"},
-    "leave-one-site-out": set(),
-    "repeated-kfold": {"n_folds", "n_repeats"},
-    "finetune": {"n_folds", "within", "test_subjects", "n_calibration"},
-    "holdout": {"train_range", "test_range", "test_fraction"},
-    "blocked-kfold": {"n_folds", "gap"},
-}
 # Parameters a decoder may declare that the data fills in when the file leaves them unset.
 DATA_FILLED_PARAMS = ("sfreq", "n_channels", "n_chans", "n_times", "n_classes", "n_features", "n_targets")
 
@@ -86,31 +69,51 @@ class TrainingConfig(_Strict):
     seed: int = Field(0, description="Seed for the folds and for the decoder (when it takes one).")
 
 
-class EvaluationConfig(_Strict):
-    protocol: PROTOCOL_NAMES = Field("kfold", description="How samples are split into training and test folds.")
-    n_folds: int = Field(5, ge=2, description="Folds per subject/session (kfold, finetune) or time blocks (blocked-kfold).")
-    within: Literal["session", "subject", "all"] = Field("session", description="kfold/finetune: folds inside each subject+session, each subject, or over all trials pooled.")
-    split_by: Literal["session", "run"] = Field("session", description="cross-session: split on sessions or on runs.")
-    train_groups: list[str | int] | None = Field(None, description="cross-session: sessions/runs to train on (null: leave each out in turn).")
-    test_groups: list[str | int] | None = Field(None, description="cross-session: sessions/runs to test on (null: all the others).")
-    test_subjects: list[str | int] | None = Field(None, description="loso/finetune: subjects to test on (null: every subject in turn).")
-    n_calibration: int | None = Field(None, ge=1, description="finetune: fine-tune on only the first n training trials of the target subject.")
-    train_range: tuple[int, int] | None = Field(None, description="holdout: training samples [start, end).")
-    test_range: tuple[int, int] | None = Field(None, description="holdout: test samples [start, end).")
-    test_fraction: float = Field(0.2, gt=0, lt=1, description="holdout without ranges: the last fraction of samples is the test set.")
-    gap: int = Field(0, ge=0, description="blocked-kfold: samples left out of training either side of the test block.")
-    n_repeats: int = Field(5, ge=1, description="repeated-kfold: repeats of the stratified k-fold inside each site (session).")
+class EvaluationConfig(BaseModel):
+    """``protocol`` and the options it reads, validated by that protocol's ``Options`` schema
+    (the registry in `decoders.protocols`, plugins included); every option is an attribute
+    (``config.evaluation.n_folds``), defaults filled in."""
 
-    @model_validator(mode="after")
-    def _options_match_protocol(self):
-        allowed = PROTOCOL_OPTIONS[self.protocol]
-        fields = type(self).model_fields
-        stray = [k for k in self.model_fields_set - {"protocol"} - allowed
-                 if getattr(self, k) != fields[k].get_default()]
+    model_config = ConfigDict(extra="allow")
+    protocol: str = Field("kfold", description="How samples are split into training and test folds.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _protocol_options(cls, raw: Any) -> Any:
+        if not isinstance(raw, dict):
+            return raw
+        name = raw.get("protocol", "kfold")
+        if name not in protocol_names():
+            return raw   # the protocol field reports it
+        chosen = get_protocol(name)
+        own = chosen.Options.model_fields
+        readers = option_names()
+        options, stray = {}, []
+        for key, value in raw.items():
+            if key == "protocol":
+                continue
+            if key in own or key not in readers:
+                options[key] = value   # an unknown key: the schema reports it with its name
+            elif any(value != get_protocol(other).Options.model_fields[key].get_default()
+                     for other in readers[key]):
+                stray.append(key)      # another protocol's option, set to something other than its default
         if stray:
-            raise ValueError(f"{', '.join(sorted(stray))} not used by protocol '{self.protocol}' "
-                             f"(it reads: {', '.join(sorted(allowed))})")
-        return self
+            raise ValueError(f"{', '.join(sorted(stray))} not used by protocol '{name}' "
+                             f"(it reads: {', '.join(sorted(own))})")
+        return {"protocol": name, **chosen.Options.model_validate(options).model_dump()}
+
+    @field_validator("protocol")
+    @classmethod
+    def _known_protocol(cls, name: str) -> str:
+        known = protocol_names()
+        if name not in known:
+            raise ValueError(f"Input should be {', '.join(repr(k) for k in known[:-1])} or {known[-1]!r}")
+        return name
+
+    @property
+    def options(self):
+        """The validated options of ``protocol`` (its ``Options`` model)."""
+        return get_protocol(self.protocol).Options.model_validate(self.model_extra or {})
 
 
 class OutputConfig(_Strict):
@@ -172,9 +175,10 @@ def validate_config(raw: dict[str, Any] | ExperimentConfig, source: str | Path |
     except InputError as exc:
         raise ConfigError(f"key 'decoder.{'preset' if 'preset' in str(exc) else 'params'}': {exc}",
                           source) from None
-    if config.evaluation.protocol == "finetune" and not getattr(cls, "supports_fine_tune", False):
+    chosen = get_protocol(config.evaluation.protocol)
+    if chosen.requires.fine_tune and not getattr(cls, "supports_fine_tune", False):
         raise ConfigError(f"key 'evaluation.protocol': decoder '{config.decoder.name}' cannot be "
-                          "fine-tuned, so protocol 'finetune' does not apply.", source,
+                          f"fine-tuned, so protocol '{chosen.name}' does not apply.", source,
                           hint="Use kfold or loso, or a decoder that supports fine-tuning (eeg-simpleconv).")
     return config
 
@@ -202,6 +206,8 @@ def _explain(exc: ValidationError, raw: Any) -> str:
 
 def _fields_at(loc: list[str]) -> list[str]:
     """Field names of the model at a location like ['dataset', 'preprocessing']."""
+    if loc == ["evaluation"]:   # the options of every registered protocol
+        return ["protocol", *option_names()]
     model: Any = ExperimentConfig
     for part in loc:
         field = getattr(model, "model_fields", {}).get(part)
@@ -259,7 +265,7 @@ def run_experiment(config: ExperimentConfig | dict, on_event: Callable | None = 
     """
     from data.loading import load_dataset
     from decoders import registry
-    from decoders.evaluation import FoldResult, ProgressRelay, evaluate
+    from decoders.evaluation import FoldResult, ProgressRelay, evaluate, fit_arguments
     from decoders.events import Cancelled, LogMessage, RunEnd, TrainingContext, TrainingEvent
 
     from . import workspace
@@ -321,7 +327,8 @@ def run_experiment(config: ExperimentConfig | dict, on_event: Callable | None = 
             final_ctx.log(f"training the final decoder on all {len(data)} samples")
             t0 = time.perf_counter()
             final = registry.create(config.decoder.name, params)
-            final.fit(data.X, data.y, **_fit_kwargs(final, data, final_ctx))
+            args, kwargs = fit_arguments(final, data, context=final_ctx)
+            final.fit(*args, **kwargs)
             timings["final_fit_seconds"] = time.perf_counter() - t0
             history += [{"fold": "final", **row} for row in final_ctx_relay.history.get("final", [])]
             _save_model(final, run.path / "model", data, config, result.summary, ctx)
@@ -411,18 +418,9 @@ def _decoder_params(cls, config: ExperimentConfig, data) -> dict[str, Any]:
     return params
 
 
-def _fit_kwargs(model, data, ctx) -> dict[str, Any]:
-    from decoders.evaluation import _kwargs
-
-    return _kwargs(model.fit, subject=data.subject, session=data.session, context=ctx,
-                   stimuli=data.stimuli,  # the reconstruction task's fit takes the images shown
-                   tr=data.tr,  # fMRI: repetition time (s) of each sample
-                   target_names=list(data.target_names) or None)  # regression: names kept in the bundle
-
-
 def _resolved(config: ExperimentConfig, params: dict[str, Any]) -> dict[str, Any]:
     out = config.model_dump(mode="json")
-    used = PROTOCOL_OPTIONS[config.evaluation.protocol] | {"protocol"}
+    used = set(get_protocol(config.evaluation.protocol).Options.model_fields) | {"protocol"}
     out["evaluation"] = {k: v for k, v in out["evaluation"].items() if k in used}
     out["decoder"]["params"] = json.loads(json.dumps(params, default=float))
     return out

@@ -10,14 +10,12 @@ from typing import Any
 FEW_TRIALS = 100   # below this many training trials a deep model without pretraining usually sits at chance
 
 
-def training_trials(n_per_subject: dict[str, int], n_total: int, protocol: str, n_folds: int, within: str) -> int:
-    """The smallest training-set size a fold of this protocol sees (an estimate from counts)."""
-    keep = (n_folds - 1) / n_folds
-    if protocol in ("kfold", "finetune") and within != "all":
-        return int(min(n_per_subject.values()) * keep)   # per subject (session counts are not smaller here)
-    if protocol == "loso":
-        return n_total - max(n_per_subject.values())
-    return int(n_total * keep)
+def training_trials(n_per_subject: dict[str, int], n_total: int, evaluation) -> int:
+    """The smallest training-set size a fold of this protocol sees (an estimate from counts,
+    by the protocol itself: `decoders.protocols.Protocol.smallest_training_set`)."""
+    from decoders.protocols import protocol
+
+    return protocol(evaluation.protocol).smallest_training_set(n_per_subject, n_total, evaluation.options)
 
 
 def setup_warnings(cls, params: dict[str, Any], data, evaluation) -> list[str]:
@@ -28,12 +26,14 @@ def setup_warnings(cls, params: dict[str, Any], data, evaluation) -> list[str]:
         return []
     names, counts = np.unique(data.subject, return_counts=True)
     per_subject = dict(zip(names.tolist(), counts.tolist()))
-    protocol, within = evaluation.protocol, evaluation.within
-    n_train = training_trials(per_subject, len(data), protocol, evaluation.n_folds, within)
+    from decoders.protocols import protocol
+
+    chosen = protocol(evaluation.protocol)
+    n_train = training_trials(per_subject, len(data), evaluation)
     resolved = cls.Params(**params)
     out = []
     if getattr(resolved, "subject_head_weight", 0) > 0:
-        one_subject = len(per_subject) == 1 or (protocol == "kfold" and within != "all")
+        one_subject = len(per_subject) == 1 or chosen.trains_on_one_subject(evaluation.options)
         if one_subject:
             out.append("the subject head (subject_head_weight > 0) sees one training subject per fold, so it "
                        "learns nothing and only adds noise: set subject_head_weight: 0, or train across "
@@ -42,7 +42,7 @@ def setup_warnings(cls, params: dict[str, Any], data, evaluation) -> list[str]:
     if batch is not None and batch > n_train:
         out.append(f"batch_size {batch} is larger than the ~{n_train} training trials of a fold: one step per "
                    f"epoch, too few to learn; set batch_size to about {max(4, n_train // 8)}.")
-    if getattr(cls, "uses_torch", False) and n_train < FEW_TRIALS and protocol != "finetune" \
+    if getattr(cls, "uses_torch", False) and n_train < FEW_TRIALS and not chosen.pretrains_across_subjects \
             and getattr(resolved, "recipe", "published") == "published":
         out.append(f"a deep model on ~{n_train} training trials with no pretraining usually stays at chance: "
                    "use the small-data recipe (recipe: auto), a linear decoder (csp-lda, tangent-space), "

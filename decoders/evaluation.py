@@ -1,35 +1,9 @@
 """Evaluation protocols over a `DecodingSet`: which samples train and which test, fold by fold.
 
-Protocols (``evaluate(..., protocol=NAME)``):
-
-``kfold``
-    Stratified k-fold inside each subject+session (``within="session"``), each subject
-    (``"subject"``) or over all trials pooled (``"all"``). A fixed ``seed`` gives the same
-    splits every time (sklearn ``StratifiedKFold(shuffle=True, random_state=seed)``; plain
-    ``KFold`` for continuous targets, e.g. a subject's age, which cannot be stratified).
-``cross-session``
-    Per subject, train on some sessions (or runs, ``split_by="run"``) and test on the others;
-    with no ``train_groups`` each session/run is left out in turn.
-``loso``
-    Leave one subject out: train on all the other subjects, test on the one left out.
-``leave-one-site-out``
-    Train on every other site (``data.session``), test on the one left out (one sample per
-    subject, e.g. ROI series).
-``repeated-kfold``
-    Repeated stratified k-fold inside each session (the site of ROI series), all its subjects
-    pooled: ``n_repeats`` times ``n_folds`` folds per site, reshuffled each repeat
-    (sklearn ``RepeatedStratifiedKFold``, ``random_state=seed``; ``RepeatedKFold`` for
-    continuous targets).
-``finetune``
-    For each target subject: fit on all the other subjects once, then for each of the
-    target's k folds (the same folds as ``kfold``) fine-tune a copy on the target's training
-    fold (optionally only its first ``n_calibration`` trials) and test on its test fold.
-``holdout``
-    Contiguous sample ranges, e.g. train ``[0, 5000)`` test ``[5000, 6000)`` (continuous
-    decoding); without ranges the last ``test_fraction`` of the samples is the test set.
-``blocked-kfold``
-    k contiguous blocks over time, never shuffled; ``gap`` samples either side of the test
-    block are left out of training.
+The protocols (``evaluate(..., protocol=NAME)``) are a registry: `decoders.protocols`
+(``kfold``, ``cross-session``, ``loso``, ``leave-one-site-out``, ``repeated-kfold``,
+``finetune``, ``holdout``, ``blocked-kfold`` and any a plugin registers). Each declares its
+options schema and what it needs of the data; `make_splits` asks the registry for the folds.
 
 Every fold clones the decoder (``sklearn.base.clone``), reports ``fold_end`` through the
 `TrainingContext`, and gives a `FoldResult` with metrics, predictions and timings.
@@ -40,237 +14,19 @@ import copy
 import inspect
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import numpy as np
 
 from data.decoding_set import DecodingSet
-from data.errors import InputError
 
 from .base import Decoder, Task
 from .events import EpochEnd, FoldEnd, Progress, TrainingContext, TrainingEvent, TrajectoryReconstruction
+# the split functions live with the protocols; their names stay importable from here
+from .protocols import (ProtocolError, Split, blocked_kfold_splits, cross_session_splits,  # noqa: F401
+                        finetune_splits, holdout_splits, kfold_splits, leave_one_site_out_splits,
+                        loso_splits, make_splits, repeated_kfold_splits)
 from .tasks import get_task
-
-PROTOCOLS = ("kfold", "cross-session", "loso", "leave-one-site-out", "repeated-kfold", "finetune", "holdout",
-             "blocked-kfold")
-TRIAL_PROTOCOLS = ("kfold", "cross-session", "loso", "leave-one-site-out", "repeated-kfold", "finetune", "holdout")
-CONTINUOUS_PROTOCOLS = ("holdout", "blocked-kfold")
-
-
-class ProtocolError(InputError):
-    """A protocol cannot be applied to this data (too few subjects, sessions, trials...)."""
-
-
-# --------------------------------------------------------------------------- splits
-@dataclass
-class Split:
-    """One fold: indices into the set. ``pretrain`` is the fine-tune protocol's source data."""
-
-    fold: int
-    train: np.ndarray
-    test: np.ndarray
-    label: str
-    info: dict[str, Any] = field(default_factory=dict)
-    pretrain: np.ndarray | None = None
-
-
-def kfold_splits(data: DecodingSet, n_folds: int = 5, seed: int = 0,
-                 within: str = "session") -> list[Split]:
-    """Stratified k-fold inside each group (subject+session, subject, or all trials); plain
-    k-fold for continuous targets."""
-    from sklearn.model_selection import KFold, StratifiedKFold
-
-    _need_labels(data, "kfold")
-    groups = _within_groups(data, within)
-    continuous = _continuous_targets(data)
-    splits: list[Split] = []
-    for key in dict.fromkeys(groups.tolist()):
-        idx = np.flatnonzero(groups == key)
-        y = data.y[idx]
-        _check_fold_count(y, n_folds, f"kfold ({_describe_group(data, idx, within)})", continuous)
-        cv = (KFold if continuous else StratifiedKFold)(n_splits=n_folds, shuffle=True, random_state=seed)
-        for k, (tr, te) in enumerate(cv.split(np.zeros(len(idx)), y)):
-            info = _group_info(data, idx, within) | {"fold_in_group": k}
-            splits.append(Split(len(splits), idx[tr], idx[te],
-                                 f"{_describe_group(data, idx, within)}, fold {k + 1}/{n_folds}", info))
-    return splits
-
-
-def cross_session_splits(data: DecodingSet, split_by: str = "session",
-                         train_groups: Iterable | None = None,
-                         test_groups: Iterable | None = None) -> list[Split]:
-    """Per subject: train on some sessions/runs, test on others (or leave each one out)."""
-    if split_by not in ("session", "run"):
-        raise ProtocolError(f"cross-session: split_by must be 'session' or 'run', not '{split_by}'.")
-    values = getattr(data, split_by)
-    train_groups = None if train_groups is None else [str(g) for g in train_groups]
-    test_groups = None if test_groups is None else [str(g) for g in test_groups]
-    known = list(dict.fromkeys(values.tolist()))
-    for name, chosen in (("train_groups", train_groups), ("test_groups", test_groups)):
-        missing = [g for g in chosen or [] if g not in known]
-        if missing:
-            raise ProtocolError(f"cross-session: {name} {missing} not in the data's {split_by}s.",
-                                hint=f"Available: {', '.join(known)}.")
-    splits: list[Split] = []
-    for subj in data.subjects:
-        in_subj = data.subject == subj
-        subj_groups = list(dict.fromkeys(values[in_subj].tolist()))
-        if train_groups is None and test_groups is None:
-            if len(subj_groups) < 2:
-                continue
-            plans = [([g for g in subj_groups if g != held], [held]) for held in subj_groups]
-        else:
-            train = train_groups or [g for g in subj_groups if g not in test_groups]
-            test = test_groups or [g for g in subj_groups if g not in train]
-            plans = [(train, test)]
-        for train, test in plans:
-            tr = np.flatnonzero(in_subj & np.isin(values, train))
-            te = np.flatnonzero(in_subj & np.isin(values, test))
-            if len(tr) and len(te):
-                splits.append(Split(len(splits), tr, te,
-                                    f"subject {subj}, train {split_by} {','.join(train)} -> test {','.join(test)}",
-                                    {"subject": subj, "train_groups": list(train), "test_groups": list(test)}))
-    if not splits:
-        raise ProtocolError(f"cross-session: no subject has trials in two different {split_by}s "
-                            f"(found {split_by}s: {', '.join(known)}).",
-                            hint="Use protocol 'kfold', or split_by 'run'.")
-    return splits
-
-
-def loso_splits(data: DecodingSet, test_subjects: Iterable | None = None) -> list[Split]:
-    """Leave one subject out (sklearn LeaveOneGroupOut over ``data.subject``)."""
-    subjects = _target_subjects(data, test_subjects, "loso")
-    return [Split(i, np.flatnonzero(data.subject != s), np.flatnonzero(data.subject == s),
-                  f"test subject {s}", {"subject": s})
-            for i, s in enumerate(subjects)]
-
-
-def leave_one_site_out_splits(data: DecodingSet) -> list[Split]:
-    """Leave one site (``data.session``) out."""
-    _need_labels(data, "leave-one-site-out")
-    sites = list(dict.fromkeys(data.session.tolist()))
-    if len(sites) < 2:
-        raise ProtocolError(f"leave-one-site-out: needs at least two sites; the data holds only {sites}.")
-    return [Split(i, np.flatnonzero(data.session != s), np.flatnonzero(data.session == s),
-                  f"test site {s}", {"site": s}) for i, s in enumerate(sites)]
-
-
-def repeated_kfold_splits(data: DecodingSet, n_folds: int = 5, n_repeats: int = 5,
-                          seed: int = 0) -> list[Split]:
-    """Repeated stratified k-fold inside each session (site), subjects pooled (not stratified
-    for continuous targets)."""
-    from sklearn.model_selection import RepeatedKFold, RepeatedStratifiedKFold
-
-    _need_labels(data, "repeated-kfold")
-    if n_repeats < 1:
-        raise ProtocolError(f"repeated-kfold: n_repeats must be at least 1, not {n_repeats}.")
-    continuous = _continuous_targets(data)
-    splits: list[Split] = []
-    for site in dict.fromkeys(data.session.tolist()):
-        idx = np.flatnonzero(data.session == site)
-        _check_fold_count(data.y[idx], n_folds, f"repeated-kfold (site {site})", continuous)
-        cv = (RepeatedKFold if continuous else RepeatedStratifiedKFold)(
-            n_splits=n_folds, n_repeats=n_repeats, random_state=seed)
-        for k, (tr, te) in enumerate(cv.split(np.zeros(len(idx)), data.y[idx])):
-            repeat, fold = divmod(k, n_folds)
-            splits.append(Split(len(splits), idx[tr], idx[te],
-                                f"site {site}, repeat {repeat + 1}/{n_repeats}, fold {fold + 1}/{n_folds}",
-                                {"site": str(site), "repeat": repeat, "fold_in_group": fold}))
-    return splits
-
-
-def finetune_splits(data: DecodingSet, n_folds: int = 5, seed: int = 0, within: str = "session",
-                    test_subjects: Iterable | None = None, n_calibration: int | None = None) -> list[Split]:
-    """The ``kfold`` splits of each target subject, each with the other subjects as ``pretrain``.
-
-    Fold numbers and test sets are exactly those of ``kfold_splits`` with the same arguments.
-    ``n_calibration`` keeps only the first n training trials (in recording order), as an
-    online calibration session would.
-    """
-    subjects = _target_subjects(data, test_subjects, "finetune")
-    out = []
-    for split in kfold_splits(data, n_folds, seed, within if within != "all" else "subject"):
-        subj = data.subject[split.test[0]]
-        if subj not in subjects:
-            continue
-        train = np.sort(split.train)
-        if n_calibration is not None:
-            if n_calibration > len(train):
-                raise ProtocolError(f"finetune: n_calibration={n_calibration} but subject {subj}'s "
-                                    f"training folds hold only {len(train)} trials.")
-            train = train[:n_calibration]
-        split.train = train
-        split.pretrain = np.flatnonzero(data.subject != subj)
-        split.info["n_calibration"] = len(train)
-        out.append(split)
-    return out
-
-
-def holdout_splits(n_samples: int, train_range: tuple[int, int] | None = None,
-                   test_range: tuple[int, int] | None = None, test_fraction: float = 0.2) -> list[Split]:
-    """One contiguous train range and one contiguous test range (sample indices, end excluded)."""
-    if train_range is None and test_range is None:
-        cut = int(round(n_samples * (1 - test_fraction)))
-        train_range, test_range = (0, cut), (cut, n_samples)
-    elif test_range is None:
-        test_range = (train_range[1], n_samples)
-    elif train_range is None:
-        train_range = (0, test_range[0])
-    for name, (a, b) in (("train_range", train_range), ("test_range", test_range)):
-        if not 0 <= a < b <= n_samples:
-            raise ProtocolError(f"holdout: {name} [{a}, {b}) does not fit in the data's "
-                                f"{n_samples} samples (need 0 <= start < end <= {n_samples}).")
-    tr, te = np.arange(*train_range), np.arange(*test_range)
-    if np.intersect1d(tr, te).size:
-        raise ProtocolError(f"holdout: train_range {list(train_range)} and test_range "
-                            f"{list(test_range)} overlap.")
-    return [Split(0, tr, te, f"train [{train_range[0]}, {train_range[1]}) -> "
-                             f"test [{test_range[0]}, {test_range[1]})",
-                  {"train_range": list(train_range), "test_range": list(test_range)})]
-
-
-def blocked_kfold_splits(n_samples: int, n_folds: int = 5, gap: int = 0) -> list[Split]:
-    """k contiguous test blocks; training excludes the block and ``gap`` samples on each side."""
-    if n_folds < 2 or n_samples < 2 * n_folds:
-        raise ProtocolError(f"blocked-kfold: cannot cut {n_samples} samples into {n_folds} blocks.")
-    splits = []
-    for k, block in enumerate(np.array_split(np.arange(n_samples), n_folds)):
-        lo, hi = block[0] - gap, block[-1] + gap
-        train = np.flatnonzero((np.arange(n_samples) < lo) | (np.arange(n_samples) > hi))
-        splits.append(Split(k, train, block, f"block {k + 1}/{n_folds} [{block[0]}, {block[-1] + 1})",
-                            {"test_range": [int(block[0]), int(block[-1]) + 1]}))
-    return splits
-
-
-def make_splits(data: DecodingSet, protocol: str, *, n_folds: int = 5, seed: int = 0,
-                within: str = "session", split_by: str = "session", train_groups=None,
-                test_groups=None, test_subjects=None, n_calibration: int | None = None,
-                train_range=None, test_range=None, test_fraction: float = 0.2,
-                gap: int = 0, n_repeats: int = 5) -> list[Split]:
-    """The folds of ``protocol`` on ``data`` (see the module docstring for the options)."""
-    if protocol not in PROTOCOLS:
-        raise ProtocolError(f"unknown protocol '{protocol}'.", hint=f"Known: {', '.join(PROTOCOLS)}.")
-    allowed = CONTINUOUS_PROTOCOLS if data.kind == "continuous" else TRIAL_PROTOCOLS
-    if protocol not in allowed:
-        why = ("continuous samples are correlated in time: never shuffle them"
-               if data.kind == "continuous" else "it is meant for continuous recordings")
-        raise ProtocolError(f"protocol '{protocol}' does not apply to {data.kind} data ({why}).",
-                            hint=f"Use one of: {', '.join(allowed)}.")
-    if protocol == "kfold":
-        return kfold_splits(data, n_folds, seed, within)
-    if protocol == "cross-session":
-        return cross_session_splits(data, split_by, train_groups, test_groups)
-    if protocol == "loso":
-        return loso_splits(data, test_subjects)
-    if protocol == "leave-one-site-out":
-        return leave_one_site_out_splits(data)
-    if protocol == "repeated-kfold":
-        return repeated_kfold_splits(data, n_folds, n_repeats, seed)
-    if protocol == "finetune":
-        return finetune_splits(data, n_folds, seed, within, test_subjects, n_calibration)
-    if protocol == "holdout":
-        return holdout_splits(len(data), train_range, test_range, test_fraction)
-    return blocked_kfold_splits(len(data), n_folds, gap)
 
 
 # --------------------------------------------------------------------------- results
@@ -352,8 +108,8 @@ def evaluate(data: DecodingSet, decoder: DecoderSource, protocol: str = "kfold",
     on_fold
         Called with each new `FoldResult` as soon as it exists (to save it).
     options
-        ``make_splits`` options: n_folds, seed, within, split_by, train_groups, test_groups,
-        test_subjects, n_calibration, train_range, test_range, test_fraction, gap.
+        ``seed`` and the protocol's options (its ``Options`` schema in `decoders.protocols`;
+        options only other protocols read are ignored).
     """
     context = context or TrainingContext()
     completed = dict(completed or {})
@@ -438,22 +194,62 @@ def predict_with_proba(model: Decoder, X: np.ndarray, subject=None,
     return y_pred, proba, ms
 
 
-def _fit(model: Decoder, data: DecodingSet, index: np.ndarray, ctx: TrainingContext) -> tuple[Decoder, float]:
-    """Fit on ``index`` with what the model's task hands to fit (labels, targets, stimuli, nothing),
-    plus the samples' TRs where fit takes ``tr`` and the set has them."""
+def fit_arguments(model: Decoder, data: DecodingSet, index=None,
+                  context: TrainingContext | None = None) -> tuple[tuple, dict[str, Any]]:
+    """The arguments of ``model.fit`` on the samples at ``index`` (all samples when None).
+
+    The positional ones follow the model's task (`decoders.tasks.TaskSpec.fit_inputs`): X and
+    the labels or targets, X and None (the stimuli go as a keyword), or X alone. The keywords
+    are the sample metadata ``fit`` accepts: subject, session, tr, stimuli, target_names and
+    ``context`` (None values left out). Every fold and the final fit on all data use this.
+
+    Parameters
+    ----------
+    model : Decoder
+        The decoder about to be fitted (its ``task`` and ``fit`` signature are read).
+    data : DecodingSet
+        The samples and their metadata.
+    index : array of int or bool, optional
+        The samples to fit on.
+    context : TrainingContext, optional
+        Passed as ``context`` when ``fit`` takes one.
+
+    Returns
+    -------
+    args : tuple
+    kwargs : dict
+
+    Raises
+    ------
+    ProtocolError
+        The task needs stimuli and the data has none.
+
+    Examples
+    --------
+    >>> args, kwargs = fit_arguments(model, data, split.train, context)
+    >>> model.fit(*args, **kwargs)
+    """
+    idx = slice(None) if index is None else index
     inputs = get_task(model.task).fit_inputs
-    tr = _tr(data, index)
-    start = time.perf_counter()
+    X = data.X[idx]
+    stimuli = _truth(data, "stimuli")[idx] if inputs == "stimuli" else (
+        None if getattr(data, "stimuli", None) is None else np.asarray(data.stimuli)[idx])
     if inputs == "none":
-        model.fit(data.X[index], **_kwargs(model.fit, tr=tr, context=ctx))
+        args: tuple = (X,)
     elif inputs == "stimuli":
-        model.fit(data.X[index], None, **_kwargs(model.fit, stimuli=_truth(data, "stimuli")[index],
-                                                  subject=data.subject[index], tr=tr, context=ctx))
+        args = (X, None)
     else:
-        y = None if data.y is None else data.y[index]
-        model.fit(data.X[index], y, **_kwargs(model.fit, subject=data.subject[index],
-                                              session=data.session[index], tr=tr, context=ctx,
-                                              target_names=list(data.target_names) or None))
+        args = (X, None if data.y is None else data.y[idx])
+    kwargs = _kwargs(model.fit, subject=data.subject[idx], session=data.session[idx], tr=_tr(data, idx),
+                     stimuli=stimuli, target_names=list(data.target_names) or None, context=context)
+    return args, kwargs
+
+
+def _fit(model: Decoder, data: DecodingSet, index: np.ndarray, ctx: TrainingContext) -> tuple[Decoder, float]:
+    """Fit on ``index`` (see `fit_arguments`); returns the model and the seconds it took."""
+    args, kwargs = fit_arguments(model, data, index, ctx)
+    start = time.perf_counter()
+    model.fit(*args, **kwargs)
     return model, time.perf_counter() - start
 
 
@@ -536,74 +332,6 @@ def _kwargs(method, **candidates) -> dict[str, Any]:
     if any(p.kind == p.VAR_KEYWORD for p in params.values()):
         return {k: v for k, v in candidates.items() if v is not None}
     return {k: v for k, v in candidates.items() if k in params and v is not None}
-
-
-def _need_labels(data: DecodingSet, protocol: str) -> None:
-    if data.y is None:
-        raise ProtocolError(f"{protocol}: the data has no labels to evaluate against.")
-
-
-def _within_groups(data: DecodingSet, within: str) -> np.ndarray:
-    if within == "session":
-        return np.char.add(np.char.add(data.subject, "\x1f"), data.session)
-    if within == "subject":
-        return data.subject
-    if within == "all":
-        return np.zeros(len(data), dtype=str)
-    raise ProtocolError(f"kfold: within must be 'session', 'subject' or 'all', not '{within}'.")
-
-
-def _describe_group(data: DecodingSet, idx: np.ndarray, within: str) -> str:
-    if within == "all":
-        return "all subjects"
-    text = f"subject {data.subject[idx[0]]}"
-    return f"{text} session {data.session[idx[0]]}" if within == "session" else text
-
-
-def _group_info(data: DecodingSet, idx: np.ndarray, within: str) -> dict[str, Any]:
-    if within == "all":
-        return {}
-    info = {"subject": str(data.subject[idx[0]])}
-    if within == "session":
-        info["session"] = str(data.session[idx[0]])
-    return info
-
-
-def _continuous_targets(data: DecodingSet) -> bool:
-    """Float targets and no classes (a regression set, e.g. ROI series with an age per subject)."""
-    return data.y is not None and np.asarray(data.y).dtype.kind == "f" and not data.class_names
-
-
-def _check_fold_count(y: np.ndarray, n_folds: int, where: str, continuous: bool = False) -> None:
-    if n_folds < 2:
-        raise ProtocolError(f"{where}: n_folds must be at least 2, not {n_folds}.")
-    if continuous:
-        if len(y) < n_folds:
-            raise ProtocolError(f"{where}: only {len(y)} samples, fewer than n_folds={n_folds}.",
-                                hint="Lower n_folds or load more samples.")
-        return
-    counts = np.unique(y, return_counts=True)[1]
-    if len(counts) < 2:
-        raise ProtocolError(f"{where}: only one class in these trials; nothing to decode.")
-    if counts.min() < n_folds:
-        raise ProtocolError(f"{where}: a class has only {counts.min()} trials, fewer than "
-                            f"n_folds={n_folds}.", hint="Lower n_folds or load more trials.")
-
-
-def _target_subjects(data: DecodingSet, chosen, protocol: str) -> list[str]:
-    _need_labels(data, protocol)
-    subjects = data.subjects
-    if len(subjects) < 2:
-        raise ProtocolError(f"{protocol}: needs at least two subjects; the data holds only "
-                            f"subject {subjects[0]}.", hint="Load more subjects or use 'kfold'.")
-    if chosen is None:
-        return subjects
-    chosen = [str(s) for s in chosen]
-    missing = [s for s in chosen if s not in subjects]
-    if missing:
-        raise ProtocolError(f"{protocol}: test_subjects {missing} are not in the data.",
-                            hint=f"Subjects: {', '.join(subjects)}.")
-    return chosen
 
 
 def _by_subject(folds: list[FoldResult], data: DecodingSet, task=None) -> dict[str, dict[str, float]]:

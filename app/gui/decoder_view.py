@@ -7,7 +7,6 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, Q
                                QListWidgetItem, QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
 
 from data.errors import InputError
-from decoders.evaluation import PROTOCOLS
 
 from .param_form import ParamForm
 
@@ -66,8 +65,11 @@ class DecoderView(QWidget):
         pl.addWidget(scroll, 1)
 
         self.protocol_box = QComboBox()
-        for name in PROTOCOLS:   # the one protocol list
-            self.protocol_box.addItem(name, name)
+        for protocol in self.model.protocols():   # the protocol registry, plugins included
+            self.protocol_box.addItem(protocol.name, protocol.name)
+            self.protocol_box.setItemData(self.protocol_box.count() - 1,
+                                          f"{protocol.description}\nNeeds: {protocol.requires.describe()}.",
+                                          Qt.ToolTipRole)
         self.protocol_box.setToolTip("How trials are split into training and test folds.")
         self.protocol_box.activated.connect(lambda i: self._evaluation_edited(protocol=self.protocol_box.itemData(i)))
         self.eval_form = ParamForm()

@@ -159,11 +159,17 @@ class DecoderModel(Observable):
         return {k: v for k, v in self.values.items() if base.get(k) != v}
 
     def evaluation_fields(self) -> list[FieldInfo]:
-        """The options the chosen protocol reads, from the experiment schema."""
-        from app.experiment import PROTOCOL_OPTIONS, EvaluationConfig
+        """The options the chosen protocol reads, from its own schema (`decoders.protocols`)."""
+        from decoders.protocols import protocol
 
-        allowed = PROTOCOL_OPTIONS.get(self.protocol, set())
-        return [f for f in describe_params(EvaluationConfig) if f.name in allowed]
+        return describe_params(protocol(self.protocol).Options)
+
+    @staticmethod
+    def protocols(input_kind: str | None = None) -> list:
+        """The registered protocols (plugins included), optionally only those for an input kind."""
+        from decoders.protocols import available_protocols
+
+        return available_protocols(input_kind)
 
     def evaluation_value(self, key: str) -> Any:
         if key in self.evaluation:
