@@ -100,7 +100,8 @@ def _example(title: str, first_line: str) -> tuple[str, str]:
     return code, toml
 
 
-def _fresh_registries(monkeypatch) -> None:
+@pytest.fixture
+def fresh_registries(monkeypatch):
     """Each registry reads entry points once per process: let them read them again, and
     undo whatever the example registers when the test ends."""
     from app.gui import views
@@ -115,11 +116,13 @@ def _fresh_registries(monkeypatch) -> None:
     monkeypatch.setattr(views, "_plugins_loaded", False)
     monkeypatch.setattr(views, "_views", dict(views._views))
     monkeypatch.setattr(protocols.registry, "_plugins_loaded", False)
-    for name in list(protocols.base.REGISTERED):   # the store is shared by reference: restore it in place
-        monkeypatch.setitem(protocols.base.REGISTERED, name, protocols.base.REGISTERED[name])
+    saved = dict(protocols.base.REGISTERED)   # the store is shared by reference: restore it in place
+    yield
+    protocols.base.REGISTERED.clear()
+    protocols.base.REGISTERED.update(saved)
 
 
-def test_decoder_example_learns_its_toy_source_as_written(tmp_path, monkeypatch, capsys):
+def test_decoder_example_learns_its_toy_source_as_written(tmp_path, monkeypatch, capsys, fresh_registries):
     import decoders
     from decoders.bundle import load_bundle
 
@@ -127,7 +130,6 @@ def test_decoder_example_learns_its_toy_source_as_written(tmp_path, monkeypatch,
     source_code, source_toml = _example("A data source", "# my_lab/sources.py")
     _install(tmp_path, monkeypatch, "my_lab.decoders", decoder_code, decoder_toml + "\n" + source_toml,
              more={"my_lab.sources": source_code})
-    _fresh_registries(monkeypatch)
 
     entry = decoders.registry.entry("nearest-mean")   # the facts are the class's own
     assert (entry.task.value, entry.input_kind) == ("classification", "trials")
@@ -159,7 +161,8 @@ _ICON = ('<svg xmlns="http://www.w3.org/2000/svg" width="24" height="24" viewBox
 
 
 @pytest.mark.gui
-def test_view_example_runs_as_written_with_its_icon(tmp_path, monkeypatch, qtbot, settings_file):
+def test_view_example_runs_as_written_with_its_icon(tmp_path, monkeypatch, qtbot, settings_file,
+                                                   fresh_registries):
     from PySide6.QtCore import Qt
 
     from app.gui.main_window import MainWindow
@@ -167,7 +170,6 @@ def test_view_example_runs_as_written_with_its_icon(tmp_path, monkeypatch, qtbot
     code, toml = _example("A workflow view", "# my_lab/views.py")
     _install(tmp_path, monkeypatch, "my_lab.views", code, toml)
     (tmp_path / "site" / "my_lab" / "notes.svg").write_text(_ICON, encoding="utf-8")
-    _fresh_registries(monkeypatch)
 
     window = MainWindow()
     qtbot.addWidget(window)
@@ -217,7 +219,7 @@ def _tree_state() -> dict[str, tuple[int, int]]:
 
 
 def test_a_new_decoder_source_protocol_and_view_touch_one_module_and_one_registration_each(
-        tmp_path, monkeypatch):
+        tmp_path, monkeypatch, fresh_registries):
     """docs/extending.md "What a new piece touches": a lab package with one module per piece
     and one entry point per piece reaches every registry; no NeuroDeck file changes."""
     from app.gui import views
@@ -233,7 +235,6 @@ def test_a_new_decoder_source_protocol_and_view_touch_one_module_and_one_registr
                       '[project.entry-points."neurodeck.protocols"]\neven-odd = "my_lab.protocols:EvenOdd"\n',
                       _example("A workflow view", "# my_lab/views.py")[1]])
     groups = _install(tmp_path, monkeypatch, "my_lab.decoders", modules.pop("my_lab.decoders"), toml, more=modules)
-    _fresh_registries(monkeypatch)
 
     written = sorted(p.name for p in (tmp_path / "site" / "my_lab").glob("*.py") if p.name != "__init__.py")
     assert written == ["decoders.py", "protocols.py", "sources.py", "views.py"]   # one module per piece
