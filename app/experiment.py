@@ -41,7 +41,7 @@ from typing import Any, Callable
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from data.errors import InputError, quote
-from data.spec import DatasetSpec
+from data.spec import MAX_SEED, DatasetSpec
 from decoders.protocols import option_names, protocol_names
 from decoders.protocols import protocol as get_protocol
 
@@ -54,7 +54,7 @@ class ConfigError(InputError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)  # finite floats only
 
 
 class DecoderConfig(_Strict):
@@ -66,7 +66,7 @@ class DecoderConfig(_Strict):
 class TrainingConfig(_Strict):
     device: str = Field("auto", pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$",
                         description="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps.")
-    seed: int = Field(0, description="Seed for the folds and for the decoder (when it takes one).")
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="Seed for the folds and for the decoder (when it takes one).")
 
 
 class EvaluationConfig(BaseModel):
@@ -301,6 +301,9 @@ def run_experiment(config: ExperimentConfig | dict, on_event: Callable | None = 
     resolved = _resolved(config, params)
     config_hash = hashlib.sha256(json.dumps(resolved, sort_keys=True, default=str).encode()).hexdigest()
     device = _device_name(cls, config.training.device)  # an unavailable device fails before any file
+    if device == "cpu" and config.training.device not in ("auto", "cpu"):
+        ctx.log(f"warning: training.device '{config.training.device}' is not used: "
+                f"{config.decoder.name} runs on the CPU.", warning=True)
     run = workspace.open_run_folder(config.output.runs_dir, config.decoder.name, config_hash, restart=restart)
     for line in log_lines:
         run.log(line)
