@@ -81,7 +81,7 @@ class WindowPreparer:
         """``segment`` (n_stream_channels, span) in SI units -> (1, n_channels, n_times) float32."""
         import mne
 
-        from data.preprocess import preprocess_raw, standardize, unit_of
+        from data.preprocess import preprocess_raw, unit_of
 
         info = mne.create_info(self.ch_names, self.sfreq, self.ch_types)
         raw = mne.io.RawArray(np.asarray(segment, dtype=np.float64)[self.picks], info, verbose="error")
