@@ -5,16 +5,39 @@ thread; results and errors come back as signals on the GUI thread.
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from data.errors import InputError
+from decoders.events import Progress
 
 from .models import DataModel, DecoderModel, TrainingModel, list_devices, open_source
 from .settings import Settings
-from .worker import Background, TrainingThread, TrainingWorker
+from .training_process import train
+from .worker import Worker, WorkerArg, WorkerGroup, failure_text
+
+PROGRESS_INTERVAL_S = 0.05  # at most 20 progress updates a second reach the GUI
+
+
+class ProgressThrottle:
+    """A worker's ``keep`` filter: drops `Progress` events that come sooner than
+    ``interval_s`` after the last one kept (never the final one); keeps everything else."""
+
+    def __init__(self, interval_s: float = PROGRESS_INTERVAL_S):
+        self.interval_s = interval_s
+        self._last = 0.0
+
+    def __call__(self, event) -> bool:
+        if not isinstance(event, Progress):
+            return True
+        now = time.monotonic()
+        if now - self._last < self.interval_s and event.fraction < 1:
+            return False
+        self._last = now
+        return True
 
 
 class Workbench(QObject):
@@ -42,9 +65,9 @@ class Workbench(QObject):
         self.decoder.device = self.settings.device
         self.training = TrainingModel()
         self.devices: list[tuple[str, str]] = [("auto", "auto (best available)"), ("cpu", "CPU")]
-        self.background = Background(self)
+        self.background = WorkerGroup(self)     # opening data, loading trials, listing devices ...
         self.background.busy_changed.connect(self._busy)
-        self._training: TrainingThread | None = None
+        self._training: Worker | None = None
 
     # ------------------------------------------------------------------ state text
     def _busy(self, _text: str = "") -> None:
@@ -89,8 +112,8 @@ class Workbench(QObject):
             if not content.recordings:  # a demo that builds its trials directly
                 self.load_trials()
 
-        self.background.submit(label, lambda: open_source(source, data_path), done,
-                               lambda exc: self._report("Cannot open data", exc))
+        self.background.run(label, open_source, done, lambda exc: self._report("Cannot open data", exc),
+                            source, data_path)
 
     def update_spec(self, **changes: Any) -> bool:
         """Change dataset settings; a bad value becomes an error message. Returns success."""
@@ -119,7 +142,7 @@ class Workbench(QObject):
                 self.data.set_trials(trials)
                 self.trials_loaded.emit()
 
-        self.background.submit("making trials", load, done, lambda exc: self._report("Cannot make trials", exc))
+        self.background.run("making trials", load, done, lambda exc: self._report("Cannot make trials", exc))
 
     def prepare(self) -> None:
         """After the window shows: read the decoder registry, then see what torch sees."""
@@ -131,15 +154,15 @@ class Workbench(QObject):
         def load():
             import decoders
 
-            return decoders.available()
+            return decoders.available(load=True)   # read the classes' facts here, off the Qt thread
 
-        self.background.submit("loading decoders", load, done,
+        self.background.run("loading decoders", load, done,
                                lambda exc: self._report("Cannot read the decoder registry", exc))
 
     # --------------------------------------------------------------------- devices
     def detect_devices(self) -> None:
         """List what torch sees (imports torch off the GUI thread)."""
-        self.background.submit("detecting devices", list_devices, self._set_devices,
+        self.background.run("detecting devices", list_devices, self._set_devices,
                                lambda exc: self._report("Device detection failed", exc))
 
     def _set_devices(self, devices: list[tuple[str, str]]) -> None:
@@ -184,14 +207,20 @@ class Workbench(QObject):
         self.training.start(class_names)
         self.training.add_log(f"training {config['decoder']['name']} on {config['dataset']['source']} "
                               f"({config['evaluation']['protocol']}, device {config['training']['device']})")
-        worker = TrainingWorker(config, runner=runner)
-        worker.event.connect(self._on_event)  # a method of this GUI-thread object: queued
-        worker.finished.connect(self._finished)
-        worker.cancelled.connect(self._cancelled)
-        worker.failed.connect(self._failed)
-        self._training = TrainingThread(worker, self)
-        self._training.done.connect(self._thread_done)
-        self._training.start()
+        # By default the experiment runs in a child process, its events coming back through a
+        # pipe; ``runner`` (run_experiment's signature) runs on a thread of this process instead.
+        if runner is None:
+            worker = Worker(train, config, None, WorkerArg.YIELD, WorkerArg.CANCEL, label="training",
+                            in_process=True, keep=ProgressThrottle(), parent=self)
+        else:
+            worker = Worker(runner, config, label="training", keep=ProgressThrottle(), parent=self,
+                            on_event=WorkerArg.YIELD, cancel=WorkerArg.CANCEL, out_dir=None)
+        worker.yielded.connect(self._on_event)
+        worker.returned.connect(self._finished)
+        worker.aborted.connect(self._cancelled)
+        worker.errored.connect(self._failed)
+        worker.finished.connect(self._training_ended)
+        self._training = worker.start()
         self._busy()
         return True
 
@@ -222,6 +251,9 @@ class Workbench(QObject):
 
     @Slot(object)
     def _finished(self, result) -> None:
+        if self._training is not None and self._training.cancelled:
+            self._cancelled()   # cancelled as it ended: reported as cancelled, as the user asked
+            return
         metrics = getattr(result, "metrics", {}) or {}
         run_dir = getattr(result, "run_dir", None)
         self.training.finish(str(run_dir) if run_dir else None, metrics.get("summary"))
@@ -231,18 +263,19 @@ class Workbench(QObject):
     def _cancelled(self) -> None:
         self.training.cancel()
 
-    @Slot(str, str)
-    def _failed(self, message: str, details: str) -> None:
+    @Slot(object)
+    def _failed(self, exc: BaseException) -> None:
+        message, details = failure_text(exc)
         self.training.fail(message)
         if details:
             self.training.add_log(details.rstrip())
         self.error.emit("Training failed", message)
 
     @Slot()
-    def _thread_done(self) -> None:
-        thread, self._training = self._training, None
-        if thread is not None:
-            thread.deleteLater()
+    def _training_ended(self) -> None:
+        worker, self._training = self._training, None
+        if worker is not None:
+            worker.deleteLater()
         self._busy()
         self.runs_changed.emit()
         self.training_done.emit(self.training.state)

@@ -1,6 +1,6 @@
 """Live reconstruction grid of the Train view: true versus reconstructed images of a fixed set
 of validation stimuli (each column titled with its subject), refreshed as the decoder's
-"reconstruction" events arrive, beside the training curve of each loss term."""
+`ImageReconstruction` events arrive, beside the training curve of each loss term."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,6 +1,6 @@
 """Online view: decode an LSL stream (or a recording replayed as one) with a saved decoder.
 
-The session itself is `app.online.live.live_session` (plain Python) run by a `StreamJob`;
+The session itself is `app.online.live.live_session` (plain Python), a generator run by a `Worker`;
 this view only collects the settings and draws what the session yields: the live signal, the
 decision as a feedback bar, probabilities over time, latency median / p99, a running
 confusion matrix when markers carry the truth, and the log.
@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
                                QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QProgressBar,
                                QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from .worker import StreamJob
+from .worker import Worker, WorkerArg
 
 MAX_POINTS = 200      # decisions kept on the probability plot
 MAX_CHANNELS = 8      # channels drawn in the live signal
@@ -26,7 +26,7 @@ class OnlineView(QWidget):
     def __init__(self, workbench=None, parent: QWidget | None = None):
         super().__init__(parent)
         self.wb = workbench
-        self.job: StreamJob | None = None
+        self.job: Worker | None = None
         self.session = None
         self.decisions: list[dict] = []
         self.latencies: deque[float] = deque(maxlen=2000)
@@ -181,7 +181,7 @@ class OnlineView(QWidget):
             self.status.setText(f"{len(streams)} stream(s) on the network.")
 
         if self.wb is not None:
-            self.wb.background.submit("listing streams", lambda: list_streams(1.0), done, self._error)
+            self.wb.background.run("listing streams", list_streams, done, self._error, 1.0)
         else:
             done(list_streams(1.0))
 
@@ -217,9 +217,10 @@ class OnlineView(QWidget):
         self._clear()
         kwargs = dict(stream=stream, replay=replay, mode=self.mode.currentText(),
                       step_ms=self.step.value(), speed=self.speed.value(), out=out, signal_every=0.1)
-        self.job = StreamJob(lambda should_stop: live_session(bundle, should_stop=should_stop, **kwargs), self)
-        self.job.item.connect(self._on_event)
-        self.job.failed.connect(lambda message, _details: self._error(RuntimeError(message)))
+        self.job = Worker(live_session, bundle, should_stop=WorkerArg.SHOULD_STOP, label="online session",
+                          parent=self, **kwargs)
+        self.job.yielded.connect(self._on_event)
+        self.job.errored.connect(self._error)
         self.job.finished.connect(self._ended)
         self.start_button.setEnabled(False)
         self.stop_button.setEnabled(True)
@@ -248,10 +249,10 @@ class OnlineView(QWidget):
         self.recorded = None
         self._clear()
         speed = self.speed.value()
-        self.job = StreamJob(lambda should_stop: record_session(
-            path, stream=stream, replay=replay, speed=speed, should_stop=should_stop), self)
-        self.job.item.connect(self._on_record)
-        self.job.failed.connect(lambda message, _details: self._error(RuntimeError(message)))
+        self.job = Worker(record_session, path, stream=stream, replay=replay, speed=speed,
+                          should_stop=WorkerArg.SHOULD_STOP, label="recording", parent=self)
+        self.job.yielded.connect(self._on_record)
+        self.job.errored.connect(self._error)
         self.job.finished.connect(self._ended)
         self.start_button.setEnabled(False)
         self.record_button.setEnabled(False)
@@ -272,7 +273,7 @@ class OnlineView(QWidget):
 
     def stop(self) -> None:
         if self.job is not None:
-            self.job.stop()
+            self.job.cancel()
 
     def shutdown(self, timeout_ms: int = 10000) -> bool:
         self.stop()

@@ -313,8 +313,7 @@ class ResultsView(QWidget):
             else:
                 self.wb._report("Cannot export the decoder", exc)
 
-        self.wb.background.submit(f"exporting {run.name}", lambda: self.wb.export_decoder(run.path, destination),
-                                  done, failed)
+        self.wb.background.run(f"exporting {run.name}", self.wb.export_decoder, done, failed, run.path, destination)
 
     def show_sweeps(self):
         """The sweep panel (app/gui/sweep_view.py) in its own window; one per results view."""

@@ -2,15 +2,14 @@
 and show its comparison table and figures (the report's PNGs).
 
 Every action is a plain method (`open_sweep_file`, `open_folder`, `start`, `cancel`,
-`refresh`) that tests drive. The sweep runs in a thread that only waits: its runs execute in
+`refresh`) that tests drive. The sweep runs in a `Worker` thread that only waits: its runs execute in
 the executor's own processes (app.sweeps), and a timer reads their progress files.
 """
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
                                QScrollArea, QSplitter, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout,
@@ -18,31 +17,16 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QHeaderView,
 
 from data.errors import InputError
 
+from .worker import Worker, WorkerArg
+
 RUN_COLUMNS = ["run", "decoder", "subject", "seed", "state", "progress", "error"]
 
 
-class _SweepJob(QObject):
-    """`app.sweeps.run_sweep` in a QThread; ``done(result)`` or ``failed(message)`` ends it."""
+def _run_sweep(*args, **kwargs):
+    """`app.sweeps.run_sweep`, imported on the worker's thread (not the GUI's)."""
+    from app.sweeps import run_sweep
 
-    done = Signal(object)
-    failed = Signal(str)
-
-    def __init__(self, spec, base_dir, out_dir, executor, cancel: threading.Event):
-        super().__init__()
-        self.args = (spec, base_dir, out_dir, executor)
-        self.cancel_flag = cancel
-
-    @Slot()
-    def run(self) -> None:
-        from app.sweeps import run_sweep
-
-        spec, base_dir, out_dir, executor = self.args
-        try:
-            result = run_sweep(spec, base_dir, out_dir=out_dir, executor=executor, cancel=self.cancel_flag)
-        except Exception as exc:  # noqa: BLE001 - shown in the panel
-            self.failed.emit(f"{type(exc).__name__}: {exc}")
-        else:
-            self.done.emit(result)
+    return run_sweep(*args, **kwargs)
 
 
 class SweepView(QWidget):
@@ -55,9 +39,7 @@ class SweepView(QWidget):
         self.base_dir: Path | None = None
         self.out_dir: str | None = None
         self.folder: Path | None = None
-        self.thread: QThread | None = None
-        self.job: _SweepJob | None = None
-        self.cancel_flag = threading.Event()
+        self.worker: Worker | None = None
         self._build()
         self.timer = QTimer(self, interval=500)
         self.timer.timeout.connect(self.refresh)
@@ -113,7 +95,7 @@ class SweepView(QWidget):
         self._update_buttons()
 
     def _update_buttons(self) -> None:
-        running = self.thread is not None
+        running = self.worker is not None
         self.start_button.setEnabled(self.spec is not None and not running)
         self.cancel_button.setEnabled(running)
         self.open_file_button.setEnabled(not running)
@@ -156,27 +138,27 @@ class SweepView(QWidget):
 
     def start(self) -> None:
         """Run the sweep's unfinished runs in the background; the table follows them."""
-        if self.spec is None or self.thread is not None:
+        if self.spec is None or self.worker is not None:
             return
-        self.cancel_flag = threading.Event()
-        self.thread = QThread(self)
-        self.job = _SweepJob(self.spec, self.base_dir, self.out_dir, self.executor_box.currentText(), self.cancel_flag)
-        self.job.moveToThread(self.thread)
-        self.thread.started.connect(self.job.run)
-        self.job.done.connect(self._on_done)
-        self.job.failed.connect(self._on_failed)
-        self.thread.start()
+        self.worker = Worker(_run_sweep, self.spec, self.base_dir, out_dir=self.out_dir,
+                             executor=self.executor_box.currentText(), cancel=WorkerArg.CANCEL,
+                             label="sweep", parent=self)
+        self.worker.returned.connect(self._on_done)
+        self.worker.errored.connect(self._on_error)
+        self.worker.aborted.connect(self._on_aborted)
+        self.worker.start()
         self.status_label.setText(f"{self.spec.name}: running on {self.executor_box.currentText()}…")
         self.timer.start()
         self._update_buttons()
 
     def cancel(self) -> None:
         """Stop dispatching; runs under way stop at their next check and keep their folds."""
-        self.cancel_flag.set()
+        if self.worker is not None:
+            self.worker.cancel()
         self.status_label.setText("cancelling… (finished runs and folds are kept; Start resumes)")
 
     def is_running(self) -> bool:
-        return self.thread is not None
+        return self.worker is not None
 
     def refresh(self) -> None:
         """Re-read run states and progress, and the report when there is one."""
@@ -250,23 +232,26 @@ class SweepView(QWidget):
 
     def _finish(self, result) -> None:
         self.timer.stop()
-        if self.thread is not None:
-            self.thread.quit()
-            self.thread.wait()
-            self.thread.deleteLater()
-        self.thread = None
-        self.job = None
+        if self.worker is not None:
+            self.worker.deleteLater()
+        self.worker = None
         self.refresh()
         self._update_buttons()
         self.finished.emit(result)
 
     def _on_done(self, result) -> None:
-        cancelled = self.cancel_flag.is_set()
+        cancelled = self.worker is not None and self.worker.cancelled
         self.status_label.setText(
             f"{self.spec.name}: {'cancelled' if cancelled else 'finished'}: {len(result.executed)} run(s) executed, "
             f"{len(result.failed)} failed, {len(result.skipped)} already finished. Report: "
             f"{result.folder / 'report' / 'index.html'}")
         self._finish(result)
+
+    def _on_error(self, exc: BaseException) -> None:
+        self._on_failed(f"{type(exc).__name__}: {exc}")
+
+    def _on_aborted(self) -> None:
+        self._on_failed("cancelled")
 
     def _on_failed(self, message: str) -> None:
         self.status_label.setText(f"the sweep failed: {message}")

@@ -1,88 +1,167 @@
-"""Work off the Qt thread: the training worker (a QObject in a QThread around
-`app.experiment.run_experiment`) and one-off background calls (opening data, loading trials).
+"""Work off the Qt thread: one worker family, after napari's ``thread_worker``.
+
+A `Worker` runs a function or a generator function on a thread, or in a spawned child
+process (``in_process=True``: training, so the window never competes for the GIL and a
+crash in native code cannot take it down). Whatever it runs, it speaks one vocabulary,
+always delivered on the GUI thread:
+
+``started()``, then ``yielded(value)`` for each value the generator yields (or passes to
+`WorkerArg.YIELD`), then exactly one of ``returned(value)``, ``errored(exception)`` or
+``aborted()`` (stopped by `Worker.cancel`: `decoders.events.Cancelled`, an error after the
+cancel, or a generator closed), and last ``finished()``. Work that returns although it was
+cancelled still returns; ``worker.cancelled`` tells.
+
+`WorkerGroup` keeps the running workers of the window (what the status bar says is busy,
+and what closing the window waits for). Opening data, loading trials, training and live
+sessions all run this way.
 """
 from __future__ import annotations
 
 import threading
 import time
-import traceback
-from types import SimpleNamespace
+import warnings
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
 
-PROGRESS_INTERVAL_S = 0.05  # at most 20 progress updates a second reach the GUI
+from .training_process import (Aborted, Failed, Returned, WorkerArg, WorkerFailed, failure_text,
+                               run_function)
+
+__all__ = ["Worker", "WorkerArg", "WorkerFailed", "WorkerGroup", "failure_text"]
+
+CANCEL_GRACE_S = 15.0  # after a cancel, how long a child process may take to stop
 
 
-CANCEL_GRACE_S = 15.0  # after a cancel, how long the training process may take to stop
+class Worker(QObject):
+    """Run ``function(*args, **kwargs)`` off the GUI thread.
 
-
-class TrainingWorker(QObject):
-    """Runs one experiment; every `Event` comes back as the ``event`` signal (queued to the
-    GUI thread). Exactly one of ``finished(result)``, ``cancelled()`` or
-    ``failed(message, details)`` ends the run.
-
-    By default `app.experiment.run_experiment` runs in a child process (spawned), and this
-    worker, in its QThread, relays the child's events. The GUI process then never competes
-    for the GIL with data loading or training code, so the window keeps drawing, and a crash
-    in native code cannot take the window down. ``runner`` (a callable with
-    run_experiment's signature) runs in this thread instead.
+    Parameters
+    ----------
+    function
+        A plain function (its return value reaches ``returned``) or a generator function
+        (each yielded value reaches ``yielded``, its ``return`` value ``returned``). For a
+        child process it must be importable (a module-level function) and its arguments,
+        yielded values and result picklable.
+    args, kwargs
+        Its arguments; `WorkerArg` placeholders are replaced where it runs.
+    label
+        What the status bar says while it runs ("opening data.fif").
+    in_process
+        Run in a spawned child process at lower priority (ended when the window's process
+        ends) instead of on a thread.
+    keep
+        Called with each yielded value (on the worker's thread); False drops it (e.g. to
+        send at most 20 progress updates a second to the window).
     """
 
-    event = Signal(object)
-    finished = Signal(object)
-    cancelled = Signal()
-    failed = Signal(str, str)
+    started = Signal()
+    yielded = Signal(object)
+    returned = Signal(object)
+    errored = Signal(object)
+    aborted = Signal()
+    finished = Signal()
+    _relay = Signal(str, object)   # from the worker's thread to this object's (the GUI) thread
 
-    def __init__(self, config: dict, out_dir: str | None = None,
-                 runner: Callable[..., Any] | None = None):
-        super().__init__()
-        self.config = config
-        self.out_dir = out_dir
+    def __init__(self, function: Callable[..., Any], *args: Any, label: str = "", in_process: bool = False,
+                 keep: Callable[[Any], bool] | None = None, parent: QObject | None = None, **kwargs: Any):
+        super().__init__(parent)
+        self.function, self.args, self.kwargs = function, args, kwargs
+        self.label = label or getattr(function, "__name__", "working")
+        self.in_process = in_process
+        self.keep = keep
         self.cancel_flag = threading.Event()
-        self._runner = runner
-        self._last_progress = 0.0
+        self.exitcode: int | None = None
+        self._thread: threading.Thread | None = None
+        self._finished = False
+        self._relay.connect(self._deliver)
+
+    # ------------------------------------------------------------------ control
+    def start(self) -> "Worker":
+        """Start the work (once); returns self."""
+        if self._thread is not None:
+            raise RuntimeError(f"worker '{self.label}' was already started")
+        self._thread = threading.Thread(target=self._run, name=f"neurodeck-{self.label}", daemon=True)
+        self._thread.start()
+        return self
 
     def cancel(self) -> None:
+        """Ask the work to stop: functions given `WorkerArg.CANCEL` / ``SHOULD_STOP`` see it,
+        other generators are closed at their next yield, a child process gets
+        `CANCEL_GRACE_S` seconds before it is terminated."""
         self.cancel_flag.set()
 
-    def _on_event(self, event) -> None:
-        if event.kind == "progress":
-            now = time.monotonic()
-            if now - self._last_progress < PROGRESS_INTERVAL_S and event.data.get("fraction", 0) < 1:
-                return
-            self._last_progress = now
-        self.event.emit(event)
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel_flag.is_set()
 
-    @Slot()
-    def run(self) -> None:
-        if self._runner is None:
-            self._run_process()
-        else:
-            self._run_here(self._runner)
+    def is_running(self) -> bool:
+        """True from `start` until ``finished`` was delivered."""
+        return self._thread is not None and not self._finished
 
-    def _run_here(self, runner) -> None:
-        from data.errors import InputError
-        from decoders.events import Cancelled
+    def wait(self, timeout_ms: int = 30000) -> bool:
+        """Wait until ``finished`` was delivered, keeping the GUI thread's events flowing (the
+        signals reach it through them) and without holding the GIL the work needs.
 
+        Returns
+        -------
+        bool
+            False if it still runs after ``timeout_ms``.
+        """
+        deadline = time.monotonic() + timeout_ms / 1000
+        while self.is_running() and time.monotonic() < deadline:
+            QCoreApplication.processEvents()
+            time.sleep(0.02)
+        return not self.is_running()
+
+    # --------------------------------------------------------------- delivering
+    @Slot(str, object)
+    def _deliver(self, kind: str, value: Any) -> None:
+        if kind == "started":
+            self.started.emit()
+        elif kind == "yielded":
+            self.yielded.emit(value)
+        elif kind == "ended":
+            # The thread's last act was to send this: once it is joined nothing touches this
+            # object any more, so handlers below may deleteLater() it safely.
+            self._thread.join()
+            if isinstance(value, Returned):
+                self.returned.emit(value.value)
+            elif isinstance(value, Failed):
+                self.errored.emit(value.error())
+            else:
+                self.aborted.emit()
+            self._finished = True
+            self.finished.emit()
+            self._disconnect_all()
+
+    def _disconnect_all(self) -> None:
+        # Plain Python callables (lambdas, closures) connected to a QObject's signals crash
+        # PySide at exit once that object was deleted (deleteLater) with them still connected;
+        # nothing is emitted after ``finished``, so every connection goes now.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)   # "failed to disconnect": none connected
+            for signal in (self.started, self.yielded, self.returned, self.errored, self.aborted, self.finished):
+                try:
+                    signal.disconnect()
+                except (RuntimeError, TypeError):
+                    pass
+
+    def _send(self, value: Any) -> None:
+        if self.keep is None or self.keep(value):
+            self._relay.emit("yielded", value)
+
+    def _run(self) -> None:
+        self._relay.emit("started", None)
         try:
-            result = runner(self.config, on_event=self._on_event, cancel=self.cancel_flag, out_dir=self.out_dir)
-        except Cancelled:
-            self.cancelled.emit()
-        except InputError as exc:
-            self.failed.emit(str(exc), "")
-        except Exception as exc:  # noqa: BLE001 - shown in the window, never a crash
-            if self.cancel_flag.is_set():
-                self.cancelled.emit()
+            if self.in_process:
+                outcome = self._run_in_child()
             else:
-                self.failed.emit(f"{type(exc).__name__}: {exc}", traceback.format_exc())
-        else:
-            if self.cancel_flag.is_set():
-                self.cancelled.emit()
-            else:
-                self.finished.emit(result)
+                outcome = run_function(self.function, self.args, self.kwargs, self.cancel_flag, self._send)
+        except BaseException as exc:  # noqa: BLE001 - a bug here must still end the worker
+            outcome = Failed(*failure_text(exc), exception=exc)
+        self._relay.emit("ended", outcome)
 
-    def _run_process(self) -> None:
+    def _run_in_child(self):
         import multiprocessing as mp
 
         from .training_process import run_in_child
@@ -90,13 +169,13 @@ class TrainingWorker(QObject):
         ctx = mp.get_context("spawn")
         child_cancel = ctx.Event()
         receiver, sender = ctx.Pipe(duplex=False)
-        process = ctx.Process(target=run_in_child, args=(self.config, self.out_dir, sender, child_cancel),
-                              name="neurodeck-training", daemon=True)
+        process = ctx.Process(target=run_in_child,
+                              args=(self.function, self.args, self.kwargs, sender, child_cancel),
+                              name=f"neurodeck-{self.label}", daemon=True)   # daemon: ends with the window
         try:
             process.start()
         except Exception as exc:  # noqa: BLE001
-            self.failed.emit(f"cannot start the training process: {type(exc).__name__}: {exc}", "")
-            return
+            return Failed(f"cannot start the {self.label} process: {type(exc).__name__}: {exc}", "")
         sender.close()
         cancel_time = None
         outcome = None
@@ -106,7 +185,7 @@ class TrainingWorker(QObject):
                 cancel_time = time.monotonic()
             if cancel_time is not None and time.monotonic() - cancel_time > CANCEL_GRACE_S:
                 process.terminate()
-                outcome = ("cancelled", None)
+                outcome = Aborted()
                 break
             try:
                 ready = receiver.poll(0.05)  # waits without holding the GIL
@@ -114,186 +193,77 @@ class TrainingWorker(QObject):
                 ready = False
             if ready:
                 try:
-                    kind, payload = receiver.recv()
+                    message = receiver.recv()
                 except (EOFError, OSError):
-                    kind, payload = "died", None
-                if kind == "event":
-                    self._on_event(payload)
-                    continue
-                outcome = (kind, payload)
+                    outcome = self._died(process)
+                    break
+                if isinstance(message, (Returned, Failed, Aborted)):
+                    outcome = message
+                else:
+                    self._send(message)
             elif not process.is_alive():
-                outcome = ("died", None)
+                outcome = self._died(process)
         process.join(5)
         receiver.close()
-        kind, payload = outcome
-        if kind == "result":
-            self.finished.emit(SimpleNamespace(run_dir=payload["run_dir"], metrics=payload["metrics"]))
-        elif kind == "cancelled" or self.cancel_flag.is_set():
-            self.cancelled.emit()
-        elif kind == "input_error":
-            self.failed.emit(payload, "")
-        elif kind == "error":
-            self.failed.emit(*payload)
-        else:
-            self.failed.emit(f"the training process ended unexpectedly (exit code {process.exitcode}).", "")
+        self.exitcode = process.exitcode
+        if self.cancel_flag.is_set() and isinstance(outcome, Failed):
+            return Aborted()   # terminated, or failing because it was stopped
+        return outcome
+
+    def _died(self, process):
+        process.join(1)
+        return Failed(f"the {self.label} process ended unexpectedly (exit code {process.exitcode}).", "")
 
 
-class TrainingThread(QObject):
-    """Owns a QThread running a `TrainingWorker`; ``done`` fires once the thread has ended."""
+class WorkerGroup(QObject):
+    """The window's running workers: `start` one, ask what is busy, wait for all.
 
-    done = Signal()
-
-    def __init__(self, worker: TrainingWorker, parent: QObject | None = None):
-        super().__init__(parent)
-        self.worker = worker
-        self.thread = QThread()
-        self.thread.setObjectName("neurodeck-training")
-        worker.moveToThread(self.thread)
-        self.thread.started.connect(worker.run)
-        for signal in (worker.finished, worker.cancelled, worker.failed):
-            signal.connect(self.thread.quit)
-        self.thread.finished.connect(self.done)
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def cancel(self) -> None:
-        self.worker.cancel()
-
-    def is_running(self) -> bool:
-        return self.thread.isRunning()
-
-    def wait(self, timeout_ms: int = 30000) -> bool:
-        """Wait for the thread to end, keeping the GUI thread's events flowing (the worker's
-        end reaches ``thread.quit`` through them) and without holding the GIL the worker needs."""
-        from PySide6.QtCore import QCoreApplication
-
-        deadline = time.monotonic() + timeout_ms / 1000
-        while self.thread.isRunning() and time.monotonic() < deadline:
-            QCoreApplication.processEvents()
-            time.sleep(0.02)
-        return not self.thread.isRunning()
-
-
-class _TaskSignals(QObject):
-    done = Signal(int, object)
-    failed = Signal(int, object)
-
-
-class _Task(QRunnable):
-    def __init__(self, number: int, fn: Callable[[], Any], signals: _TaskSignals):
-        super().__init__()
-        self.number = number
-        self.fn = fn
-        self.signals = signals
-
-    def run(self) -> None:
-        try:
-            result = self.fn()
-        except BaseException as exc:  # noqa: BLE001 - reported to the window
-            exc.traceback_text = traceback.format_exc()
-            self.signals.failed.emit(self.number, exc)
-        else:
-            self.signals.done.emit(self.number, result)
-
-
-class Background(QObject):
-    """Runs plain calls on a thread pool and delivers results on the GUI thread.
-
-    Results reach bound methods of this object (which lives in the GUI thread), so Qt
-    queues them to that thread; callbacks then run there. ``busy_changed(text)`` says what
-    is running ("" when nothing is).
+    ``busy_changed(text)`` says what runs now ("" when nothing does).
     """
 
     busy_changed = Signal(str)
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(2)
-        self.signals = _TaskSignals(self)
-        self.signals.done.connect(self._done)
-        self.signals.failed.connect(self._failed)
-        self._pending: dict[int, tuple[str, Callable, Callable]] = {}
-        self._count = 0
+        self._running: list[Worker] = []
 
-    def submit(self, label: str, fn: Callable[[], Any], on_done: Callable[[Any], None],
-               on_error: Callable[[BaseException], None]) -> None:
-        self._count += 1
-        self._pending[self._count] = (label, on_done, on_error)
+    def start(self, worker: Worker) -> Worker:
+        """Track ``worker`` until it finishes, and start it."""
+        self._running.append(worker)
+        worker.finished.connect(lambda w=worker: self._ended(w))
         self.busy_changed.emit(self.busy_text())
-        self.pool.start(_Task(self._count, fn, self.signals))
+        return worker.start()
 
-    @Slot(int, object)
-    def _done(self, number: int, result: Any) -> None:
-        _label, on_done, _ = self._pending.pop(number)
-        self.busy_changed.emit(self.busy_text())
-        on_done(result)
+    def run(self, label: str, function: Callable[..., Any], on_done: Callable[[Any], None],
+            on_error: Callable[[BaseException], None], *args: Any, **kwargs: Any) -> Worker:
+        """Run a plain call on a thread: ``on_done(result)`` or ``on_error(exception)`` on the
+        GUI thread."""
+        worker = Worker(function, *args, label=label, parent=self, **kwargs)
+        worker.returned.connect(on_done)
+        worker.errored.connect(on_error)
+        return self.start(worker)
 
-    @Slot(int, object)
-    def _failed(self, number: int, exc: BaseException) -> None:
-        _label, _, on_error = self._pending.pop(number)
+    def _ended(self, worker: Worker) -> None:
+        if worker in self._running:
+            self._running.remove(worker)
+        if worker.parent() is self:
+            worker.deleteLater()
         self.busy_changed.emit(self.busy_text())
-        on_error(exc)
 
     def busy_text(self) -> str:
-        return ", ".join(dict.fromkeys(label for label, _, _ in self._pending.values()))
+        return ", ".join(dict.fromkeys(w.label for w in self._running))
 
     def is_busy(self) -> bool:
-        return bool(self._pending)
+        return bool(self._running)
+
+    def cancel_all(self) -> None:
+        for worker in list(self._running):
+            worker.cancel()
 
     def wait(self, timeout_ms: int = 30000) -> bool:
-        """Wait for running calls (polling: QThreadPool.waitForDone would hold the GIL)."""
+        """Wait for every running worker (see `Worker.wait`)."""
         deadline = time.monotonic() + timeout_ms / 1000
-        while self.pool.activeThreadCount() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        return self.pool.activeThreadCount() == 0
-
-
-class StreamJob(QObject):
-    """Runs a generator off the Qt thread and delivers each item on the GUI thread.
-
-    ``factory(should_stop)`` returns an iterator; ``item(obj)`` fires for each value it yields,
-    then ``finished()`` (or ``failed(message, details)``). `stop()` asks the generator to end
-    (it polls ``should_stop()``); live sessions (online decoding) run this way.
-    """
-
-    item = Signal(object)
-    finished = Signal()
-    failed = Signal(str, str)
-
-    def __init__(self, factory: Callable[[Callable[[], bool]], Any], parent: QObject | None = None):
-        super().__init__(parent)
-        self._factory = factory
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="neurodeck-stream", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            for value in self._factory(self._stop.is_set):
-                self.item.emit(value)
-        except BaseException as exc:  # noqa: BLE001 - reported to the window
-            self.failed.emit(str(exc), traceback.format_exc())
-        else:
-            self.finished.emit()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def is_running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def wait(self, timeout_ms: int = 30000) -> bool:
-        """Wait for the generator to end, keeping the GUI thread's events flowing."""
-        from PySide6.QtCore import QCoreApplication
-
-        deadline = time.monotonic() + timeout_ms / 1000
-        while self.is_running() and time.monotonic() < deadline:
-            QCoreApplication.processEvents()
-            time.sleep(0.02)
-        QCoreApplication.processEvents()
-        return not self.is_running()
+        for worker in list(self._running):
+            if not worker.wait(max(0, int((deadline - time.monotonic()) * 1000))):
+                return False
+        return True
