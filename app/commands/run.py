@@ -101,8 +101,10 @@ class _Display:
             self.bar.set_postfix_str(event.message[:60], refresh=False)
 
     def _fold_end(self, event) -> None:
+        from decoders.tasks import headline_order
+
         m = event.metrics
-        shown = ", ".join(f"{k} {m[k]:.3f}" for k in ("accuracy", "kappa", "r2", "correlation") if k in m)
+        shown = ", ".join(f"{k} {m[k]:.3f}" for k in headline_order() if k in m)
         self.bar.write(f"fold {event.fold}: {event.label}: {shown}", file=sys.stderr)
 
     def close(self) -> None:

@@ -1,6 +1,6 @@
 """Where sweep runs execute: a local process pool, or Ray (imported only when asked for).
 
-Both take a list of `Task`s and yield each run's record (see `worker.execute_run`) as it
+Both take a list of `SweepJob`s and yield each run's record (see `worker.execute_run`) as it
 finishes; `cancel` (a threading.Event) stops dispatching, and the runs under way stop at their
 next cancel check (they keep their finished folds for the next start).
 """
@@ -21,7 +21,9 @@ REPO_ROOT = str(Path(__file__).resolve().parents[2])
 
 
 @dataclass
-class Task:
+class SweepJob:
+    """One run of a sweep for an executor: its id, its experiment config and whether it wants a GPU."""
+
     id: str
     config: dict[str, Any]
     wants_gpu: bool = False
@@ -52,25 +54,25 @@ class LocalExecutor:
         self.workers = workers
         self.cpus_per_run = cpus_per_run
 
-    def run(self, tasks: list[Task], sweep_dir: str, cancel: threading.Event) -> Iterator[dict[str, Any]]:
-        if not tasks:
+    def run(self, jobs: list[SweepJob], sweep_dir: str, cancel: threading.Event) -> Iterator[dict[str, Any]]:
+        if not jobs:
             return
         ctx = multiprocessing.get_context("spawn")
-        gpus = cuda_count() if any(t.wants_gpu for t in tasks) else 0
-        cpu_tasks = [t for t in tasks if not (t.wants_gpu and gpus)]
-        gpu_tasks = [t for t in tasks if t.wants_gpu and gpus]
+        gpus = cuda_count() if any(t.wants_gpu for t in jobs) else 0
+        cpu_jobs = [t for t in jobs if not (t.wants_gpu and gpus)]
+        gpu_jobs = [t for t in jobs if t.wants_gpu and gpus]
         workers = (max(1, int(machine_cpus() // self.cpus_per_run)) if self.workers == "auto" else int(self.workers))
         pools = []
         futures = {}
         try:
-            if cpu_tasks:
-                pool = ProcessPoolExecutor(max_workers=min(workers, len(cpu_tasks)), mp_context=ctx)
+            if cpu_jobs:
+                pool = ProcessPoolExecutor(max_workers=min(workers, len(cpu_jobs)), mp_context=ctx)
                 pools.append(pool)
-                futures.update({pool.submit(execute_run, t.id, t.config, sweep_dir): t.id for t in cpu_tasks})
+                futures.update({pool.submit(execute_run, t.id, t.config, sweep_dir): t.id for t in cpu_jobs})
             gpu_pools = [ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_pin_gpu, initargs=(i,))
-                         for i in range(min(gpus, len(gpu_tasks)))]
+                         for i in range(min(gpus, len(gpu_jobs)))]
             pools.extend(gpu_pools)
-            for n, t in enumerate(gpu_tasks):
+            for n, t in enumerate(gpu_jobs):
                 futures[gpu_pools[n % len(gpu_pools)].submit(execute_run, t.id, t.config, sweep_dir)] = t.id
             pending = set(futures)
             while pending:
@@ -112,9 +114,9 @@ class RayExecutor:
         self.cpus_per_run = cpus_per_run
         self.gpus_per_run = gpus_per_run
 
-    def run(self, tasks: list[Task], sweep_dir: str, cancel: threading.Event) -> Iterator[dict[str, Any]]:
+    def run(self, jobs: list[SweepJob], sweep_dir: str, cancel: threading.Event) -> Iterator[dict[str, Any]]:
         ray = self.ray
-        if not tasks:
+        if not jobs:
             return
         if not ray.is_initialized():
             try:
@@ -129,7 +131,7 @@ class RayExecutor:
                             **{k: v for k, v in os.environ.items() if k.startswith("NEURODECK_")}}}
         remote = ray.remote(execute_run)
         refs = {}
-        for t in tasks:
+        for t in jobs:
             options = {"num_cpus": self.cpus_per_run, "num_gpus": self.gpus_per_run if t.wants_gpu else 0,
                        "runtime_env": env, "max_retries": 0}
             refs[remote.options(**options).remote(t.id, t.config, sweep_dir)] = t.id

@@ -15,8 +15,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-PREFERRED = ("accuracy", "balanced_accuracy", "r2", "correlation")
-
+from decoders.tasks import headline_order
 
 def collect(folder: str | Path) -> list[dict[str, Any]]:
     """One row per planned run: id, labels, condition, state, metrics (summary means), seconds."""
@@ -49,8 +48,10 @@ def collect(folder: str | Path) -> list[dict[str, Any]]:
 
 
 def main_metric(rows: list[dict[str, Any]]) -> str | None:
+    """The metric the report compares conditions by: the first of the tasks' headline metrics
+    (`decoders.tasks.headline_order`) that the finished runs report."""
     names = [k for r in rows for k in r["metrics"]]
-    return next((p for p in PREFERRED if p in names), names[0] if names else None)
+    return next((p for p in headline_order() if p in names), names[0] if names else None)
 
 
 def paired_tests(rows: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .executors import Task, make_executor
+from .executors import SweepJob, make_executor
 from .folder import STATE, finished_runs
 from .spec import RunPlan, SweepSpec, expand
 from .worker import CANCEL_FILE
@@ -66,14 +66,14 @@ def run_sweep(spec: SweepSpec, base_dir: str | Path = ".", *, out_dir: str | Pat
                            gpus_per_run=spec.executor.gpus_per_run) if todo else None
     emit({"kind": "sweep_start", "folder": str(folder), "runs": [p.id for p in todo], "skipped": result.skipped,
           "executor": kind})
-    tasks = [Task(p.id, _with_runs_dir(p.config, folder), p.uses_torch and p.config["training"]["device"] != "cpu")
+    jobs = [SweepJob(p.id, _with_runs_dir(p.config, folder), p.uses_torch and p.config["training"]["device"] != "cpu")
              for p in todo]
     t0 = time.perf_counter()
     finished = threading.Event()
     stop = threading.Thread(target=_forward_cancel, args=(cancel, finished, folder / STATE / CANCEL_FILE), daemon=True)
     stop.start()
     try:
-        for record in runner.run(tasks, str(folder), cancel) if runner else ():
+        for record in runner.run(jobs, str(folder), cancel) if runner else ():
             record["executor"] = kind
             write_json(folder / STATE / "status" / f"{record['id']}.json", record)
             result.executed.append(record)
