@@ -162,7 +162,7 @@ def evaluate(data: DecodingSet, decoder: DecoderSource, protocol: str = "kfold",
                               confusion=result.metrics.get("confusion"), label=split.label))
         if on_fold is not None:
             on_fold(result)
-        progress.unit_done(f"fold {split.fold} done: {_headline(result.metrics, task)}")
+        progress.unit_done(f"fold {split.fold} done: {_headline(result.metrics, task, data.paradigm)}")
 
     folds = [results[s.fold] for s in splits]
     timings = {"fit_seconds_mean": float(np.mean([f.fit_seconds for f in folds])),
@@ -269,6 +269,10 @@ def _test(model: Decoder, data: DecodingSet, split: Split, task: Task, fit_secon
     m = spec.metric_function()(y_true, y_pred, **_kwargs(
         spec.metric_function(), proba=proba, n_classes=data.n_classes or None,
         target_names=data.target_names or None))
+    if getattr(data, "paradigm", None) == "speller" and proba is not None:  # letters from the flashes
+        from .speller import speller_metrics
+
+        m.update(speller_metrics(data, split.test, proba))
     return FoldResult(split.fold, split.label, split.test, y_true, y_pred, proba, m, fit_seconds, ms,
                       len(split.train), dict(split.info))
 
@@ -360,8 +364,10 @@ def _scalars(m: dict[str, Any]) -> dict[str, float]:
     return {k: v for k, v in m.items() if isinstance(v, (int, float))}
 
 
-def _headline(m: dict[str, Any], task: Task) -> str:
-    keys = get_task(task).metric_names[:3]
+def _headline(m: dict[str, Any], task: Task, paradigm: str | None = None) -> str:
+    from .tasks import headline_metrics
+
+    keys = headline_metrics(task, paradigm)
     return ", ".join(f"{k} {m[k]:.3f}" for k in keys if k in m)
 
 

@@ -141,3 +141,23 @@ def test_calibration_run_spells_the_spelling_run(spell):
     assert m["itr_bits_min_15"] == pytest.approx(np.log2(36) * 60 / (15 * 12 * 0.25 + 8.5))
     assert m["dynamic_char_accuracy"] == 1.0
     assert m["dynamic_flashes_per_letter"] < m["fixed_flashes_per_letter"] == 180
+
+
+# ------------------------------------------------------------------ through neurodeck run
+def test_neurodeck_run_calibration_protocol_writes_speller_metrics(tmp_path, monkeypatch):
+    import json
+
+    from app.cli import main
+
+    repo = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(repo)
+    code = main(["run", "resources/experiments/bci2000-p300-speller-lda.yaml", "--out", str(tmp_path), "--quiet"])
+    assert code in (0, None)
+    metrics = json.loads(next(tmp_path.glob("*/metrics.json")).read_text())
+    assert metrics["protocol"] == "calibration"
+    fold = metrics["folds"][0]
+    assert fold["train_runs"] == ["eeg3_1"] and fold["test_runs"] == ["eeg3_2"]
+    assert fold["speller_target_text"] == "6MK?" and fold["spelled_15"] == "6MK?"
+    assert metrics["summary"]["char_accuracy_15"]["mean"] == 1.0
+    assert metrics["summary"]["roc_auc"]["mean"] > 0.9
+    assert metrics["summary"]["dynamic_flashes_per_letter"]["mean"] < 180
