@@ -13,20 +13,22 @@ class BrowsedSource:
     recordings: list = field(default_factory=list)
     summary: dict = field(default_factory=dict)
     data_path: str | None = None
+    kind: str | None = None     # the source kind asked for (None: detected)
 
 
-def open_for_browsing(source: str, data_path: str | None = None) -> BrowsedSource:
-    """Open a file, folder, BIDS root, public dataset or demo for browsing. Sources that
-    build a decoding set directly (tables, some demos) yield no recordings, only a summary."""
+def open_for_browsing(source: str, data_path: str | None = None, kind: str | None = None) -> BrowsedSource:
+    """Open a file, folder, BIDS root, public dataset or demo for browsing, read as source
+    kind ``kind`` (None: detected). Sources that build a decoding set directly (tables, some
+    demos) yield no recordings, only a summary."""
     from . import sources
 
     source = str(source)
     recordings = []
-    if sources.is_browsable(source):
-        recordings = sources.open_for_browsing(source, data_path=data_path)
+    if sources.is_browsable(source, kind):
+        recordings = sources.open_for_browsing(source, kind, data_path=data_path)
     if not recordings:
-        return BrowsedSource(source, [], sources.describe(source, data_path=data_path), data_path)
-    return BrowsedSource(source, recordings, summarize_recordings(source, recordings), data_path)
+        return BrowsedSource(source, [], sources.describe(source, kind, data_path=data_path), data_path, kind)
+    return BrowsedSource(source, recordings, summarize_recordings(source, recordings), data_path, kind)
 
 
 def recording_events(recording) -> list[tuple[float, str]]:

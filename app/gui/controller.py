@@ -90,8 +90,9 @@ class Workbench(QObject):
         self.runs_changed.emit()
 
     # ------------------------------------------------------------------------ data
-    def open(self, source: str | Path, data_path: str | None = None) -> None:
-        """Open a file, folder, BIDS root, public dataset name or ``demo:NAME``."""
+    def open(self, source: str | Path, data_path: str | None = None, kind: str | None = None) -> None:
+        """Open a file, folder, BIDS root, public dataset name or ``demo:NAME``, read as
+        source kind ``kind`` (None: detected)."""
         from data.sources import names_a_path
 
         source = str(source)
@@ -113,7 +114,7 @@ class Workbench(QObject):
                 self.load_trials()
 
         self.background.run(label, open_source, done, lambda exc: self._report("Cannot open data", exc),
-                            source, data_path)
+                            source, data_path, kind)
 
     def update_spec(self, **changes: Any) -> bool:
         """Change dataset settings; a bad value becomes an error message. Returns success."""

@@ -1,6 +1,12 @@
 """Data view: choose a source (file, folder, BIDS root, public dataset, demo), read its
 summary, browse the signal, set preprocessing and see the trial counts at once, inspect
-the epochs."""
+the epochs.
+
+What is shown follows what the data declares, never a kind's name: recordings (a browsable
+source) get the signal browser, the EEG/MEG preprocessing controls and the epochs; a source
+kind with an options model gets a form of those options; a loaded set gets the panes whose
+``applies_to(data)`` accepts it (ROI series or NIfTI volumes: fMRI; stimulus images:
+Stimuli; continuous features and targets: Features)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,11 +16,16 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
                                QHeaderView, QInputDialog, QLabel, QLineEdit, QPushButton, QSplitter,
                                QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
+from .continuous_panes import ContinuousPane
 from .epochs_view import EpochsView
 from .fmri_panes import FmriPane
-from .models import events_of
-from .param_form import format_value, parse_text
+from .models import describe_params, events_of
+from .param_form import ParamForm, format_value, parse_text
 from .signal_browser import SignalBrowser, source_of
+from .stimulus_panes import StimulusPane
+from .summary_text import summary_html
+
+__all__ = ["DataView", "file_filter", "kinds_reading", "summary_html"]
 
 
 def file_filter() -> str:
@@ -25,6 +36,26 @@ def file_filter() -> str:
     every = " ".join(dict.fromkeys(p for k in kinds for p in k.extensions))
     return ";;".join([f"Data files ({every})"] + [f"{k.description} ({' '.join(k.extensions)})" for k in kinds]
                      + ["All files (*)"])
+
+
+def kinds_reading(path: str) -> list:
+    """The source kinds that read the file ``path``: the detected one first, then every other
+    kind whose declared file patterns match its name (``.mat`` is a feature table or stimulus
+    pairs; only the person knows which)."""
+    import fnmatch
+
+    from data import sources
+    from data.errors import DataError
+
+    name = Path(path).name.lower()
+    try:
+        found = [sources.detect(path)]
+    except DataError:
+        found = []
+    for kind in sources.available():
+        if kind not in found and any(fnmatch.fnmatch(name, p.lower()) for p in kind.extensions):
+            found.append(kind)
+    return found
 
 
 class DataView(QWidget):
@@ -114,8 +145,8 @@ class DataView(QWidget):
         self.make_trials.setToolTip("Epoch and preprocess now, for the epochs view (training does it anyway)")
         self.make_trials.clicked.connect(self.wb.load_trials)
 
-        pre_box = QGroupBox("Preprocessing")
-        form = QFormLayout(pre_box)
+        self.preprocessing_box = QGroupBox("Preprocessing")
+        form = QFormLayout(self.preprocessing_box)
         form.addRow("subjects", self.subjects_edit)
         form.addRow("band", band_row)
         form.addRow("notch", self.notch_edit)
@@ -130,11 +161,21 @@ class DataView(QWidget):
                           self.tmax_box, self.reference_box, self.classes, self.make_trials]
         self._wire_controls()
 
+        # the source kind's own options (a NIfTI mask, an ROI folder's phenotype columns ...)
+        self.options_box = QGroupBox("Source options")
+        self.options_box.setToolTip("Options of this kind of source (dataset.options in an experiment file)")
+        self.options_form = ParamForm()
+        self.options_form.value_changed.connect(self._option_edited)
+        self.options_kind = None
+        QVBoxLayout(self.options_box).addWidget(self.options_form)
+        self.options_box.hide()
+
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
         ll.addWidget(summary_box)
-        ll.addWidget(pre_box, 1)
+        ll.addWidget(self.options_box)
+        ll.addWidget(self.preprocessing_box, 1)
         left.setMinimumWidth(330)
         left.setMaximumWidth(420)
 
@@ -151,6 +192,7 @@ class DataView(QWidget):
         rec_row.addWidget(self.recording_box, 1)
         sl.addLayout(rec_row)
         sl.addWidget(self.browser, 1)
+        self.signal_tab = signal_tab
         self.epochs = EpochsView()
         self.tabs = QTabWidget()
         self.tabs.addTab(signal_tab, "Signal")
@@ -158,7 +200,12 @@ class DataView(QWidget):
         self.fmri = FmriPane()
         self.fmri.subject_changed.connect(lambda _: self._browse_fmri())
         self.tabs.addTab(self.fmri, "fMRI")
-        self._show_tabs_for(fmri=False)   # each modality sees only its own tabs
+        self.stimuli = StimulusPane()
+        self.tabs.addTab(self.stimuli, "Stimuli")
+        self.continuous = ContinuousPane()
+        self.tabs.addTab(self.continuous, "Features")
+        self.set_panes = (self.fmri, self.stimuli, self.continuous)   # each shown for the sets it applies to
+        self._show_tabs(recordings=False, data=None)   # each modality sees only its own tabs
         self.tabs.currentChanged.connect(self._tab_changed)
 
         split = QSplitter(Qt.Horizontal)
@@ -199,12 +246,24 @@ class DataView(QWidget):
     def ask_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a recording", self.wb.settings.last_folder, file_filter())
         if path:
-            self.wb.open(path)
+            self.open_path(path)
 
     def ask_folder(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Open a folder or BIDS root", self.wb.settings.last_folder)
         if path:
             self.wb.open(path)
+
+    def open_path(self, path: str) -> None:
+        """Open ``path``; when several source kinds read its file type, ask which one."""
+        kinds = kinds_reading(path) if Path(path).is_file() else []
+        kind = None
+        if len(kinds) > 1:
+            labels = [f"{k.name}: {k.description}" for k in kinds]
+            label, ok = QInputDialog.getItem(self, "Read as", f"Read {Path(path).name} as:", labels, 0, False)
+            if not ok:
+                return
+            kind = kinds[labels.index(label)].name
+        self.wb.open(path, kind=kind)
 
     def _list_named_sources(self) -> dict[str, object]:
         """Fill the chooser from the source registry: each kind's ready-made sources (demos),
@@ -244,6 +303,40 @@ class DataView(QWidget):
         if source is None or not kind.function("detect")(source):   # e.g. a dataset name left empty
             return
         self.wb.open(source, data_path=folder)
+
+    def _option_edited(self, name: str, value) -> None:
+        """A source option changed: check it, then remake the set (or recount the trials)."""
+        if self.model.spec is None:
+            return
+        options = {**(self.model.spec.options or {}), name: value}
+        self.options_form.set_error(name, None)
+        if not self.wb.update_spec(options=options):
+            self.options_form.set_error(name, "refused: see the message above")
+            return
+        if not self.model.recordings:
+            self.wb.load_trials()
+
+    def _show_options(self) -> None:
+        """The form of the source kind's options (hidden when the kind takes none)."""
+        from data import sources
+        from data.errors import DataError
+
+        spec = self.model.spec
+        kind = None
+        if spec is not None:
+            try:
+                kind = sources.detect(spec.source, spec.kind)
+            except DataError:
+                kind = None
+        self.options_kind = kind if kind is not None and kind.options is not None else None
+        if self.options_kind is None:
+            self.options_form.set_fields([], {})
+            self.options_box.hide()
+            return
+        fields = describe_params(self.options_kind.function("options"))
+        self.options_form.set_fields(fields, dict(spec.options or {}))
+        self.options_box.setTitle(f"Source options ({self.options_kind.name})")
+        self.options_box.show()
 
     def apply_controls(self) -> None:
         """Send the preprocessing controls to the model (which recounts the trials)."""
@@ -297,20 +390,29 @@ class DataView(QWidget):
             self.epochs.set_trials(None)
         elif change == "trials":
             self._show_counts()
-            fmri = self.fmri.applies_to(self.model.trials)   # fMRI sets: the fMRI tab, not epochs
-            self.epochs.set_trials(None if fmri else self.model.trials)
-            self.fmri.set_data(self.model.trials)
-            self._show_tabs_for(fmri=fmri)
-            if fmri:
-                self.tabs.setCurrentWidget(self.fmri)
+            data = self.model.trials
+            panes = [pane for pane in self.set_panes if pane.applies_to(data)]
+            self.epochs.set_trials(None if panes or not self.model.recordings else data)
+            for pane in self.set_panes:
+                pane.set_data(data)
+            self._show_tabs(bool(self.model.recordings), data)
+            if not self.model.recordings and self.model.content is not None:
+                self.summary.setText(summary_html(self.model.content.summary, data))
+            if panes:
+                self.tabs.setCurrentWidget(panes[0])
                 self._browse_fmri()
         elif change == "bads":
             self.browser.set_bads(self.model.bads)
             self.epochs.set_trials(None)
 
-    def _show_tabs_for(self, fmri: bool) -> None:
-        self.tabs.setTabVisible(self.tabs.indexOf(self.fmri), fmri)
-        self.tabs.setTabVisible(self.tabs.indexOf(self.epochs), not fmri)
+    def _show_tabs(self, recordings: bool, data) -> None:
+        """Recordings: Signal and Epochs; a set: the panes that apply to it (ROI series are
+        also browsed as signals)."""
+        for pane in self.set_panes:
+            self.tabs.setTabVisible(self.tabs.indexOf(pane), pane.applies_to(data))
+        self.tabs.setTabVisible(self.tabs.indexOf(self.epochs), recordings)
+        self.tabs.setTabVisible(self.tabs.indexOf(self.signal_tab),
+                                recordings or self.fmri.is_roi_set(data) or data is None)
 
     def _browse_fmri(self) -> None:
         """A ROI-series set's chosen subject in the signal browser, up to 120 s (or points) shown."""
@@ -323,6 +425,13 @@ class DataView(QWidget):
         content = self.model.content
         self.source_label.setText(content.source)
         self.summary.setText(summary_html(content.summary))
+        for pane in self.set_panes:   # nothing of the last source stays on screen
+            pane.set_data(None)
+        recordings = bool(content.recordings)
+        self._show_tabs(recordings, None)
+        self.tabs.setCurrentWidget(self.signal_tab)
+        self.preprocessing_box.setVisible(recordings)   # band, notch, reference, window: recordings only
+        self._show_options()
         self.recording_box.blockSignals(True)
         self.recording_box.clear()
         for rec in content.recordings:
@@ -341,8 +450,8 @@ class DataView(QWidget):
             self.classes.setItem(row, 0, item)
             self.classes.setItem(row, 1, QTableWidgetItem(event))
         self.classes.blockSignals(False)
-        self._set_enabled(bool(content.recordings))
-        self.make_trials.setEnabled(True)
+        self._set_enabled(recordings)
+        self.make_trials.setEnabled(recordings)
         self._show_spec()
         self.epochs.set_info(content.recordings[0].raw.info if content.recordings else None)
         self.epochs.set_trials(self.model.trials)
@@ -389,33 +498,3 @@ class DataView(QWidget):
         rec = recordings[min(index, len(recordings) - 1)]
         self.browser.set_source(source_of(rec, events_of(rec)), self.model.bads)
 
-
-def summary_html(summary: dict) -> str:
-    """The summary dict (`data.info.describe` keys) as a few readable lines."""
-    if not summary:
-        return ""
-    rows = []
-    channels = summary.get("channel_counts") or {}
-    if channels:
-        rows.append(("channels", ", ".join(f"{n} {kind}" for kind, n in channels.items())))
-    sfreq = summary.get("sfreq")
-    if sfreq:
-        rows.append(("sampling rate", ", ".join(f"{s:g} Hz" for s in (sfreq if isinstance(sfreq, list) else [sfreq]))))
-    if summary.get("duration_s"):
-        minutes = summary["duration_s"] / 60
-        rows.append(("duration", f"{minutes:.1f} min in {summary.get('n_recordings', 1)} recording(s)"))
-    events = summary.get("events") or {}
-    if events:
-        rows.append(("events", ", ".join(f"{k} ×{v}" for k, v in events.items())))
-    for key in ("subjects", "sessions", "runs"):
-        values = summary.get(key)
-        if values:
-            shown = ", ".join(map(str, values[:12])) + (" …" if len(values) > 12 else "")
-            rows.append((key, f"{len(values)}: {shown}"))
-    for key in ("kind", "n_samples", "n_features", "targets", "classes", "modality", "description"):
-        if key in summary and key not in ("kind",) and summary[key] not in (None, "", []):
-            rows.append((key, str(summary[key])))
-    if not rows:
-        rows = [(k, str(v)) for k, v in summary.items() if k != "source"][:10]
-    cells = "".join(f"<tr><td style='padding-right:10px'><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows)
-    return f"<table>{cells}</table>"

@@ -62,13 +62,32 @@ class FmriPane(QWidget):
         self.set_data(None)
 
     @staticmethod
-    def applies_to(data) -> bool:
-        return data is not None and getattr(data, "modality", "") in ("fmri-roi", "fmri")
+    def is_roi_set(data) -> bool:
+        """ROI series: trials of (ROIs, time points)."""
+        return data is not None and data.modality == "fmri-roi" and np.ndim(data.X) == 3
+
+    @staticmethod
+    def is_volume_set(data) -> bool:
+        """Samples read from NIfTI images (a stimulus-pair or simulated set has none to slice)."""
+        from data.fmri.views import nifti_image
+
+        return data is not None and data.modality == "fmri" and nifti_image(data) is not None
+
+    @classmethod
+    def applies_to(cls, data) -> bool:
+        return cls.is_roi_set(data) or cls.is_volume_set(data)
+
+    def apply_theme(self) -> None:
+        """Colour the plots for the current theme (`theme.apply` calls it)."""
+        from . import theme
+
+        for plot in (self.series_plot, self.fc_plot, self.diff_plot, self.volume_plot):
+            theme.style_plot(plot)
 
     def set_data(self, data) -> None:
         self.data = data if self.applies_to(data) else None
-        roi = self.data is not None and self.data.modality == "fmri-roi"
-        nifti = self.data is not None and self.data.modality == "fmri"
+        roi = self.is_roi_set(self.data)
+        nifti = self.is_volume_set(self.data)
         self.roi_panel.setVisible(roi)
         self.volume_plot.setVisible(nifti)
         if roi:
@@ -77,6 +96,9 @@ class FmriPane(QWidget):
             self._show_volume()
         else:
             self.note.setText("Open an fMRI data set (ROI series or NIfTI) to see it here.")
+            self.series_plot.clear()
+            for image in (self.fc_image, self.diff_image, self.volume_image, self.overlay_image):
+                image.clear()
 
     # ---------------------------------------------------------------- ROI series
     def _show_roi_set(self) -> None:
@@ -105,7 +127,7 @@ class FmriPane(QWidget):
         from data.fmri.views import subject_connectivity
 
         d = self.data
-        if d is None or d.modality != "fmri-roi":
+        if not self.is_roi_set(d):
             return
         x = d.X[index]
         x = x[:, ~np.isnan(x).any(axis=0)]
@@ -124,7 +146,7 @@ class FmriPane(QWidget):
         from .signal_browser import ArraySource
 
         d = self.data
-        if d is None or d.modality != "fmri-roi":
+        if not self.is_roi_set(d):
             return None
         x = d.X[self.subject_box.value()]
         x = x[:, ~np.isnan(x).any(axis=0)]
@@ -147,6 +169,6 @@ class FmriPane(QWidget):
             self.overlay_image.setImage(rgba)
         else:
             self.overlay_image.clear()
-        self.volume_plot.setTitle(f"mean volume, axial slices" + (f", {name} over it" if name else ""))
-        self.note.setText(f"{len(self.data)} samples, {self.data.X.shape[1]} features, "
+        self.volume_plot.setTitle("mean volume, axial slices" + (f", {name} over it" if name else ""))
+        self.note.setText(f"{len(self.data)} samples, {self.data.X.shape[1]} voxels, "
                           f"classes {', '.join(self.data.class_names)}")

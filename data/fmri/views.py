@@ -1,6 +1,7 @@
 """What the fMRI panes of the Data view draw, computed without Qt: a subject's ROI
-connectivity matrix, the group difference of mean connectivity between two classes, and
-axial slices of a NIfTI set's mean volume with its mask or atlas."""
+connectivity matrix, the group difference of mean connectivity between two classes, axial
+slices of a NIfTI set's mean volume with its mask or atlas, and for stimulus-pair sets the
+distinct stimulus images, the voxels each subject has and the size of each split."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,6 +9,58 @@ from pathlib import Path
 import numpy as np
 
 from ..decoding_set import DecodingSet
+from ..errors import DataError
+
+NIFTI_SUFFIXES = (".nii", ".nii.gz")
+
+
+def nifti_image(data: DecodingSet) -> str | None:
+    """The first NIfTI image the set was read from (its provenance), None when there is none
+    (a simulated or a stimulus-pair set)."""
+    files = data.provenance.get("files") or []
+    return next((str(f) for f in files if str(f).lower().endswith(NIFTI_SUFFIXES)), None)
+
+
+def has_stimulus_images(data: DecodingSet) -> bool:
+    """True when each sample carries the image shown (``stimuli`` of shape (n, H, W[, C]));
+    ERP sets keep stimulus codes there instead, (n, 3)."""
+    return data.stimuli is not None and np.ndim(data.stimuli) >= 3
+
+
+def distinct_stimuli(data: DecodingSet, limit: int = 24) -> tuple[np.ndarray, list[str]]:
+    """Up to ``limit`` distinct stimulus images in order of first appearance, and a caption
+    for each (its class when labelled, else how many samples showed it)."""
+    if not has_stimulus_images(data):
+        raise DataError("this set holds no stimulus images.")
+    flat = np.ascontiguousarray(np.asarray(data.stimuli).reshape(len(data.stimuli), -1))
+    _, first, counts = np.unique(flat.view(np.dtype((np.void, flat.dtype.itemsize * flat.shape[1]))),
+                                 return_index=True, return_counts=True)
+    order = np.argsort(first)[:limit]
+    picks, counts = first[order], counts[order]
+    captions = []
+    for index, count in zip(picks, counts):
+        label = ""
+        if data.y is not None and data.class_names and np.ndim(data.y) == 1:
+            label = data.class_names[int(data.y[index])]
+        captions.append(label or f"×{int(count)}")
+    return np.asarray(data.stimuli)[picks], captions
+
+
+def voxels_per_subject(data: DecodingSet) -> dict[str, int]:
+    """Features (voxels) each subject has: columns not NaN in its samples (subjects with fewer
+    voxels are NaN-padded in a stacked set)."""
+    X = np.asarray(data.X)
+    out = {}
+    for subject in data.subjects:
+        rows = X[data.subject == subject].reshape(int((data.subject == subject).sum()), -1)
+        out[subject] = int((~np.isnan(rows).all(axis=0)).sum()) if np.issubdtype(rows.dtype, np.floating) \
+            else rows.shape[1]
+    return out
+
+
+def split_sizes(data: DecodingSet) -> dict[str, int]:
+    """Samples per split (the ``session`` of stimulus-pair sets: train, test)."""
+    return {name: int((data.session == name).sum()) for name in dict.fromkeys(data.session.tolist())}
 
 
 def subject_connectivity(X: np.ndarray, index: int) -> np.ndarray:
@@ -50,11 +103,11 @@ def mean_volume_slices(data: DecodingSet) -> tuple[np.ndarray, np.ndarray | None
     given) and the overlay's file name."""
     from .nifti import _resolve, _root, read_image
 
-    files = data.provenance.get("files") or []
     params = next((s["params"] for s in data.provenance.get("steps", []) if s.get("name") == "nifti"), {})
-    image = next((f for f in files if f.lower().endswith((".nii", ".nii.gz"))), None)
+    image = nifti_image(data)
     if image is None:
-        raise ValueError("not a NIfTI set: no image in its provenance")
+        raise DataError("not a NIfTI set: no image in its provenance (stimulus-pair and simulated "
+                        "sets have no volumes to slice).")
     mean = np.asarray(read_image(Path(image), ndim=4).get_fdata(dtype=np.float32)).mean(axis=3)
     overlay_name = params.get("atlas") or params.get("mask")
     if not overlay_name:

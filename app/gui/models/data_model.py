@@ -27,9 +27,22 @@ def suggested_spec(source: str) -> dict:
             dataset = (yaml.safe_load(path.read_text()) or {}).get("dataset") or {}
         except (OSError, yaml.YAMLError):
             continue
-        if dataset.get("source") == source and not dataset.get("data_path"):
+        if _same_source(dataset.get("source"), source) and not dataset.get("data_path"):
             return {k: v for k, v in dataset.items() if k != "source"}
     return {}
+
+
+def _same_source(named, source: str) -> bool:
+    """True when an experiment's ``dataset.source`` names ``source`` (paths compared resolved)."""
+    from pathlib import Path
+
+    from data.sources import names_a_path
+
+    if not isinstance(named, str):
+        return False
+    if named == source:
+        return True
+    return names_a_path(named) and names_a_path(source) and Path(named).resolve() == Path(source).resolve()
 
 
 def fold_key(value) -> int | str:
@@ -87,11 +100,12 @@ class DataModel(Observable):
         from data.spec import DatasetSpec
 
         self.content = content
+        chosen = {"kind": content.kind} if getattr(content, "kind", None) else {}
         try:
             self.spec = DatasetSpec(source=content.source, data_path=content.data_path,
-                                    **suggested_spec(content.source))
+                                    **{**suggested_spec(content.source), **chosen})
         except ValueError:
-            self.spec = DatasetSpec(source=content.source, data_path=content.data_path)
+            self.spec = DatasetSpec(source=content.source, data_path=content.data_path, **chosen)
         self.bads = set(content.summary.get("bads", []))
         self.trials = None
         self._recount()
