@@ -163,8 +163,11 @@ def _drain(generator, cancel, emit, cooperative: bool):
 def run_in_child(function: Callable, args: tuple, kwargs: dict, sender, cancel) -> None:
     """Entry point of a worker's child process: lower its priority, run ``function``, send
     what it yields and then its outcome through ``sender``; stop when the pipe breaks (the
-    window is gone)."""
+    window is gone), and end when the window's process ends, however it ends."""
+    from .parent_death import end_with_parent
+
     lower_priority()
+    end_with_parent(on_parent_gone=cancel.set)
 
     def send(message) -> None:
         try:
