@@ -294,6 +294,9 @@ def run_experiment(config: ExperimentConfig | dict, on_event: Callable | None = 
     cls = registry.get(config.decoder.name)
     _check_input_kind(cls, data, config)
     params = _decoder_params(cls, config, data)
+    from decoders.compatibility import check_experiment   # refused before any fold (issue 20)
+    check_experiment(cls, params, config.evaluation.protocol,
+                     config.evaluation.model_dump(exclude={"protocol"}, exclude_unset=True), data)
     prototype = registry.create(config.decoder.name, params)
     from .setup_warnings import setup_warnings
     for warning in setup_warnings(cls, params, data, config.evaluation):

@@ -1,14 +1,52 @@
-"""`preflight`: everything a run checks before its first fold, and nothing it trains or writes
+"""`preflight`: everything a run checks before its first fold, and nothing it keeps
 (``neurodeck run EXPERIMENT --check``). The file is validated, the data loaded (the trial
 cache may be filled), the decoder built with the parameters the data supplies, the device
-resolved and the protocol's folds cut, so a bad value anywhere is an input error at once."""
+resolved and the protocol's folds cut, so a bad value anywhere is an input error at once.
+
+`experiment_problems` is the one feasibility check of an experiment against its data
+(issue 20): the decoder against the data (`decoders.compatibility`), the protocol's own
+check (groups, classes per split, each naming what to choose instead), the channels the
+decoder's settings need. `check_experiment` raises `InfeasibleExperiment` with all of them;
+`run_experiment` calls it before any fold (so ``neurodeck run`` and each run of a sweep
+refuse at once, exit 2), and the GUI's Start calls it on the trials it holds.
+
+`estimate_cost` predicts the wall time of a run: for a neural decoder one timed stretch of
+training on one fold (the set-up until the first batch, then batches until the first epoch
+ends or `PROBE_BUDGET_S` passes) scaled to the epochs, the folds and the final fit; for a
+classical one a timed fit and prediction on one fold scaled to the others.
+"""
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .experiment import (ExperimentConfig, _absolute_paths, _check_input_kind, _decoder_params, _device_name,
-                         validate_config)
+from decoders.compatibility import InfeasibleExperiment, Problem
+from decoders.compatibility import experiment_problems as compatibility_problems
+
+from .experiment import (ExperimentConfig, _absolute_paths, _check_input_kind, _decoder_params,
+                         _device_name, validate_config)
+
+PROBE_BUDGET_S = 20.0      # the longest a neural decoder's timed stretch of training runs
+RUN_OVERHEAD_S = 1.5       # writing the run folder (predictions, figures, model): measured, bench_preflight.py
+
+
+@dataclass
+class CostEstimate:
+    """A predicted wall time for a run, and how it was obtained."""
+
+    seconds: float
+    n_folds: int
+    fold_seconds: float            # the timed fold's fit (+ prediction), as measured or extrapolated
+    final_fit_seconds: float
+    method: str                    # how the timed fold was measured
+    device: str
+
+    def describe(self) -> str:
+        return (f"about {format_duration(self.seconds)} ({self.n_folds} folds x ~{format_duration(self.fold_seconds)}"
+                f"{f' + final fit ~{format_duration(self.final_fit_seconds)}' if self.final_fit_seconds else ''}; "
+                f"{self.method}; {self.device})")
 
 
 @dataclass
@@ -21,26 +59,221 @@ class Preflight:
     data: dict[str, Any]
     n_folds: int
     warnings: list[str] = field(default_factory=list)
+    estimate: CostEstimate | None = None
+    estimate_error: str | None = None
 
     def describe(self) -> str:
         lines = [f"{self.decoder} | {self.protocol} | {self.n_folds} folds | device {self.device}",
                  f"  data: {self.data.get('n_samples', '?')} samples, shape {self.data.get('shape')}"]
+        if self.estimate is not None:
+            lines.append(f"  estimated time: {self.estimate.describe()}")
+        elif self.estimate_error:
+            lines.append(f"  estimated time: unknown ({self.estimate_error})")
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
 
-def preflight(config: ExperimentConfig | dict) -> Preflight:
+def format_duration(seconds: float) -> str:
+    """"45 s", "3 min 10 s", "1 h 05 min"."""
+    if not math.isfinite(seconds):
+        return "?"
+    s = int(round(seconds))
+    if s < 60:
+        return f"{max(seconds, 0):.1f} s" if seconds < 10 else f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {(s % 3600) // 60:02d} min"
+
+
+# ---------------------------------------------------------------------- feasibility
+def experiment_problems(config: ExperimentConfig, data, cls=None, params: dict[str, Any] | None = None) -> list[Problem]:
+    """Every reason ``config`` cannot run on ``data`` (empty: it can), from counts and
+    declarations only (`decoders.compatibility.experiment_problems`): nothing is trained.
+
+    Parameters
+    ----------
+    config : ExperimentConfig
+    data : DecodingSet
+        The loaded data.
+    cls : type of Decoder, optional
+        The decoder class (looked up from ``config`` when omitted).
+    params : dict, optional
+        The decoder's parameters (the file's and the data's), for the channel checks.
+    """
+    from decoders import registry
+
+    cls = cls or registry.get(config.decoder.name)
+    options = config.evaluation.model_dump(exclude={"protocol"}, exclude_unset=True)
+    return compatibility_problems(cls, params or {}, config.evaluation.protocol, options, data)
+
+
+def check_experiment(config: ExperimentConfig, data, cls=None, params: dict[str, Any] | None = None) -> None:
+    """Raise `InfeasibleExperiment` when `experiment_problems` finds any."""
+    problems = experiment_problems(config, data, cls, params)
+    if problems:
+        raise InfeasibleExperiment(problems)
+
+
+def check_before_start(config: ExperimentConfig | dict, data) -> None:
+    """The GUI's Start: validate ``config`` and check it against the trials already loaded
+    (``data``; None: nothing to check here, the run checks once it has loaded them).
+
+    Raises
+    ------
+    InfeasibleExperiment, ConfigError
+    """
+    if data is None:
+        return
+    from decoders import registry
+
+    config = validate_config(config if isinstance(config, ExperimentConfig) else dict(config))
+    cls = registry.get(config.decoder.name)
+    check_experiment(config, data, cls, _decoder_params(cls, config, data))
+
+
+# ---------------------------------------------------------------------------- cost
+class _BatchProbe:
+    """A cancel flag that times a decoder's training: every batch checks it, the engine's
+    first `Progress` event (sent after batch 1) gives the number of batches, the first
+    `EpochEnd` the length of an epoch. It turns itself on (stopping the fit with
+    `Cancelled`) once an epoch ended or `budget_s` passed after the first batch."""
+
+    def __init__(self, budget_s: float):
+        self.budget_s = budget_s
+        self.calls: list[float] = []
+        self.first_batch_start: float | None = None
+        self.first_progress: float | None = None
+        self.total_batches: int | None = None
+        self.epoch_end: float | None = None
+        self.n_epochs: int | None = None
+        self.stopped = False
+
+    def is_set(self) -> bool:
+        now = time.perf_counter()
+        self.calls.append(now)
+        if self.first_progress is not None and now - self.first_progress > self.budget_s:
+            self.stopped = True
+        return self.stopped
+
+    def set(self) -> None:
+        self.stopped = True
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self.stopped
+
+    def on_event(self, event) -> None:
+        from decoders.events import EpochEnd, Progress
+
+        now = time.perf_counter()
+        if isinstance(event, Progress) and self.first_progress is None and 0 < event.fraction < 1:
+            self.first_progress = now
+            self.first_batch_start = self.calls[-1] if self.calls else now
+            self.total_batches = max(1, round(1 / event.fraction))
+        elif isinstance(event, EpochEnd) and self.epoch_end is None and self.first_batch_start is not None:
+            self.epoch_end = now
+            self.n_epochs = event.n_epochs
+            self.stopped = True
+
+    def batch_seconds(self) -> float | None:
+        """Mean time of the batches after the first (warm), before the first epoch ended."""
+        if self.first_progress is None:
+            return None
+        after = [t for t in self.calls if t >= self.first_progress and (self.epoch_end is None or t <= self.epoch_end)]
+        if len(after) < 2:
+            return (self.first_progress - self.first_batch_start) if self.first_batch_start else None
+        return (after[-1] - after[0]) / (len(after) - 1)
+
+
+def _timed_neural_fit(decoder, data, index, device: str, budget_s: float) -> tuple[float, str]:
+    """Seconds one full fit on ``data[index]`` would take, from a timed stretch of it."""
+    from decoders.evaluation import fit_arguments
+    from decoders.events import Cancelled, TrainingContext
+
+    probe = _BatchProbe(budget_s)
+    ctx = TrainingContext(probe.on_event, probe, device)
+    args, kwargs = fit_arguments(decoder, data, index, context=ctx)
+    start = time.perf_counter()
+    try:
+        decoder.fit(*args, **kwargs)
+    except Cancelled:
+        pass
+    else:   # finished inside the budget (no engine, or a short training): that is the answer
+        if probe.first_progress is None or probe.epoch_end is None:
+            return time.perf_counter() - start, "one fold timed in full"
+    if probe.first_batch_start is None:
+        raise RuntimeError("the decoder reported no training batch to time")
+    setup = probe.first_batch_start - start
+    if probe.epoch_end is not None:
+        epoch = probe.epoch_end - probe.first_batch_start
+        seconds = setup + epoch * probe.n_epochs
+        return seconds, f"set-up {setup:.1f} s + one timed epoch {epoch:.2f} s x {probe.n_epochs} epochs"
+    batch = probe.batch_seconds()
+    seconds = setup + batch * probe.total_batches
+    return seconds, f"set-up {setup:.1f} s + timed batch {batch * 1000:.0f} ms x {probe.total_batches} batches"
+
+
+def _timed_classical_fit(decoder, data, split) -> float:
+    from decoders.evaluation import fit_arguments, predict_with_proba
+
+    start = time.perf_counter()
+    args, kwargs = fit_arguments(decoder, data, split.train)
+    decoder.fit(*args, **kwargs)
+    subject = data.subject[split.test]
+    try:
+        predict_with_proba(decoder, data.X[split.test], subject=subject)
+    except Exception:  # noqa: BLE001 - prediction is timed only where it runs plainly
+        pass
+    return time.perf_counter() - start
+
+
+def estimate_cost(config: ExperimentConfig, data, splits: list, cls, params: dict[str, Any],
+                  device: str, budget_s: float = PROBE_BUDGET_S) -> CostEstimate:
+    """The predicted wall time of a run of ``config`` on ``data`` cut into ``splits``.
+
+    The first fold is timed (see the module docstring); every fold is scaled by its number
+    of training samples against the timed one, the final fit (``output.save_model``) by all
+    the samples; `RUN_OVERHEAD_S` covers writing the run folder.
+    """
+    from decoders import registry
+
+    probe_split = splits[0]
+    fit_index = probe_split.pretrain if probe_split.pretrain is not None else probe_split.train
+    decoder = registry.create(config.decoder.name, params)
+    if getattr(cls, "uses_torch", False):
+        timed, method = _timed_neural_fit(decoder, data, fit_index, device, budget_s)
+    else:
+        timed, method = _timed_classical_fit(decoder, data, probe_split), "one fold's fit and prediction timed"
+    per_sample = timed / max(len(fit_index), 1)
+    if probe_split.pretrain is not None:   # finetune: one pretraining per target subject, then short fits
+        targets = {str(data.subject[s.test[0]]) for s in splits}
+        folds = timed * len(targets) + sum(per_sample * len(s.train) for s in splits)
+    else:
+        folds = sum(per_sample * len(s.train) for s in splits)
+    final = per_sample * len(data) if config.output.save_model else 0.0
+    return CostEstimate(folds + final + RUN_OVERHEAD_S, len(splits), timed, final, method, device)
+
+
+# ------------------------------------------------------------------------- preflight
+def preflight(config: ExperimentConfig | dict, *, estimate: bool = False) -> Preflight:
     """Check ``config`` as far as a run does before training; raises the run's input errors.
 
     Parameters
     ----------
     config
         An `ExperimentConfig` or a dict with the same sections.
+    estimate
+        Also time a stretch of training and predict the run's wall time (`estimate_cost`).
 
     Returns
     -------
     Preflight
-        The decoder, protocol, device, data summary, number of folds and setup warnings.
+        The decoder, protocol, device, data summary, number of folds, setup warnings and
+        (with ``estimate``) the time estimate.
+
+    Raises
+    ------
+    InfeasibleExperiment
+        The decoder, protocol or channels do not fit the data (each problem named).
     """
     from data.loading import load_dataset
     from decoders import registry
@@ -54,6 +287,7 @@ def preflight(config: ExperimentConfig | dict) -> Preflight:
     cls = registry.get(config.decoder.name)
     _check_input_kind(cls, data, config)
     params = _decoder_params(cls, config, data)
+    check_experiment(config, data, cls, params)
     registry.create(config.decoder.name, params)
     warnings = list(setup_warnings(cls, params, data, config.evaluation))
     device = _device_name(cls, config.training.device)
@@ -62,5 +296,26 @@ def preflight(config: ExperimentConfig | dict) -> Preflight:
                         "runs on the CPU.")
     options = config.evaluation.model_dump(exclude={"protocol"}, exclude_unset=True)
     splits = make_splits(data, config.evaluation.protocol, seed=config.training.seed, **options)
-    return Preflight(config.decoder.name, config.evaluation.protocol, device,
-                     dict(data.summary()), len(splits), warnings)
+    result = Preflight(config.decoder.name, config.evaluation.protocol, device,
+                       dict(data.summary()), len(splits), warnings)
+    if estimate:
+        try:
+            result.estimate = estimate_cost(config, data, splits, cls, params, device)
+        except Exception as exc:  # noqa: BLE001 - an estimate that fails must not fail the check
+            result.estimate_error = f"{type(exc).__name__}: {exc}"
+    return result
+
+
+def estimate_for(config: ExperimentConfig | dict, data, budget_s: float = PROBE_BUDGET_S) -> CostEstimate:
+    """`estimate_cost` for the GUI: ``data`` is the trials it holds; raises
+    `InfeasibleExperiment` first when the experiment cannot run."""
+    from decoders import registry
+    from decoders.protocols.registry import make_splits
+
+    config = validate_config(config if isinstance(config, ExperimentConfig) else dict(config))
+    cls = registry.get(config.decoder.name)
+    params = _decoder_params(cls, config, data)
+    check_experiment(config, data, cls, params)
+    options = config.evaluation.model_dump(exclude={"protocol"}, exclude_unset=True)
+    splits = make_splits(data, config.evaluation.protocol, seed=config.training.seed, **options)
+    return estimate_cost(config, data, splits, cls, params, _device_name(cls, config.training.device), budget_s)

@@ -72,6 +72,10 @@ class Decoder(BaseEstimator):
         or ``"volumes"`` (n, voxels, with stimuli).
     modalities : tuple of str
         Recording modalities it accepts (``"eeg"``, ``"fmri"`` ...); empty: any.
+    paradigms : tuple of str
+        Trial paradigms it is meant for (``DecodingSet.paradigm``: ``"erp"``, ``"speller"``
+        ...); empty: any. Data of another or an unknown paradigm is allowed but ranked lower
+        (`decoders.compatibility`).
     uses_torch : bool
         Whether it trains with torch (a device and the training settings apply).
     Params : type of DecoderParams
@@ -95,6 +99,7 @@ class Decoder(BaseEstimator):
     task: ClassVar[Task]
     input_kind: ClassVar[str] = "trials"      # trials | continuous | volumes
     modalities: ClassVar[tuple[str, ...]] = ()   # recording modalities it accepts (eeg, fmri, ...); empty: any
+    paradigms: ClassVar[tuple[str, ...]] = ()    # trial paradigms it is meant for (erp, speller, ...); empty: any
     uses_torch: ClassVar[bool] = False
     Params: ClassVar[type[DecoderParams]] = DecoderParams
     presets: ClassVar[dict[str, dict[str, Any]]] = {}

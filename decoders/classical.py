@@ -67,6 +67,7 @@ class _ClassicalDecoder(LinearHeadDecoder):
 
     task: ClassVar[Task] = Task.CLASSIFICATION
     input_kind: ClassVar[str] = "trials"
+    modalities: ClassVar[tuple[str, ...]] = ("eeg", "meg", "ieeg")
 
     def fit(self, X, y=None, *, subject=None, session=None, context: TrainingContext | None = None):
         p = self.validated_params()

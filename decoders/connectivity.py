@@ -59,6 +59,7 @@ def oas_covariances(X: np.ndarray, name: str = "tangent") -> np.ndarray:
 class _ConnectivityLR(LinearHeadDecoder):
     task: ClassVar[Task] = Task.CLASSIFICATION
     input_kind: ClassVar[str] = "trials"
+    modalities: ClassVar[tuple[str, ...]] = ("fmri-roi",)
     Params: ClassVar[type] = ConnectivityParams
 
     def fit(self, X, y=None, *, subject=None, session=None, context: TrainingContext | None = None):

@@ -30,6 +30,8 @@ class ERPShrinkageLDA(_ClassicalDecoder):
 
     name: ClassVar[str] = "erp-lda"
     description: ClassVar[str] = "ERP: shrinkage LDA on decimated epoch amplitudes (BCI2000 / OpenViBE P300 classic)."
+    modalities: ClassVar[tuple[str, ...]] = ("eeg",)
+    paradigms: ClassVar[tuple[str, ...]] = ("erp", "speller")
     Params = ERPLDAParams
 
     def _fit(self, p, X, y):
@@ -68,6 +70,8 @@ class XdawnTangentLR(_ClassicalDecoder):
 
     name: ClassVar[str] = "xdawn-ts-lr"
     description: ClassVar[str] = "ERP: xDAWN covariances + Riemannian tangent space + logistic regression (pyRiemann)."
+    modalities: ClassVar[tuple[str, ...]] = ("eeg",)
+    paradigms: ClassVar[tuple[str, ...]] = ("erp", "speller")
     Params = XdawnParams
 
     def _fit(self, p, X, y):

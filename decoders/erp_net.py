@@ -78,6 +78,8 @@ class EEGNetERP(NeuralDecoder, ClassifierDecoder):
     description: ClassVar[str] = "ERP: EEGNet, a compact CNN for event-related potentials (Lawhern et al. 2018)."
     task: ClassVar[Task] = Task.CLASSIFICATION
     input_kind: ClassVar[str] = "trials"
+    modalities: ClassVar[tuple[str, ...]] = ("eeg",)
+    paradigms: ClassVar[tuple[str, ...]] = ("erp", "speller")
     Params = EEGNetParams
     presets: ClassVar[dict[str, dict[str, Any]]] = {
         "quick": dict(epochs=30, batch_size=64, val_fraction=0.0),

@@ -31,6 +31,7 @@ class RidgeImages(ReconstructionScore, Decoder):
     description: ClassVar[str] = "Per-subject ridge regression from voxels to pixels (or to an image codec's embedding)."
     task: ClassVar[Task] = Task.RECONSTRUCTION
     input_kind: ClassVar[str] = "volumes"
+    modalities: ClassVar[tuple[str, ...]] = ("fmri",)
     Params = RidgeImagesParams
     presets: ClassVar[dict[str, dict[str, Any]]] = {"embedding": {"target": "embedding"}}
 

@@ -71,6 +71,7 @@ class EEGSimpleConv(NeuralDecoder, ClassifierDecoder):
     description: ClassVar[str] = "EEG-SimpleConv: a small 1-D CNN for motor imagery (El Ouahidi et al. 2024)."
     task: ClassVar[Task] = Task.CLASSIFICATION
     input_kind: ClassVar[str] = "trials"
+    modalities: ClassVar[tuple[str, ...]] = ("eeg", "meg", "ieeg")
     uses_torch: ClassVar[bool] = True
     supports_fine_tune: ClassVar[bool] = True
     Params = SimpleConvParams

@@ -32,6 +32,7 @@ class VoxelLR(LinearHeadDecoder):
     description: ClassVar[str] = "Masked fMRI voxels: standardise, optional ANOVA selection, l2 logistic regression."
     task: ClassVar[Task] = Task.CLASSIFICATION
     input_kind: ClassVar[str] = "trials"
+    modalities: ClassVar[tuple[str, ...]] = ("fmri",)
     Params: ClassVar[type] = VoxelParams
 
     def fit(self, X, y=None, *, subject=None, session=None, context: TrainingContext | None = None):

@@ -42,6 +42,7 @@ class BrainMAEBase(NeuralDecoder):
     """Windows from ROI series with per-subject TRs, and the network's state."""
 
     input_kind = "trials"
+    modalities = ("fmri-roi",)
 
     def _trs(self, X, tr) -> np.ndarray:
         p = self.validated_params()

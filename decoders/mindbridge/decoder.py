@@ -77,6 +77,7 @@ class MindBridge(ReconstructionScore, NeuralDecoder):
                                   "embedders, shared translator, reset-tuning of new subjects.")
     task: ClassVar[Task] = Task.RECONSTRUCTION
     input_kind: ClassVar[str] = "volumes"
+    modalities: ClassVar[tuple[str, ...]] = ("fmri",)
     supports_fine_tune: ClassVar[bool] = True
     Params = MindBridgeParams
     presets: ClassVar[dict[str, dict[str, Any]]] = {
