@@ -138,14 +138,14 @@ class ReconstructionPane(QWidget):
     """Shows the latest reconstruction event of the running decoder."""
 
     VIEWS = ("images", "signal", "trajectory")
+    PLACEHOLDER = "Decoders that reconstruct images, signals or trajectories show them here while they train."
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.images = ImageGrid()
         self.signal = SignalOverlay()
         self.trajectory = TrajectoryView()
-        self.placeholder = QLabel("Decoders that reconstruct images, signals or trajectories show them here "
-                                  "while they train.")
+        self.placeholder = QLabel(self.PLACEHOLDER)
         self.placeholder.setAlignment(Qt.AlignCenter)
         self.placeholder.setWordWrap(True)
         self.placeholder.setProperty("class", "hint")
@@ -158,6 +158,7 @@ class ReconstructionPane(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.stack, 1)
         self.current: str | None = None
+        self.fold = None     # the fold of the event shown
         self.apply_theme()
 
     def apply_theme(self) -> None:
@@ -167,14 +168,28 @@ class ReconstructionPane(QWidget):
 
     def clear(self) -> None:
         self.current = None
+        self.fold = None
         self.images.reset_terms()
         self.title.setText("")
+        self.placeholder.setText(self.PLACEHOLDER)
+        self.stack.setCurrentWidget(self.placeholder)
+
+    def follow_fold(self, fold) -> None:
+        """Training moved on to ``fold``: a preview of another fold is taken down (the pane
+        says it waits for this fold's first one) instead of standing for the new fold."""
+        if self.current is None or fold == self.fold:
+            return
+        self.current = None
+        self.fold = fold
+        self.title.setText("")
+        which = _where(fold).strip(" ()")
+        self.placeholder.setText(f"{which[:1].upper()}{which[1:]}: its first reconstruction appears after "
+                                 f"its first epoch.")
         self.stack.setCurrentWidget(self.placeholder)
 
     def show_event(self, event: Reconstruction) -> None:
         """Show ``event`` in the view its type names; other reconstruction types are ignored."""
-        fold = event.fold
-        where = "" if fold is None else " (final fit)" if fold == "final" else f" (fold {fold})"
+        where = _where(event.fold)
         match event:
             case ImageReconstruction():
                 self.images.show_images(np.asarray(event.truth), np.asarray(event.decoded),
@@ -196,6 +211,18 @@ class ReconstructionPane(QWidget):
             case _:
                 return
         self.current = event.view
+        self.fold = event.fold
+
+
+def _where(fold) -> str:
+    """' (fold 2)', ' (final fit)', ' (pretraining SiteA)' or '' for no fold."""
+    if fold is None:
+        return ""
+    if fold == "final":
+        return " (final fit)"
+    if isinstance(fold, str) and fold.startswith("pretrain:"):
+        return f" (pretraining {fold.split(':', 1)[1]})"
+    return f" (fold {fold})"
 
 
 def signal_title(event: SignalReconstruction, overlay: SignalOverlay) -> str:

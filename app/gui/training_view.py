@@ -18,6 +18,8 @@ from .models import format_eta
 from .reconstruction import ReconstructionPane
 
 LOSS_KEYS, SCORE_KEYS = curve_names()   # every task's curves (decoders.tasks)
+SCORE_TITLE = "score"
+SCORE_NAMES = {"acc": "accuracy", "masked_r2": "masked R²", "r2": "R²"}   # curve suffix -> pane title
 
 
 class WholeEpochAxis(pg.AxisItem):
@@ -49,11 +51,18 @@ class CurvePlot(pg.PlotWidget):
         self.note = pg.TextItem("", anchor=(0.5, 0.5))
         self.note.setParentItem(self.getPlotItem().getViewBox())
 
-    def reset(self) -> None:
+    def reset(self, title: str | None = None) -> None:
+        """Empty the plot for a new run: no curves, no note, the axes back to a neutral range
+        and following the data again (a previous run's range or a zoom must not stay)."""
         self.clear()
         if self.legend is not None:
             self.legend.clear()
         self.curves.clear()
+        if title is not None:
+            self.setTitle(title)
+        view = self.getPlotItem().getViewBox()
+        view.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+        view.enableAutoRange()
         self.show_note("")
 
     def show_note(self, text: str) -> None:
@@ -205,7 +214,7 @@ class TrainingView(QWidget):
         prow.addWidget(self.progress_label)
 
         self.loss_plot = CurvePlot("loss", LOSS_KEYS, "loss")
-        self.score_plot = CurvePlot("accuracy", SCORE_KEYS, "accuracy / R²", legend=False)
+        self.score_plot = CurvePlot(SCORE_TITLE, SCORE_KEYS, "accuracy / R²", legend=False)
         curves = QSplitter(Qt.Horizontal)
         curves.addWidget(self.loss_plot)
         curves.addWidget(self.score_plot)
@@ -257,7 +266,7 @@ class TrainingView(QWidget):
     def _changed(self, change: str, info: dict) -> None:
         if change == "reset":
             self.loss_plot.reset()
-            self.score_plot.reset()
+            self.score_plot.reset(SCORE_TITLE)
             self.confusion.reset(self.model.class_names)
             self.folds.clear()
             self.folds.setRowCount(0)
@@ -276,6 +285,8 @@ class TrainingView(QWidget):
             rows = self.model.history[info["fold"]]
             self.loss_plot.update_fold(info["fold"], rows)
             self.score_plot.update_fold(info["fold"], rows)
+            name_score_pane(self.score_plot, rows)
+            self.reconstruction.follow_fold(info["fold"])    # another fold's preview does not stay
             self.reconstruction.images.update_terms(rows)   # per-term losses (e.g. MindBridge)
         elif change == "progress":
             self._show_progress()
@@ -325,6 +336,27 @@ class TrainingView(QWidget):
             for col, key in enumerate(keys):
                 value = metrics.get(key)
                 self.folds.setItem(row, col, QTableWidgetItem("" if value is None else f"{value:.4g}"))
+
+
+def name_score_pane(plot: CurvePlot, rows: list[dict]) -> None:
+    """Title the score pane after the score the run reports per epoch, or say that it reports none.
+
+    Parameters
+    ----------
+    plot : CurvePlot
+        The score pane.
+    rows : list of dict
+        The epoch rows of the fold that just reported.
+    """
+    reported = [k for k in plot.keys if any(r.get(k) is not None for r in rows)]
+    if reported:
+        suffix = reported[0].split("_", 1)[1]
+        plot.setTitle(SCORE_NAMES.get(suffix, suffix))
+        plot.setLabel("left", SCORE_NAMES.get(suffix, suffix))
+        plot.show_note("")
+    elif rows and not plot.curves:
+        plot.setTitle(SCORE_TITLE)
+        plot.show_note("this decoder reports no score per epoch, only its losses")
 
 
 def headline(summary: dict) -> str:

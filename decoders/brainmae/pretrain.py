@@ -4,11 +4,13 @@ names (``encoder:``). Evaluated (task ``pretraining``) by masked-segment R^2 on 
 subjects, beside the ROI-mean fill and linear interpolation across the gap.
 
 While it trains it reports, per epoch, the training and validation losses and masked R^2
-(``val_fraction`` of the subjects held out) and a ``reconstruction`` event: a few ROIs of one
-held-out subject, the masked segments and the network's reconstruction of them.
+(``val_fraction`` of the subjects held out, drawn from the seed and the training subjects, so
+each fold has its own) and a ``reconstruction`` event: a few ROIs of one held-out subject (by its
+ID), the masked segments and the network's reconstruction of them.
 """
 from __future__ import annotations
 
+import zlib
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -44,7 +46,9 @@ class BrainMAEPretrain(BrainMAEBase):
         X = np.asarray(X, dtype=np.float32)
         tr = self._trs(X, tr)
         subject = np.asarray(subject if subject is not None else np.arange(len(X))).astype(str)
-        rng = np.random.default_rng(p.seed)
+        # The held-out (validation) subjects are drawn from the seed and these training subjects,
+        # so each fold holds out, and previews, subjects of its own rather than the same position.
+        rng = np.random.default_rng([p.seed, zlib.crc32("\0".join(sorted(subject)).encode())])
         n_val = int(round(p.val_fraction * len(X))) if len(X) > 2 else 0
         val = np.zeros(len(X), bool)
         val[rng.permutation(len(X))[:n_val]] = True
