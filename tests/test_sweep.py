@@ -136,7 +136,7 @@ def _check_report(folder: Path, metrics: dict[str, dict]) -> None:
     for row in comparison:
         mine = [m["summary"]["accuracy"]["mean"] for m in metrics.values() if m["name"].split("/")[1].startswith(row[0])]
         assert len(mine) == 6 and float(row[1]) == pytest.approx(sum(mine) / 6, abs=1e-4)
-    assert len(parser.tables["paired"]) == 1 + 3   # three decoder pairs, Wilcoxon over 3 subjects x 2 seeds
+    assert len(parser.tables["paired"]) == 1 + 3   # three decoder pairs, Wilcoxon over 3 subjects (seeds averaged)
     for name in ("accuracy_per_subject.png", "time_per_run.png"):
         assert (folder / "report" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (folder / "report" / "summary.csv").read_text().count("\n") == 4

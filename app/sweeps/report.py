@@ -2,9 +2,13 @@
 
 - runs.csv: every planned run with its labels, state, metrics, seconds and error.
 - summary.csv: per decoder (condition), the main metric's mean and std over subjects x seeds.
-- index.html: the comparison table, the main metric per subject per decoder, paired Wilcoxon
-  signed-rank tests between decoders over (subject, seed) pairs, time per run, failed runs,
-  and the figures (accuracy_per_subject.png, time_per_run.png).
+- paired_tests.csv / index.html: for each pair of decoders (conditions), a Wilcoxon
+  signed-rank test paired by subject: each subject's main metric is first averaged over its
+  seeds (seeds of one subject share its data, so they are not independent pairs), then the
+  per-subject means are compared (scipy.stats.wilcoxon). A run over several subjects
+  contributes its per-subject scores (metrics.json's by_subject).
+- index.html: the comparison table, the main metric per subject per decoder, the paired tests,
+  time per run, failed runs, and the figures (accuracy_per_subject.png, time_per_run.png).
 """
 from __future__ import annotations
 
@@ -34,6 +38,7 @@ def collect(folder: str | Path) -> list[dict[str, Any]]:
             m = json.loads((finished[run["id"]] / "metrics.json").read_text(encoding="utf-8"))
             row.update(state="done", run_dir=finished[run["id"]].name,
                        metrics={k: v["mean"] for k, v in m.get("summary", {}).items() if isinstance(v, dict)},
+                       by_subject={str(s): v for s, v in (m.get("by_subject") or {}).items() if isinstance(v, dict)},
                        seconds=float(m.get("timings", {}).get("total_seconds", math.nan)))
         else:
             try:
@@ -54,23 +59,50 @@ def main_metric(rows: list[dict[str, Any]]) -> str | None:
     return next((p for p in headline_order() if p in names), names[0] if names else None)
 
 
+def subject_means(rows: list[dict[str, Any]], metric: str) -> dict[str, dict[str, float]]:
+    """Per condition, each subject's ``metric`` averaged over its seeds (finished runs only).
+
+    A run of one subject (its ``subject`` label) gives that subject one value; a run over
+    several subjects gives each of them its value from the run's ``by_subject`` scores.
+
+    Returns
+    -------
+    dict
+        ``condition -> {subject: mean over seeds}``.
+    """
+    values: dict[str, dict[str, list[float]]] = {}
+    for r in rows:
+        if r["state"] != "done":
+            continue
+        per_subject = {str(r["subject"]): r["metrics"].get(metric)} if r["subject"] not in ("", None) else {
+            s: scores.get(metric) for s, scores in r.get("by_subject", {}).items()} or {"": r["metrics"].get(metric)}
+        for subject, value in per_subject.items():
+            if isinstance(value, (int, float)) and math.isfinite(value):
+                values.setdefault(r["condition"], {}).setdefault(subject, []).append(float(value))
+    return {c: {s: sum(v) / len(v) for s, v in subjects.items()} for c, subjects in values.items()}
+
+
 def paired_tests(rows: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
-    """Wilcoxon signed-rank test for each pair of conditions over the (subject, seed) keys both finished."""
+    """Wilcoxon signed-rank test for each pair of conditions, paired by subject.
+
+    Each subject's score is first averaged over its seeds (`subject_means`); the test then
+    compares the two conditions over the subjects both have (``scipy.stats.wilcoxon``,
+    two-sided). ``n_pairs`` counts subjects, ``n_runs`` the finished runs behind them.
+    """
     from scipy.stats import wilcoxon
 
-    by_cond: dict[str, dict[tuple, float]] = {}
-    for r in rows:
-        if r["state"] == "done" and metric in r["metrics"]:
-            by_cond.setdefault(r["condition"], {})[(r["subject"], r["seed"])] = r["metrics"][metric]
+    means = subject_means(rows, metric)
+    runs = {c: sum(1 for r in rows if r["condition"] == c and r["state"] == "done") for c in means}
     out = []
-    for a, b in itertools.combinations(sorted(by_cond), 2):
-        keys = sorted(set(by_cond[a]) & set(by_cond[b]))
-        diffs = [by_cond[a][k] - by_cond[b][k] for k in keys]
+    for a, b in itertools.combinations(sorted(means), 2):
+        keys = sorted(set(means[a]) & set(means[b]))
+        diffs = [means[a][k] - means[b][k] for k in keys]
         stat = p = math.nan
         if len(diffs) >= 2 and any(d != 0 for d in diffs):
-            res = wilcoxon([by_cond[a][k] for k in keys], [by_cond[b][k] for k in keys])
+            res = wilcoxon([means[a][k] for k in keys], [means[b][k] for k in keys])
             stat, p = float(res.statistic), float(res.pvalue)
-        out.append({"a": a, "b": b, "n_pairs": len(keys), "mean_difference": sum(diffs) / len(diffs) if diffs else math.nan,
+        out.append({"a": a, "b": b, "n_pairs": len(keys), "n_runs": runs[a] + runs[b],
+                    "mean_difference": sum(diffs) / len(diffs) if diffs else math.nan,
                     "a_better": sum(d > 0 for d in diffs), "b_better": sum(d < 0 for d in diffs),
                     "statistic": stat, "p_value": p})
     return out
@@ -109,7 +141,7 @@ def write_report(folder: str | Path) -> Path:
     summary = summarise(rows, metric)
     write_csv(out / "summary.csv", summary)
     tests = paired_tests(rows, metric) if metric else []
-    write_csv(out / "paired_tests.csv", tests, columns=["a", "b", "n_pairs", "mean_difference", "a_better",
+    write_csv(out / "paired_tests.csv", tests, columns=["a", "b", "n_pairs", "n_runs", "mean_difference", "a_better",
                                                          "b_better", "statistic", "p_value"])
     figures = _figures(rows, metric, out)
     page = out / "index.html"
@@ -197,13 +229,14 @@ def _html(name, rows, summary, tests, metric, metric_names, figures) -> str:
                 for s in summary]),
         f"<h2>{html.escape(metric or '')} per subject (mean over seeds)</h2>",
         _table("per-subject", ["subject", *conds], per_subject),
-        "<h2>Paired statistics (Wilcoxon signed-rank over subjects x seeds)</h2>",
-        "<p>Each pair is one (subject, seed) both decoders finished; two-sided, exact for few pairs, no "
-        "correction for the number of decoder pairs. Seeds of one subject share its data, so with few "
-        "subjects read p as descriptive.</p>",
-        _table("paired", ["A", "B", "pairs", "mean A-B", "A better", "B better", "W", "p"],
-               [[t["a"], t["b"], t["n_pairs"], t["mean_difference"], t["a_better"], t["b_better"], t["statistic"],
-                 t["p_value"]] for t in tests]),
+        "<h2>Paired statistics (Wilcoxon signed-rank over subjects)</h2>",
+        "<p>Each pair is one subject both decoders finished, its score averaged over its seeds first (seeds "
+        "of one subject share its data, so they are not independent pairs); two-sided, exact for few "
+        "subjects, no correction for the number of decoder pairs. With fewer than six subjects no "
+        "two-sided p can fall below 0.05: read it as descriptive.</p>",
+        _table("paired", ["A", "B", "subjects", "runs", "mean A-B", "A better", "B better", "W", "p"],
+               [[t["a"], t["b"], t["n_pairs"], t["n_runs"], t["mean_difference"], t["a_better"], t["b_better"],
+                 t["statistic"], t["p_value"]] for t in tests]),
         "<h2>Runs</h2>",
         _table("runs", ["id", "condition", "subject", "seed", "state", *metric_names, "seconds", "run folder"],
                [[r["id"], r["condition"], r["subject"], r["seed"], r["state"],
