@@ -269,6 +269,7 @@ def run_experiment(config: ExperimentConfig | dict, on_event: Callable | None = 
     from decoders.events import Cancelled, LogMessage, RunEnd, TrainingContext, TrainingEvent
 
     from . import workspace
+    from .run_facts import data_fingerprint, final_model_facts
 
     config = validate_config(config if isinstance(config, ExperimentConfig) else dict(config))
     config = _absolute_paths(config, out_dir)
@@ -327,10 +328,14 @@ def run_experiment(config: ExperimentConfig | dict, on_event: Callable | None = 
         ctx.check_cancel()
         history = [{"fold": f.fold, **row} for f in result.folds for row in f.history]
         timings = dict(result.timings)
+        final_model = None
         if config.output.save_model:
             final_ctx_relay = ProgressRelay(ctx, 1, (0.9, 1.0))
             final_ctx = final_ctx_relay.context("final")
-            final_ctx.log(f"training the final decoder on all {len(data)} samples")
+            final_model = final_model_facts(config, data)
+            final_ctx.log(f"training the final decoder on {final_model['trained_on']}")
+            if final_model["note"]:
+                final_ctx.log(f"note: {final_model['note']}", warning=True)
             t0 = time.perf_counter()
             final = registry.create(config.decoder.name, params)
             args, kwargs = fit_arguments(final, data, context=final_ctx)
@@ -342,6 +347,7 @@ def run_experiment(config: ExperimentConfig | dict, on_event: Callable | None = 
         ctx.check_cancel()
         timings["total_seconds"] = time.time() - started
         metrics = _metrics_json(config, data, result, device, timings, started)
+        metrics.update(final_model=final_model, data_fingerprint=data_fingerprint(data))
         _write_outputs(run, config, data, result, history, metrics)
         final_dir = run.finish()
     except (Cancelled, KeyboardInterrupt):

@@ -236,6 +236,11 @@ class RunInfo:
     stds: dict[str, float] = field(default_factory=dict)
     device: str = ""
     experiment: str = ""
+    by_subject: dict[str, dict[str, float]] = field(default_factory=dict)   # metrics per test subject
+    final_model: dict[str, Any] | None = None   # what the saved model was trained on (run_facts)
+    data_fingerprint: str = ""                   # digest of the samples (older runs: "")
+    n_samples: int | None = None
+    subjects: list[str] = field(default_factory=list)
 
 
 def list_runs(runs_dir: str | Path) -> list[RunInfo]:
@@ -265,7 +270,11 @@ def read_run(folder: str | Path) -> RunInfo | None:
             task=str(m.get("task", "")), date=str(m.get("finished", m.get("created", ""))),
             metrics={k: v["mean"] for k, v in summary.items() if isinstance(v, dict) and "mean" in v},
             stds={k: v["std"] for k, v in summary.items() if isinstance(v, dict) and "std" in v},
-            device=str(m.get("device", "")), experiment=str(m.get("name", "")))
+            device=str(m.get("device", "")), experiment=str(m.get("name", "")),
+            by_subject={str(k): v for k, v in (m.get("by_subject") or {}).items() if isinstance(v, dict)},
+            final_model=m.get("final_model") if isinstance(m.get("final_model"), dict) else None,
+            data_fingerprint=str(m.get("data_fingerprint") or ""), n_samples=m.get("n_samples"),
+            subjects=[str(s) for s in m.get("subjects") or []])
     except (OSError, ValueError, AttributeError, TypeError):
         return None
 

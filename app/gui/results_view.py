@@ -103,8 +103,24 @@ class ResultsView(QWidget):
         figure_scroll.setWidgetResizable(True)
         figure_scroll.setWidget(self.figures)
         self._figures_run = self._figures_shown = None
+        self.by_subject = QTableWidget()
+        self.by_subject.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.by_subject.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.by_subject_note = QLabel("")
+        self.by_subject_note.setProperty("class", "hint")
+        self.by_subject_note.setWordWrap(True)
+        subjects_tab = QWidget()
+        st = QVBoxLayout(subjects_tab)
+        st.setContentsMargins(0, 0, 0, 0)
+        st.addWidget(self.by_subject, 1)
+        st.addWidget(self.by_subject_note)
         self.compare = QWidget()
         comp = QVBoxLayout(self.compare)
+        self.compare_note = QLabel("")
+        self.compare_note.setObjectName("compareNote")
+        self.compare_note.setWordWrap(True)
+        self.compare_note.setVisible(False)
+        comp.addWidget(self.compare_note)
         self.compare_table = QTableWidget()
         self.compare_table.setEditTriggers(QTableWidget.NoEditTriggers)
         self.compare_table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
@@ -114,16 +130,22 @@ class ResultsView(QWidget):
         self.details = QTabWidget()
         self.details.addTab(curves, "Curves")
         self.details.addTab(self.metrics, "Metrics")
+        self.details.addTab(subjects_tab, "By subject")
         self.details.addTab(figure_scroll, "Figures")
         self.details.addTab(self.compare, "Compare")
         self.details.currentChanged.connect(
             lambda _i: self._show_figures() if self.details.currentWidget() is self.figure_scroll else None)
         self.details_title = QLabel("Select a run to see its curves, metrics and figures.")
         self.details_title.setObjectName("viewHint")
+        self.model_note = QLabel("")      # what the run's saved model was trained on
+        self.model_note.setWordWrap(True)
+        self.model_note.setProperty("class", "hint")
+        self.model_note.setVisible(False)
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
         rl.addWidget(self.details_title)
+        rl.addWidget(self.model_note)
         rl.addWidget(self.details, 1)
 
         split = QSplitter(Qt.Vertical)
@@ -226,12 +248,34 @@ class ResultsView(QWidget):
         for row, key in enumerate(keys):
             self.metrics.setItem(row, 0, QTableWidgetItem(_fmt(run.metrics[key])))
             self.metrics.setItem(row, 1, QTableWidgetItem(_fmt(run.stds.get(key))))
+        self._show_by_subject(run)
+        self.model_note.setText(final_model_text(run))
+        self.model_note.setVisible(bool(self.model_note.text()))
         self._figures_run = run
         self._figures_shown = None
         if self.details.currentWidget() is self.figure_scroll:
             self._show_figures()
         if self.details.currentWidget() is self.compare:
             self.details.setCurrentIndex(0)
+
+    def _show_by_subject(self, run) -> None:
+        """The run's metrics per test subject (metrics.json's by_subject), headline metrics first."""
+        table = self.by_subject
+        subjects = list(run.by_subject)
+        keys = list(dict.fromkeys(k for values in run.by_subject.values() for k in values))
+        keys = [k for k in SCORE_ORDER if k in keys] + [k for k in keys if k not in SCORE_ORDER]
+        table.clear()
+        table.setRowCount(len(subjects))
+        table.setColumnCount(len(keys))
+        table.setHorizontalHeaderLabels(keys)
+        table.setVerticalHeaderLabels([f"subject {s}" for s in subjects])
+        for row, subject in enumerate(subjects):
+            for col, key in enumerate(keys):
+                value = run.by_subject[subject].get(key)
+                table.setItem(row, col, QTableWidgetItem(_fmt(value) if isinstance(value, (int, float)) else ""))
+        self.by_subject_note.setText(
+            f"Mean over each subject's test folds ({len(subjects)} subjects)." if subjects else
+            "This run has no per-subject results: its folds test one subject only, or mix subjects in one score.")
 
     def _show_figures(self) -> None:
         """Load the selected run's PNG figures (only when the Figures tab is shown)."""
@@ -268,6 +312,11 @@ class ResultsView(QWidget):
         rows = [("decoder", a.decoder, b.decoder), ("dataset", a.dataset, b.dataset),
                 ("protocol", a.protocol, b.protocol), ("device", a.device, b.device)]
         rows += [(k, _pm(a, k), _pm(b, k)) for k in keys]
+        differences = data_differences(a, b)
+        self.compare_note.setText(
+            "These runs were not on the same data, so their scores are not a like-for-like comparison: "
+            + "; ".join(differences) + "." if differences else "")
+        self.compare_note.setVisible(bool(differences))
         self.compare_table.setRowCount(len(rows))
         self.compare_table.setColumnCount(2)
         self.compare_table.setHorizontalHeaderLabels([a.name, b.name])
@@ -331,6 +380,63 @@ class ResultsView(QWidget):
         runs = self.selected_runs()
         if len(runs) == 1:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(runs[0].path)))
+
+
+def final_model_text(run) -> str:
+    """'Saved model: trained on all 320 samples pooled over 3 subjects (...). The kfold folds ...'."""
+    facts = run.final_model
+    if not facts:
+        return ""
+    text = f"Saved model: trained on {facts.get('trained_on', '?')}."
+    return f"{text} {facts['note']}" if facts.get("note") else text
+
+
+def data_differences(a, b) -> list[str]:
+    """How the data of runs ``a`` and ``b`` differ (empty: the same, or nothing tells them apart).
+
+    The data fingerprints decide when both runs have one; the dataset settings of their
+    config.yaml, the sample counts and the subjects say where they differ.
+    """
+    found = []
+    if a.dataset != b.dataset:
+        found.append(f"dataset {a.dataset} vs {b.dataset}")
+    settings_a, settings_b = _dataset_settings(a.path), _dataset_settings(b.path)
+    changed = [k for k in dict.fromkeys([*settings_a, *settings_b])
+               if k != "source" and settings_a.get(k) != settings_b.get(k)]
+    if changed:
+        shown = ", ".join(f"{k} {settings_a.get(k, '–')} vs {settings_b.get(k, '–')}" for k in changed[:4])
+        found.append(f"dataset settings differ ({shown}{', …' if len(changed) > 4 else ''})")
+    if a.n_samples is not None and b.n_samples is not None and a.n_samples != b.n_samples:
+        found.append(f"{a.n_samples} vs {b.n_samples} samples")
+    if a.subjects and b.subjects and a.subjects != b.subjects:
+        found.append(f"subjects {', '.join(a.subjects[:5])} vs {', '.join(b.subjects[:5])}")
+    if a.data_fingerprint and b.data_fingerprint:
+        if a.data_fingerprint == b.data_fingerprint:
+            return []          # the same samples, whatever the settings' spelling
+        if not found:
+            found.append(f"the samples differ (data fingerprints {a.data_fingerprint} vs {b.data_fingerprint})")
+    return found
+
+
+def _dataset_settings(run_dir) -> dict[str, str]:
+    """The dataset section of a run's config.yaml, flattened to 'key.sub': text (empty if unreadable)."""
+    import yaml
+
+    try:
+        section = (yaml.safe_load((Path(run_dir) / "config.yaml").read_text(encoding="utf-8")) or {}).get("dataset")
+    except (OSError, yaml.YAMLError, AttributeError):
+        return {}
+    flat: dict[str, str] = {}
+
+    def walk(prefix: str, value) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), inner)
+        else:
+            flat[prefix] = str(value)
+
+    walk("", section or {})
+    return flat
 
 
 def _fmt(value) -> str:
