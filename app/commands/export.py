@@ -14,7 +14,8 @@ def register(subparsers) -> None:
                     "or as TorchScript (torch decoders only).")
     p.add_argument("source", metavar="RUN|BUNDLE", help="a run folder or a decoder bundle (folder or .zip)")
     p.add_argument("--format", choices=sorted(SUFFIX), default="bundle", help="output format (default: bundle)")
-    p.add_argument("--out", metavar="PATH", help="output file or folder (default: <name><suffix> in the current folder)")
+    p.add_argument("--out", metavar="PATH", help="output file or folder (default: RUN/exports/<run name><suffix> "
+                                                 "for a run or its model/, exports/ beside any other bundle)")
     p.set_defaults(func=run)
 
 
@@ -34,11 +35,14 @@ def resolve_bundle(source: str | Path) -> Path:
 def run(args) -> int:
     from decoders.bundle import load_bundle, save_bundle
 
-    from ..output_paths import check_output
+    from ..output_paths import check_output, default_export_path
 
     bundle = resolve_bundle(args.source)
-    stem = Path(args.source).resolve().name.removesuffix(".zip")
-    out = Path(args.out) if args.out else Path(stem + SUFFIX[args.format])
+    if not Path(bundle).exists():
+        from data.errors import MissingFileError
+
+        raise MissingFileError("no such bundle or run folder.", args.source)
+    out = Path(args.out) if args.out else default_export_path(args.source, SUFFIX[args.format])
     check_output(out, "--out", folder=args.format == "bundle" and out.suffix.lower() != ".zip")
     decoder, manifest = load_bundle(bundle)
     if args.format == "bundle":

@@ -2,7 +2,8 @@
 
 Continuous bundles (kalman, dkf, wiener) decode one bin at a time; classification bundles
 decode windows of an LSL stream, event-locked to its markers or sliding, and write a session
-folder (settings.json, log.csv) and an LSL outlet of decisions.
+folder (settings.json, log.csv) and an LSL outlet of decisions. liblsl's own log is quiet
+unless --verbose.
 """
 from __future__ import annotations
 
@@ -15,26 +16,38 @@ MAX_SECONDS = 7 * 24 * 3600.0   # --duration: a week of decoding at most
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "online", help="run a saved continuous decoder online, one bin at a time",
-        description="Load a decoder bundle (kalman, dkf or wiener) and feed it feature bins one at a "
-                    "time from a replayed file or folder (read like the training data) or from an "
-                    "LSL stream; print the decoded output and the cost of each decoder step "
-                    "(median and 99th percentile, microseconds). A replayed file with targets also "
-                    "reports nRMSE, angle error, R^2 and correlation.")
-    p.add_argument("bundle", metavar="BUNDLE", help="decoder bundle folder or .zip (e.g. RUN/model)")
+        "online", help="decode a stream, a board or a replayed recording online with a saved decoder",
+        description="Decode data as they arrive with a decoder bundle (or a run folder). "
+                    "Classification bundles (csp-lda, eeg-simpleconv, ... trained on trials) "
+                    "decode windows of a signal: an LSL stream (--stream), a BrainFlow board "
+                    "(--board) or a recording replayed as a stream with its events as markers "
+                    "(--replay FILE), event-locked to the markers or sliding; they print each "
+                    "decision and its latency, write a session folder (--out) and an LSL outlet of "
+                    "decisions, and report the accuracy on cued trials (flagging trials the decoder "
+                    "was trained on). Continuous bundles (kalman, dkf, wiener) step one feature bin "
+                    "at a time from a replayed file or folder of bins or an LSL stream, print the "
+                    "decoded output and the cost of each step (median and 99th percentile, "
+                    "microseconds), and, for a replayed file with targets, nRMSE, angle error, R^2 "
+                    "and correlation. A classification decoder that does not fit the signal "
+                    "(another modality, missing channels) is refused before the session starts.")
+    p.add_argument("bundle", metavar="BUNDLE", help="decoder bundle folder or .zip, or a run folder (its model/)")
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--replay", metavar="FILE", help="file or folder of feature bins to replay")
+    src.add_argument("--replay", metavar="FILE", help="classification: a recording (EDF, FIF, ...) replayed as an LSL "
+                                                     "stream with its events as markers; continuous: a "
+                                                     "file or folder of feature bins")
     src.add_argument("--stream", metavar="NAME", help="name of an LSL stream (bins, or a signal)")
     src.add_argument("--board", metavar="BOARD", help="classification bundles: a BrainFlow board "
                                                       "(synthetic, cyton, ... or an id; sliding mode)")
-    p.add_argument("--start", type=number(int, at_least=0), default=0, help="replay: first bin (default 0)")
-    p.add_argument("--stop", type=number(int, at_least=1), help="replay: bin to stop before (default: the end)")
-    p.add_argument("--realtime", action="store_true", help="replay: pace bins at the data's rate")
+    p.add_argument("--start", type=number(int, at_least=0), default=0, help="continuous replay: first bin (default 0)")
+    p.add_argument("--stop", type=number(int, at_least=1), help="continuous replay: bin to stop before (default: the end)")
+    p.add_argument("--realtime", action="store_true", help="continuous replay: pace bins at the data's rate")
     p.add_argument("--duration", type=number(above=0, at_most=MAX_SECONDS), default=60.0, help="stream: seconds to decode (default 60)")
-    p.add_argument("--max-steps", type=number(int, at_least=1), help="stop after this many bins")
+    p.add_argument("--max-steps", type=number(int, at_least=1), help="continuous: stop after this many bins")
     p.add_argument("--every", type=number(int, at_least=0), default=1, metavar="N", help="print every N-th output (0: none)")
     p.add_argument("--output", metavar="CSV", help="also write the decoded outputs to this CSV file")
-    g = p.add_argument_group("classification bundles")
+    p.add_argument("--verbose", action="store_true",
+                   help="show liblsl's own log (connections, streams ending) on standard error")
+    g = p.add_argument_group("classification bundles (windows of a signal)")
     g.add_argument("--markers", metavar="NAME", help="marker stream (default: STREAM-annotations if on)")
     g.add_argument("--mode", choices=("events", "sliding"), default="events",
                    help="decide on the window after each marker (events, default) or every --step")
@@ -57,6 +70,9 @@ def run(args) -> int:
     from data.errors import InputError
 
     from ..online import LSLSource, OnlineSession, ReplaySource
+    from ..online.lsl_log import configure
+
+    configure(verbose=args.verbose)   # before liblsl's first use: its log is read once
 
     if args.output:
         from ..output_paths import check_output
@@ -64,7 +80,9 @@ def run(args) -> int:
         check_output(args.output, "--output")
     from decoders.bundle import load_bundle
 
-    decoder, manifest = load_bundle(args.bundle)
+    from .export import resolve_bundle
+
+    decoder, manifest = load_bundle(resolve_bundle(args.bundle))
     spec_in = manifest.get("input") or {}
     # The decoder's own input kind decides the path (a bundle's input spec may be empty).
     windows = getattr(decoder, "input_kind", "trials") != "continuous"
@@ -72,9 +90,9 @@ def run(args) -> int:
         raise InputError("--board decodes classification bundles only.")
     if windows:
         if args.replay:
-            from data.sources import kind_of
+            from data.sources import detect
 
-            if kind_of(args.replay).name == "continuous-table":
+            if detect(args.replay).produces == "continuous":   # the kind's declared output
                 raise InputError(
                     f"{args.replay} holds feature bins; {decoder.name} decodes windows of a signal "
                     "recording, it has no per-bin step. Replay a recording (EDF, FIF, ...) for it, "

@@ -91,13 +91,21 @@ def _report_accuracy(rows: list[dict], spec: dict) -> None:
     seen = [r for r in scored if r.get("seen_in_training")]
     new = [r for r in scored if not r.get("seen_in_training")]
     if seen:
-        _warn(f"{len(seen)} of {len(rows)} trials were used to train this decoder (column "
-              "seen_in_training); their accuracy is not an estimate of performance.")
+        _warn(seen_in_training_warning(len(seen), len(rows), column="seen_in_training"))
         print(f"accuracy on trials seen in training: {_accuracy(seen):.4f} ({len(seen)} trials)",
               file=sys.stderr)
     if new:
         print(f"accuracy on the labelled trials{' not seen in training' if seen else ''}: "
               f"{_accuracy(new):.4f} ({len(new)} trials)", file=sys.stderr)
+
+
+def seen_in_training_warning(n_seen: int, n_trials: int, column: str | None = None) -> str:
+    """The warning for an accuracy measured on trials the decoder was trained on
+    (`neurodeck predict`, `neurodeck online --replay`); ``column`` names the output column
+    that flags them."""
+    flagged = f" (column {column})" if column else ""
+    return (f"{n_seen} of {n_trials} trials were used to train this decoder{flagged}; their "
+            "accuracy is not an estimate of performance.")
 
 
 def _accuracy(rows: list[dict]) -> float:

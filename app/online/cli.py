@@ -26,14 +26,53 @@ def run_classification(args, decoder, manifest) -> int:
                 print(f"{event['sample_time']:.3f}\t{event['pred']}\t{event['true'] or ''}\t"
                       f"{event['latency_ms']:.2f}", flush=not sys.stdout.isatty())
         elif event["kind"] == "status":
-            print(f"stream {event['status']}" + (f": {event['message']}" if event.get("message") else "")
-                  + (f" ({event['reason']})" if event.get("reason") else ""), file=sys.stderr)
+            print(status_line(event), file=sys.stderr)
     lat = np.array(latencies)
     summary = f"{manifest.get('decoder')}: {n} decisions"
     if n:
         summary += f", latency median {np.median(lat):.2f} ms, p99 {np.percentile(lat, 99):.2f} ms"
-    truth = session.confusion.sum() if session is not None else 0
-    if truth:
-        summary += f", accuracy {np.trace(session.confusion) / truth:.4f} on {truth} cued trials"
+    cued = int(session.confusion.sum()) if session is not None else 0
+    if cued:
+        accuracy = np.trace(session.confusion) / cued
+        seen = trials_seen_in_training(manifest, args.replay) if args.replay else None
+        if seen is not None and seen[0]:
+            from ..commands.predict import seen_in_training_warning
+
+            print(f"warning: {seen_in_training_warning(*seen)}", file=sys.stderr)
+            if seen[0] == seen[1]:
+                summary += f", accuracy on trials seen in training {accuracy:.4f} ({cued} cued trials)"
+            else:
+                summary += (f", accuracy {accuracy:.4f} on {cued} cued trials ({seen[0]} of the "
+                            f"replay's {seen[1]} trials seen in training)")
+        else:
+            summary += f", accuracy {accuracy:.4f} on {cued} cued trials"
     print(summary, file=sys.stderr)
     return 0
+
+
+def status_line(event: dict) -> str:
+    """A status event as a line: the end of a replay says so (it is no error)."""
+    if event.get("reason") == "replay ended":
+        return "replay ended"
+    return (f"stream {event['status']}" + (f": {event['message']}" if event.get("message") else "")
+            + (f" ({event['reason']})" if event.get("reason") else ""))
+
+
+def trials_seen_in_training(manifest: dict, replay: str) -> tuple[int, int] | None:
+    """(trials of ``replay`` the bundle was trained on, trials of ``replay``), its trials cut
+    as `neurodeck predict` cuts them; None when the bundle keeps no training digests or the
+    replay cannot be cut into the bundle's trials."""
+    from data.errors import InputError
+    from data.fingerprint import seen_mask
+
+    from ..commands.predict import load_for_bundle
+
+    spec = manifest.get("input") or {}
+    if not spec.get("training_digests"):
+        return None
+    try:
+        data = load_for_bundle(spec, replay)
+    except InputError:
+        return None
+    seen = seen_mask(data.X, spec["training_digests"])
+    return int(seen.sum()), len(seen)

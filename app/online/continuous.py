@@ -111,6 +111,9 @@ class LSLSource:
                  timeout: float = 5.0, stall_timeout: float = 5.0):
         from mne_lsl.stream import StreamLSL
 
+        from .lsl_log import configure
+
+        configure()
         self.name = name
         self.duration, self.max_samples, self.stall_timeout = duration, max_samples, stall_timeout
         self.stream = StreamLSL(bufsize=10.0, name=name)

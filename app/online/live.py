@@ -29,10 +29,15 @@ def live_session(bundle, *, stream: str | None = None, replay: str | None = None
                  board: str | None = None, adapt: bool = False):
     """A whole online session as a generator of events (decision, marker, status, signal):
     the replay (if any), the inlets, the decoder, the session log and the decision outlet are
-    set up first and closed when it ends. The first event is ``{"kind": "session"}``."""
+    set up first and closed when it ends. The first event is ``{"kind": "session"}``.
+
+    A decoder that cannot decode the signal (another modality or kind of data, channels
+    missing) is refused before anything starts (`app.online.compatibility`). The end of a
+    replay stops the session with the status reason "replay ended"."""
     from decoders.bundle import load_bundle
 
     from ..commands.export import resolve_bundle
+    from .compatibility import check, recording_facts, source_facts
     from .session import ClassificationSession, SessionLog
     from .stream import DecisionOutlet, StreamInput
     from ..output_paths import check_output
@@ -42,6 +47,8 @@ def live_session(bundle, *, stream: str | None = None, replay: str | None = None
     bundle = resolve_bundle(str(bundle))
     if decoder is None:
         decoder, manifest = load_bundle(bundle)
+    if replay:
+        check(manifest, recording_facts(replay), bundle, adapt=adapt)
     with ExitStack() as stack:
         player = None
         if replay:
@@ -60,6 +67,8 @@ def live_session(bundle, *, stream: str | None = None, replay: str | None = None
         else:
             source = StreamInput(stream, markers=markers)
         stack.callback(source.close)
+        if not replay:
+            check(manifest, source_facts(source), bundle, adapt=adapt)
         session = ClassificationSession(None, source, mode=mode, step_ms=step_ms,
                                         reconnect_s=reconnect_s, decoder=decoder, manifest=manifest,
                                         adapt=adapt)
@@ -74,12 +83,19 @@ def live_session(bundle, *, stream: str | None = None, replay: str | None = None
         stack.callback(pub.close)
         yield {"kind": "session", "session": session, "outlet": pub.name}
 
+        replay_ended = []
+
         def stop() -> bool:
             if should_stop is not None and should_stop():
                 return True
-            return player is not None and not player.running and session.idle_s > 1.0
+            if player is not None and not player.running and session.idle_s > 1.0:
+                replay_ended.append(True)
+                return True
+            return False
 
         for event in session.iter_events(duration=duration, stop=stop, signal_every=signal_every):
+            if replay_ended and event["kind"] == "status" and event["status"] == "stopped":
+                event = {**event, "reason": "replay ended"}
             if log is not None and event["kind"] in ("decision", "marker", "status"):
                 log.write(event)
             if event["kind"] == "decision":

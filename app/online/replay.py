@@ -50,6 +50,9 @@ class ReplayPlayer(PlayerLSL):
                  source_id: str | None = None, wait_s: float = 0.0):
         if speed <= 0:
             raise ValueError("speed must be positive")
+        from .lsl_log import configure
+
+        configure()
         name = name or f"neurodeck-replay-{uuid.uuid4().hex[:8]}"
         n_times = raw.n_times if hasattr(raw, "n_times") else None
         while n_times and n_times % chunk_size == 0:   # mne-lsl warns on an empty last chunk

@@ -23,12 +23,20 @@ def list_streams(timeout: float = 1.0) -> list[dict]:
     """The LSL streams on the network: name, type, channels, rate, source id."""
     from mne_lsl.lsl import resolve_streams
 
+    from .lsl_log import configure
+
+    configure()
+
     return [{"name": s.name, "type": s.stype, "n_channels": s.n_channels, "sfreq": s.sfreq,
              "source_id": s.source_id} for s in resolve_streams(timeout=timeout)]
 
 
 def _resolve(name: str, timeout: float):
     from mne_lsl.lsl import resolve_streams
+
+    from .lsl_log import configure
+
+    configure()
 
     found = resolve_streams(timeout=timeout, name=name)
     return found[0] if found else None
@@ -115,6 +123,9 @@ class DecisionOutlet:
     def __init__(self, name: str, channels: list[str], source_id: str | None = None):
         from mne_lsl.lsl import StreamInfo, StreamOutlet
 
+        from .lsl_log import configure
+
+        configure()
         info = StreamInfo(name, "decisions", len(channels), 0.0, "float64", source_id or name)
         info.set_channel_names(channels)
         self.name, self.channels = name, channels
