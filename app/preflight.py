@@ -138,8 +138,9 @@ class _BatchProbe:
     `EpochEnd` the length of an epoch. It turns itself on (stopping the fit with
     `Cancelled`) once an epoch ended or `budget_s` passed after the first batch."""
 
-    def __init__(self, budget_s: float):
+    def __init__(self, budget_s: float, cancel=None):
         self.budget_s = budget_s
+        self.cancel = cancel    # the caller's own cancel flag (the GUI drops a stale estimate)
         self.calls: list[float] = []
         self.first_batch_start: float | None = None
         self.first_progress: float | None = None
@@ -153,7 +154,7 @@ class _BatchProbe:
         self.calls.append(now)
         if self.first_progress is not None and now - self.first_progress > self.budget_s:
             self.stopped = True
-        return self.stopped
+        return self.stopped or (self.cancel is not None and self.cancel.is_set())
 
     def set(self) -> None:
         self.stopped = True
@@ -184,73 +185,103 @@ class _BatchProbe:
         return (after[-1] - after[0]) / (len(after) - 1)
 
 
-def _timed_neural_fit(decoder, data, index, device: str, budget_s: float) -> tuple[float, str]:
-    """Seconds one full fit on ``data[index]`` would take, from a timed stretch of it."""
+def _probe_fit(decoder, data, index, device: str, budget_s: float, cancel=None):
+    """Fit ``decoder`` on ``data[index]`` under a `_BatchProbe`; returns (probe, seconds,
+    finished): whether the fit ran to its end. Raises `Cancelled` once ``cancel`` is set."""
     from decoders.evaluation import fit_arguments
     from decoders.events import Cancelled, TrainingContext
 
-    probe = _BatchProbe(budget_s)
+    probe = _BatchProbe(budget_s, cancel)
     ctx = TrainingContext(probe.on_event, probe, device)
     args, kwargs = fit_arguments(decoder, data, index, context=ctx)
     start = time.perf_counter()
+    probe.calls.append(start)
     try:
         decoder.fit(*args, **kwargs)
     except Cancelled:
-        pass
-    else:   # finished inside the budget (no engine, or a short training): that is the answer
-        if probe.first_progress is None or probe.epoch_end is None:
-            return time.perf_counter() - start, "one fold timed in full"
+        if cancel is not None and cancel.is_set():
+            raise
+        return probe, time.perf_counter() - start, False
+    return probe, time.perf_counter() - start, True
+
+
+def _timed_neural_fit(make_decoder, data, index, device: str, budget_s: float,
+                      cancel=None) -> tuple[float, float, str]:
+    """(cold extra, seconds of one warm fit on ``data[index]``, how): from a timed stretch of
+    training (the set-up, then batches until the first epoch ends or ``budget_s`` passes),
+    and a second set-up timed up to its first batch (the first pays one-time imports and
+    caches: its extra is counted once)."""
+    probe, elapsed, finished = _probe_fit(make_decoder(), data, index, device, budget_s, cancel)
+    if finished and (probe.first_progress is None or probe.epoch_end is None or probe.n_epochs == 1):
+        return 0.0, elapsed, "one fold timed in full"
     if probe.first_batch_start is None:
         raise RuntimeError("the decoder reported no training batch to time")
-    setup = probe.first_batch_start - start
+    setup = probe.first_batch_start - probe.calls[0]
+    again, _, _ = _probe_fit(make_decoder(), data, index, device, 0.0, cancel)
+    warm_setup = again.first_batch_start - again.calls[0] if again.first_batch_start is not None else setup
+    cold = max(0.0, setup - warm_setup)
     if probe.epoch_end is not None:
         epoch = probe.epoch_end - probe.first_batch_start
-        seconds = setup + epoch * probe.n_epochs
-        return seconds, f"set-up {setup:.1f} s + one timed epoch {epoch:.2f} s x {probe.n_epochs} epochs"
+        return cold, warm_setup + epoch * probe.n_epochs, (
+            f"set-up {warm_setup:.1f} s + one timed epoch {epoch:.2f} s x {probe.n_epochs} epochs")
     batch = probe.batch_seconds()
-    seconds = setup + batch * probe.total_batches
-    return seconds, f"set-up {setup:.1f} s + timed batch {batch * 1000:.0f} ms x {probe.total_batches} batches"
+    return cold, warm_setup + batch * probe.total_batches, (
+        f"set-up {warm_setup:.1f} s + timed batch {batch * 1000:.0f} ms x {probe.total_batches} batches")
 
 
-def _timed_classical_fit(decoder, data, split) -> float:
+def _timed_classical_fit(make_decoder, data, splits, cancel=None) -> tuple[float, float, str]:
+    """(cold extra, seconds of one warm fit + prediction of the first fold, how): the first
+    fold is fitted twice (the first fit pays one-time imports and caches)."""
     from decoders.evaluation import fit_arguments, predict_with_proba
 
-    start = time.perf_counter()
-    args, kwargs = fit_arguments(decoder, data, split.train)
-    decoder.fit(*args, **kwargs)
-    subject = data.subject[split.test]
-    try:
-        predict_with_proba(decoder, data.X[split.test], subject=subject)
-    except Exception:  # noqa: BLE001 - prediction is timed only where it runs plainly
-        pass
-    return time.perf_counter() - start
+    from decoders.events import Cancelled
+
+    def timed(split) -> float:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("estimate cancelled")
+        start = time.perf_counter()
+        decoder = make_decoder()
+        args, kwargs = fit_arguments(decoder, data, split.train)
+        decoder.fit(*args, **kwargs)
+        try:
+            predict_with_proba(decoder, data.X[split.test], subject=data.subject[split.test])
+        except Exception:  # noqa: BLE001 - prediction is timed only where it runs plainly
+            pass
+        return time.perf_counter() - start
+
+    cold = timed(splits[0])
+    if len(splits) == 1:
+        return 0.0, cold, "its one fold's fit and prediction timed"
+    warm = timed(splits[0])
+    return max(0.0, cold - warm), warm, "one fold's fit and prediction timed (warm)"
 
 
 def estimate_cost(config: ExperimentConfig, data, splits: list, cls, params: dict[str, Any],
-                  device: str, budget_s: float = PROBE_BUDGET_S) -> CostEstimate:
+                  device: str, budget_s: float = PROBE_BUDGET_S, cancel=None) -> CostEstimate:
     """The predicted wall time of a run of ``config`` on ``data`` cut into ``splits``.
 
     The first fold is timed (see the module docstring); every fold is scaled by its number
     of training samples against the timed one, the final fit (``output.save_model``) by all
-    the samples; `RUN_OVERHEAD_S` covers writing the run folder.
+    the samples; one-time costs (imports, caches) are counted once, and `RUN_OVERHEAD_S`
+    covers writing the run folder.
     """
     from decoders import registry
 
-    probe_split = splits[0]
-    fit_index = probe_split.pretrain if probe_split.pretrain is not None else probe_split.train
-    decoder = registry.create(config.decoder.name, params)
+    first = splits[0]
+    fit_index = first.pretrain if first.pretrain is not None else first.train
+    make = lambda: registry.create(config.decoder.name, params)  # noqa: E731
     if getattr(cls, "uses_torch", False):
-        timed, method = _timed_neural_fit(decoder, data, fit_index, device, budget_s)
+        cold, timed, method = _timed_neural_fit(make, data, fit_index, device, budget_s, cancel)
     else:
-        timed, method = _timed_classical_fit(decoder, data, probe_split), "one fold's fit and prediction timed"
+        cold, timed, method = _timed_classical_fit(make, data, splits, cancel)
     per_sample = timed / max(len(fit_index), 1)
-    if probe_split.pretrain is not None:   # finetune: one pretraining per target subject, then short fits
+    if first.pretrain is not None:   # finetune: one pretraining per target subject, then short fits
         targets = {str(data.subject[s.test[0]]) for s in splits}
         folds = timed * len(targets) + sum(per_sample * len(s.train) for s in splits)
     else:
         folds = sum(per_sample * len(s.train) for s in splits)
     final = per_sample * len(data) if config.output.save_model else 0.0
-    return CostEstimate(folds + final + RUN_OVERHEAD_S, len(splits), timed, final, method, device)
+    return CostEstimate(cold + folds + final + RUN_OVERHEAD_S, len(splits), timed, final, method, device)
 
 
 # ------------------------------------------------------------------------- preflight
@@ -306,9 +337,11 @@ def preflight(config: ExperimentConfig | dict, *, estimate: bool = False) -> Pre
     return result
 
 
-def estimate_for(config: ExperimentConfig | dict, data, budget_s: float = PROBE_BUDGET_S) -> CostEstimate:
+def estimate_for(config: ExperimentConfig | dict, data, budget_s: float = PROBE_BUDGET_S,
+                 cancel=None) -> CostEstimate:
     """`estimate_cost` for the GUI: ``data`` is the trials it holds; raises
-    `InfeasibleExperiment` first when the experiment cannot run."""
+    `InfeasibleExperiment` first when the experiment cannot run, `Cancelled` once ``cancel``
+    (a ``threading.Event``) is set."""
     from decoders import registry
     from decoders.protocols.registry import make_splits
 
@@ -318,4 +351,5 @@ def estimate_for(config: ExperimentConfig | dict, data, budget_s: float = PROBE_
     check_experiment(config, data, cls, params)
     options = config.evaluation.model_dump(exclude={"protocol"}, exclude_unset=True)
     splits = make_splits(data, config.evaluation.protocol, seed=config.training.seed, **options)
-    return estimate_cost(config, data, splits, cls, params, _device_name(cls, config.training.device), budget_s)
+    return estimate_cost(config, data, splits, cls, params, _device_name(cls, config.training.device),
+                         budget_s, cancel)

@@ -200,6 +200,8 @@ class Workbench(QObject):
         try:
             config = self.experiment_config()
             self._validate(config)
+            from app.preflight import check_before_start   # refused before any work (issue 20)
+            check_before_start(config, self.data.trials)
         except InputError as exc:
             self.error.emit("Cannot start training", str(exc))
             return False

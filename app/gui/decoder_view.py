@@ -1,8 +1,15 @@
 """Decoder view: the registry's decoders, a form from the chosen decoder's parameter schema
-with its presets, the evaluation protocol and the device."""
+with its presets, the evaluation protocol and the device.
+
+The decoders and protocols that fit the data in front of the user come first; the others
+are greyed out with the reason (`decoders.compatibility`). Opening data picks the suggested
+decoder and protocol unless the current choice still fits. Before Start, the "Before you
+start" box says why the experiment cannot run, or how long it should take
+(`app.preflight.estimate_for`, timed in the background).
+"""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget,
                                QListWidgetItem, QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
 
@@ -12,6 +19,8 @@ from .param_form import ParamForm
 
 # Parameters shown elsewhere (device selector, seed box) or filled from the data.
 HIDDEN_PARAMS = {"device", "seed"}
+ESTIMATE_DELAY_MS = 1500   # the estimate starts once the settings stay unchanged this long
+ESTIMATE_BUDGET_S = 8.0    # the longest a neural decoder's timed stretch of training runs here
 
 
 class DecoderView(QWidget):
@@ -22,10 +31,15 @@ class DecoderView(QWidget):
         self.wb = workbench
         self.model = workbench.decoder
         self._build()
+        self._estimate_worker = None
+        self._estimate_timer = QTimer(self, singleShot=True, interval=ESTIMATE_DELAY_MS)
+        self._estimate_timer.timeout.connect(self._start_estimate)
         self.model.subscribe(self._changed)
-        self.wb.data.subscribe(lambda change, info: self._mark_compatible() if change in ("source", "trials") else None)
+        self.wb.data.subscribe(self._data_changed)
         self.wb.devices_changed.connect(self._fill_devices)
         self._fill_devices(self.wb.devices)
+        if self.wb.data.trials is not None or self.wb.data.content is not None:
+            self._data_changed("trials" if self.wb.data.trials is not None else "source", {})
 
     def _build(self) -> None:
         title = QLabel("Decoder")
@@ -93,11 +107,25 @@ class DecoderView(QWidget):
         self.start_button = QPushButton("Train  ▶")
         self.start_button.setObjectName("primary")
         self.start_button.setToolTip("Start training with these settings (F5)")
+        self.start_button.clicked.connect(self._cancel_estimate)   # the estimate yields to the real run
         self.start_button.clicked.connect(self.start_requested)
+
+        self.readiness = QLabel("Open data to see which decoders fit it.")
+        self.readiness.setObjectName("readiness")
+        self.readiness.setWordWrap(True)
+        self.readiness.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.estimate_label = QLabel("")
+        self.estimate_label.setObjectName("estimate")
+        self.estimate_label.setWordWrap(True)
+        ready_box = QGroupBox("Before you start")
+        rl = QVBoxLayout(ready_box)
+        rl.addWidget(self.readiness)
+        rl.addWidget(self.estimate_label)
 
         side = QVBoxLayout()
         side.addWidget(eval_box)
         side.addWidget(device_group)
+        side.addWidget(ready_box)
         side.addStretch(1)
         side.addWidget(self.start_button)
 
@@ -119,18 +147,24 @@ class DecoderView(QWidget):
         self._refresh_evaluation()
 
     def _fill_list(self) -> None:
+        self.list.blockSignals(True)   # refilling must not pick a decoder
         self.list.clear()
+        self.list.blockSignals(False)
         if not self.model.entries:
             item = QListWidgetItem("Loading the decoder registry…")
             item.setFlags(Qt.NoItemFlags)
             self.list.addItem(item)
             return
-        for entry in self.model.entries:
+        by_name = {e.name: e for e in self.model.entries}
+        self.list.blockSignals(True)
+        for name in self.model.decoder_order or list(by_name):
+            entry = by_name[name]
             item = QListWidgetItem(f"{entry.name}\n{entry.description}")
             item.setData(Qt.UserRole, entry.name)
-            item.setToolTip(f"{entry.description}\nTask: {entry.task.value}; input: {entry.input_kind}")
             self.list.addItem(item)
+        self.list.blockSignals(False)
         self._mark_compatible()
+        self._select_current()
 
     # ----------------------------------------------------------------- user input
     def choose(self, name: str) -> None:
@@ -165,8 +199,11 @@ class DecoderView(QWidget):
 
     # ------------------------------------------------------------------ model -> view
     def _changed(self, change: str, info: dict) -> None:
-        if change == "entries":
+        if change in ("entries", "compatibility"):
             self._fill_list()
+            self._mark_protocols()
+            if change == "compatibility" and self.model.name:
+                self._show_decoder()
         elif change == "decoder":
             self._show_decoder()
         elif change == "params":
@@ -181,6 +218,8 @@ class DecoderView(QWidget):
             self._refresh_evaluation()
         elif change == "device":
             self._select_device()
+        if change in ("compatibility", "decoder", "params", "evaluation", "device"):
+            self._update_readiness()
 
     def _show_decoder(self) -> None:
         entry = self.model.entry
@@ -196,8 +235,37 @@ class DecoderView(QWidget):
         fields = [f for f in self.model.fields if f.name not in HIDDEN_PARAMS]
         readonly = {f.name: "from the data" for f in fields if f.name in DATA_FILLED_PARAMS}
         self.form.set_fields(fields, self.model.values, readonly)
-        if self.model.entry.input_kind == "continuous" and self.model.protocol == "kfold":
-            self._evaluation_edited(protocol="blocked-kfold")
+        self._select_current()
+        self._mark_protocols()
+        self._follow_decoder_kind()
+
+    def _follow_decoder_kind(self) -> None:
+        """A protocol that cannot cut the chosen decoder's kind of input gives way to the
+        data's suggestion, or else the first registered one that can (no data yet)."""
+        entry = self.model.entry
+        current = next((p for p in self.model.protocols() if p.name == self.model.protocol), None)
+        if entry is None or current is None or entry.input_kind in current.requires.input_kinds:
+            return
+        if self.model.data is not None:
+            from decoders.compatibility import suggest
+
+            advice = suggest(self.model.data, self.model.entries)
+            if advice.protocol:
+                self._evaluation_edited(protocol=advice.protocol, **advice.options)
+                return
+        fitting = self.model.protocols(entry.input_kind)
+        if fitting:
+            self._evaluation_edited(protocol=fitting[0].name)
+
+    def _select_current(self) -> None:
+        """Show the model's decoder as the list's current row (without choosing it again)."""
+        for i in range(self.list.count()):
+            if self.list.item(i).data(Qt.UserRole) == self.model.name:
+                if self.list.currentRow() != i:
+                    self.list.blockSignals(True)
+                    self.list.setCurrentRow(i)
+                    self.list.blockSignals(False)
+                return
 
     def _select_preset(self) -> None:
         index = self.preset_box.findData(self.model.preset)
@@ -223,14 +291,137 @@ class DecoderView(QWidget):
         self.device_box.setCurrentIndex(max(self.device_box.findData(self.model.device), 0))
 
     def _mark_compatible(self) -> None:
-        """Grey out decoders whose input kind the chosen data cannot give."""
-        data = self.wb.data
-        kind = "trials" if data.recordings else (data.trials.kind if data.trials is not None else None)
+        """Grey out the decoders that cannot run on the data, their reason as text and tooltip."""
         for i in range(self.list.count()):
             item = self.list.item(i)
             entry = next((e for e in self.model.entries if e.name == item.data(Qt.UserRole)), None)
             if entry is None:
                 continue
-            ok = kind is None or entry.input_kind == kind
+            reasons = self.model.decoder_reasons.get(entry.name, [])
+            blocking = [r for r in reasons if r.blocking]
+            tip = f"{entry.description}\nTask: {entry.task.value}; input: {entry.input_kind}"
+            if entry.modalities:
+                tip += f"; modalities: {', '.join(entry.modalities)}"
+            text = f"{entry.name}\n{entry.description}"
+            if reasons:
+                tip += "\n\n" + "\n".join(str(r) for r in reasons)
+                text += f"\n{'Not for this data' if blocking else 'Note'}: {reasons[0].text}"
+            item.setText(text)
+            item.setToolTip(tip)
             flags = item.flags()
-            item.setFlags(flags | Qt.ItemIsEnabled if ok else flags & ~Qt.ItemIsEnabled)
+            item.setFlags(flags & ~Qt.ItemIsEnabled if blocking else flags | Qt.ItemIsEnabled)
+
+    def _mark_protocols(self) -> None:
+        """Grey out the protocols that cannot evaluate the data, their reason as tooltip."""
+        model = self.protocol_box.model()
+        for i in range(self.protocol_box.count()):
+            name = self.protocol_box.itemData(i)
+            chosen = next((p for p in self.model.protocols() if p.name == name), None)
+            if chosen is None:
+                continue
+            reasons = self.model.protocol_reasons.get(name, [])
+            tip = f"{chosen.description}\nNeeds: {chosen.requires.describe()}."
+            if reasons:
+                tip += "\n\nNot with these settings on this data: " + " ".join(str(r) for r in reasons[:3])
+            self.protocol_box.setItemData(i, tip, Qt.ToolTipRole)
+            item = model.item(i) if hasattr(model, "item") else None
+            if item is not None:
+                # the chosen protocol stays selectable: its options may be what needs changing
+                item.setEnabled(not reasons or name == self.model.protocol)
+
+    # ------------------------------------------------------------------ data -> model
+    def _data_changed(self, change: str, info: dict) -> None:
+        data = self.wb.data
+        if change == "trials" and data.trials is not None:
+            self.model.set_data(data.trials)
+        elif change == "source":
+            from decoders.compatibility import DataFacts
+
+            content = data.content
+            facts = None
+            if content is not None and content.summary:
+                options = getattr(data.spec, "options", None) or {}
+                facts = DataFacts.from_summary(content.summary, paradigm=options.get("paradigm"))
+            self.model.set_data(facts)
+
+    # ------------------------------------------------------------------ before start
+    def _update_readiness(self) -> None:
+        """Why the experiment cannot run (the preflight's problems), or that it can; then an
+        estimate of its time, once the settings rest."""
+        self._cancel_estimate()
+        trials = self.wb.data.trials
+        model = self.model
+        if model.name is None:
+            self.readiness.setText("Choose a decoder.")
+            self.estimate_label.setText("")
+            return
+        if model.data is None:
+            self.readiness.setText("Open data to see whether this decoder fits it.")
+            self.estimate_label.setText("")
+            return
+        problems = self._problems()
+        if problems:
+            self.readiness.setText("<b>Cannot start:</b><br>" + "<br>".join(_escape(str(p)) for p in problems))
+            self.readiness.setProperty("state", "refused")
+            self.estimate_label.setText("")
+            return
+        self.readiness.setProperty("state", "ok")
+        self.readiness.setText(f"{model.name} with {model.protocol} fits this data.")
+        if trials is None:
+            self.estimate_label.setText("Time estimate: once the trials are made.")
+            return
+        self.estimate_label.setText("Estimating the time…")
+        self._estimate_timer.start()
+
+    def _problems(self) -> list:
+        """The preflight's problems for the chosen decoder and protocol on the loaded trials
+        (the declared facts only while the trials are not made)."""
+        from decoders.compatibility import DataFacts, Problem, experiment_problems
+
+        model = self.model
+        if isinstance(model.data, DataFacts):
+            out = [Problem("decoder.name", " ".join(r.text for r in model.blocking_reasons()))] \
+                if model.blocking_reasons() else []
+            out += [Problem("evaluation.protocol", str(r)) for r in model.protocol_reasons.get(model.protocol, [])]
+            return out
+        try:
+            return experiment_problems(model.name, dict(model.values), model.protocol,
+                                       {k: v for k, v in model.evaluation.items()}, model.data)
+        except InputError as exc:
+            return [Problem("evaluation", str(exc))]
+
+    def _start_estimate(self) -> None:
+        if not self.isVisible() or self.wb.training_running() or self.model.name is None:
+            self.estimate_label.setText("")
+            return
+        try:
+            config = self.wb.experiment_config()
+        except InputError as exc:
+            self.estimate_label.setText(f"No estimate: {exc}")
+            return
+        from app.gui.worker import WorkerArg
+        from app.preflight import estimate_for
+
+        def done(estimate) -> None:
+            if self._estimate_worker is worker:
+                self._estimate_worker = None
+                self.estimate_label.setText(f"Estimated time: {estimate.describe()}")
+
+        def failed(exc) -> None:
+            if self._estimate_worker is worker:
+                self._estimate_worker = None
+                self.estimate_label.setText(f"No estimate: {exc}")
+
+        worker = self.wb.background.run("estimating the time", estimate_for, done, failed, config,
+                                        self.wb.data.trials, ESTIMATE_BUDGET_S, cancel=WorkerArg.CANCEL)
+        self._estimate_worker = worker
+
+    def _cancel_estimate(self) -> None:
+        self._estimate_timer.stop()
+        worker, self._estimate_worker = self._estimate_worker, None
+        if worker is not None:
+            worker.cancel()
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

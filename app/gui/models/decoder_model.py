@@ -62,9 +62,11 @@ def describe_params(params_model) -> list[FieldInfo]:
 
 
 class DecoderModel(Observable):
-    """The chosen decoder, its parameters, the evaluation protocol and the device.
+    """The chosen decoder, its parameters, the evaluation protocol and the device, and how
+    each registered decoder and protocol fits the data in front of the user
+    (`decoders.compatibility`).
 
-    Changes: "decoder", "params", "evaluation", "device".
+    Changes: "decoder", "params", "evaluation", "device", "compatibility".
     """
 
     def __init__(self, entries: list | None = None) -> None:
@@ -75,10 +77,14 @@ class DecoderModel(Observable):
         self.fields: list[FieldInfo] = []
         self.values: dict[str, Any] = {}
         self.errors: dict[str, str] = {}
-        self.protocol = "kfold"
+        self.protocol = _first_protocol()
         self.evaluation: dict[str, Any] = {}   # protocol options the user set (n_folds, within ...)
         self.seed = 0
         self.device = "auto"
+        self.data = None                      # DecodingSet or DataFacts the lists are ranked for
+        self.decoder_reasons: dict[str, list] = {}    # name -> [Reason]; empty list: fits
+        self.decoder_order: list[str] = []            # names, the ones that fit first
+        self.protocol_reasons: dict[str, list] = {}
 
     def load_entries(self) -> None:
         """Read the decoder registry (imports scikit-learn: call it off the GUI thread)."""
@@ -88,7 +94,75 @@ class DecoderModel(Observable):
 
     def set_entries(self, entries: list) -> None:
         self.entries = list(entries)
+        self._rank()
         self.notify("entries")
+
+    # ------------------------------------------------------------------ compatibility
+    def set_data(self, data, follow: bool = True) -> None:
+        """Rank the decoders and protocols for ``data`` (a `DecodingSet`, `DataFacts` or
+        None) and, with ``follow``, pick the suggestion for it unless the current decoder and
+        protocol still fit (`follow_data`)."""
+        self.data = data
+        self._rank()
+        if follow and data is not None and self.entries:
+            self.follow_data()
+        self.notify("compatibility")
+
+    def _rank(self) -> None:
+        from decoders.compatibility import ranked_decoders
+
+        if self.data is None or not self.entries:
+            self.decoder_reasons = {}
+            self.decoder_order = [e.name for e in self.entries]
+        else:
+            ranked = ranked_decoders(self.data, self.entries)
+            self.decoder_reasons = {e.name: reasons for e, reasons in ranked}
+            self.decoder_order = [e.name for e, _ in ranked]
+        self._rank_protocols()
+
+    def _rank_protocols(self) -> None:
+        from decoders.compatibility import protocol_compatibility
+
+        self.protocol_reasons = {}
+        if self.data is None:
+            return
+        for chosen in self.protocols():
+            own = {k: v for k, v in self.evaluation.items() if k in chosen.Options.model_fields}
+            try:
+                self.protocol_reasons[chosen.name] = protocol_compatibility(
+                    chosen, self.data, own, self.name if self.name in self.decoder_reasons else None)
+            except InputError as exc:
+                from decoders.compatibility import Reason
+
+                self.protocol_reasons[chosen.name] = [Reason(str(exc))]
+
+    def blocking_reasons(self, name: str | None = None) -> list:
+        """Why decoder ``name`` (default: the chosen one) cannot run on the data."""
+        return [r for r in self.decoder_reasons.get(name or self.name or "", []) if r.blocking]
+
+    def fits(self) -> bool:
+        """Whether the chosen decoder and protocol can run on the data (as far as known)."""
+        return self.name is not None and not self.blocking_reasons() and \
+            not self.protocol_reasons.get(self.protocol)
+
+    def follow_data(self) -> bool:
+        """Pick `decoders.compatibility.suggest`'s decoder and protocol for the data unless
+        the current choice still fits; returns whether anything changed."""
+        from decoders.compatibility import suggest
+
+        if self.data is None or self.fits():
+            return False
+        advice = suggest(self.data, self.entries)
+        changed = False
+        if advice.decoder and (self.name is None or self.blocking_reasons()):
+            self.choose(advice.decoder)
+            changed = True
+        self._rank_protocols()
+        if advice.protocol and self.protocol_reasons.get(self.protocol):
+            self.evaluation = {}
+            self.set_evaluation(protocol=advice.protocol, **advice.options)
+            changed = True
+        return changed
 
     @property
     def entry(self):
@@ -113,6 +187,7 @@ class DecoderModel(Observable):
             preset = next(iter(cls.presets))
         if preset:
             self.apply_preset(preset, notify=False)
+        self._rank_protocols()
         self.notify("decoder")
 
     def presets(self) -> list[str]:
@@ -195,6 +270,7 @@ class DecoderModel(Observable):
         self.protocol, self.evaluation = protocol, merged
         if seed is not None:
             self.seed = int(seed)
+        self._rank_protocols()
         self.notify("evaluation")
 
     def _fields_for(self, protocol: str) -> list[FieldInfo]:
@@ -234,6 +310,13 @@ class DecoderModel(Observable):
             "evaluation": self.evaluation_config(),
             "output": {"runs_dir": str(runs_dir)},
         }
+
+
+def _first_protocol() -> str:
+    """The registry's first protocol: the default before any data is open."""
+    from decoders.protocols import protocol_names
+
+    return protocol_names()[0]
 
 
 def _plain_value(value: Any) -> Any:
