@@ -3,7 +3,11 @@
 The session itself is `app.online.live.live_session` (plain Python), a generator run by a `Worker`;
 this view only collects the settings and draws what the session yields: the live signal, the
 decision as a feedback bar, probabilities over time, latency median / p99, a running
-confusion matrix when markers carry the truth, and the log.
+confusion matrix when markers carry the truth, and the log. Each session starts on clear
+panes; "Go online with latest run" takes the newest run whose decoder fits the chosen stream or
+replay (`app.online.compatibility`). Sessions and calibration recordings are written to the
+workspace (`app.output_paths`). The view fits a 1280 x 800 window whatever its texts say: the
+status line is elided (whole in its tooltip and the log), the side panel's texts wrap.
 """
 from __future__ import annotations
 
@@ -12,14 +16,52 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout,
                                QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QProgressBar,
-                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QPushButton, QSizePolicy, QTableWidget, QTableWidgetItem, QVBoxLayout,
+                               QWidget)
 
+from .figure_actions import attach_save_figure
+from .file_dialogs import start_folder
 from .worker import Worker, WorkerArg
 
 MAX_POINTS = 200      # decisions kept on the probability plot
 MAX_CHANNELS = 8      # channels drawn in the live signal
+SIDE_WIDTH = 320      # the feedback panel (decision, bars, latency, confusion)
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that never widens its window: its text is elided to the width the
+    layout gives it (``text()`` and the tooltip keep the whole text)."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None):
+        super().__init__(parent)
+        self._text = ""
+        self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
+        self._text = str(text)
+        self.setToolTip(self._text)
+        self._elide()
+
+    def text(self) -> str:
+        return self._text
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        return QSize(0, super().minimumSizeHint().height())
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        return QSize(0, super().sizeHint().height())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        shown = self.fontMetrics().elidedText(self._text, Qt.ElideMiddle, max(self.width(), 1))
+        super().setText(shown)
 
 
 class OnlineView(QWidget):
@@ -50,6 +92,9 @@ class OnlineView(QWidget):
         self.decoder = QComboBox()
         self.decoder.setEditable(True)
         self.decoder.setToolTip("A run of the workspace or a bundle folder / .zip")
+        for combo in (self.stream, self.decoder):   # long run names or paths must not widen the window
+            combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(24)
         browse_bundle = QPushButton("Bundle…")
         browse_bundle.clicked.connect(lambda: self._browse_bundle())
         self.mode = QComboBox()
@@ -74,7 +119,8 @@ class OnlineView(QWidget):
                                       "then open it in the Data view to train a decoder")
         self.record_button.clicked.connect(self.record)
         self.latest_button = QPushButton("Go online with latest run")
-        self.latest_button.setToolTip("Pick the newest run of the workspace and start decoding")
+        self.latest_button.setToolTip("Pick the newest run of the workspace whose decoder fits the "
+                                      "stream or replay, and start decoding")
         self.latest_button.clicked.connect(self.go_online_latest)
 
         form = QFormLayout()
@@ -100,9 +146,10 @@ class OnlineView(QWidget):
         row.addWidget(self.stop_button)
         form.addRow(row)
 
-        self.status = QLabel("Not connected.")
+        self.status = ElidedLabel("Not connected.")
         self.status.setObjectName("viewHint")
         self.latency = QLabel("latency: –")
+        self.latency.setWordWrap(True)
         self.signal_plot = pg.PlotWidget(title="Signal")
         self.signal_plot.setMouseEnabled(False, False)
         self.signal_plot.hideAxis("left")
@@ -110,11 +157,14 @@ class OnlineView(QWidget):
         self.proba_plot = pg.PlotWidget(title="Probabilities")
         self.proba_plot.setYRange(0, 1)
         self.proba_plot.addLegend(offset=(5, 5))
+        for plot in (self.signal_plot, self.proba_plot):
+            attach_save_figure(plot)
         self.proba_curves: list = []
         self.bars_box = QVBoxLayout()
         self.bars: list[QProgressBar] = []
         self.decision = QLabel("–")
         self.decision.setObjectName("viewTitle")
+        self.decision.setWordWrap(True)
         self.confusion = QTableWidget(0, 0)
         self.confusion.setMaximumHeight(130)
         self.log = QPlainTextEdit()
@@ -134,7 +184,7 @@ class OnlineView(QWidget):
         grid.addWidget(self.proba_plot, 1, 0)
         side = QWidget()
         side.setLayout(feedback)
-        side.setMaximumWidth(320)
+        side.setMaximumWidth(SIDE_WIDTH)
         grid.addWidget(side, 0, 1, 2, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(title)
@@ -144,12 +194,15 @@ class OnlineView(QWidget):
         layout.addWidget(self.log)
 
     def _browse(self, edit: QLineEdit, caption: str) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, caption)
+        path, _ = QFileDialog.getOpenFileName(self, caption, start_folder(getattr(self.wb, "settings", None)))
         if path:
             edit.setText(path)
 
     def _browse_bundle(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Decoder bundle or run folder")
+        runs = getattr(self.wb, "runs_dir", None)   # the workspace's run folders hold the models
+        path = QFileDialog.getExistingDirectory(self, "Decoder bundle or run folder",
+                                                str(runs) if runs is not None and Path(runs).is_dir()
+                                                else start_folder(getattr(self.wb, "settings", None)))
         if path:
             self.decoder.setEditText(path)
 
@@ -209,10 +262,9 @@ class OnlineView(QWidget):
             return
         out = None
         if self.wb is not None:
-            import time
+            from app.output_paths import session_folder
 
-            out = str(Path(self.wb.runs_dir).parent / "sessions" / time.strftime("%Y%m%d-%H%M%S"))
-            Path(out).parent.mkdir(parents=True, exist_ok=True)
+            out = str(session_folder(self.wb.runs_dir, bundle))
         self.session_dir = out
         self._clear()
         kwargs = dict(stream=stream, replay=replay, mode=self.mode.currentText(),
@@ -228,24 +280,55 @@ class OnlineView(QWidget):
         self.job.start()
 
     def go_online_latest(self) -> None:
-        """One click from a freshly trained run to decoding with it."""
+        """One click from a freshly trained run to decoding with it: the newest run of the
+        workspace whose decoder fits the chosen stream or replay; none fitting is said before
+        anything starts, naming why each run does not fit."""
+        from app.online.compatibility import latest_compatible_run
+        from data.errors import InputError
+
+        if self.wb is None or (self.job is not None and self.job.is_running()):
+            return
+        try:
+            facts = self.signal_facts()
+            run, passed = latest_compatible_run(self.wb.runs_dir, facts)
+        except Exception as exc:  # noqa: BLE001 - shown in the view: the file, the stream
+            self._error(exc)
+            return
+        if run is None:
+            reasons = "; ".join(f"{info.name} ({info.decoder}): {why}" for info, why in passed[:3])
+            self._error(InputError(f"no run in the workspace can decode {facts.label}"
+                                   + (f": {reasons}" if reasons else " (it holds no trained decoder)")
+                                   + ("; ..." if len(passed) > 3 else "")))
+            return
         self.refresh_runs()
-        if self.decoder.count():
-            self.decoder.setCurrentIndex(0)      # list_runs: newest first
-            self.start()
+        self.decoder.setCurrentIndex(self.decoder.findData(str(run.path)))
+        self.start()
+        for info, why in passed:
+            self.log.appendPlainText(f"passed over {info.name} ({info.decoder}): {why}")
+
+    def signal_facts(self):
+        """Channels, rate and modality of the chosen replay or stream (`SignalFacts`)."""
+        from app.online.compatibility import recording_facts, stream_facts
+        from data.errors import InputError
+
+        replay, stream = self.replay.text().strip(), self.stream.currentText().strip()
+        if replay:
+            return recording_facts(replay)
+        if stream:
+            return stream_facts(stream)
+        raise InputError("choose a stream or a recording to replay first.")
 
     def record(self) -> None:
         """Record a calibration session from the stream (or replay) into the workspace."""
-        import time
-
         from app.online.record import record_session
 
         if self.job is not None and self.job.is_running():
             return
         replay = self.replay.text().strip() or None
         stream = None if replay else self.stream.currentText().strip() or None
-        base = Path(self.wb.runs_dir).parent if self.wb is not None else Path.cwd()
-        path = base / "recordings" / f"calibration-{time.strftime('%Y%m%d-%H%M%S')}_raw.fif"
+        from app.output_paths import recording_path
+
+        path = recording_path(self.wb.runs_dir if self.wb is not None else Path.cwd())
         self.recorded = None
         self._clear()
         speed = self.speed.value()
@@ -290,10 +373,25 @@ class OnlineView(QWidget):
         self.log.appendPlainText(f"error: {exc}")
 
     def _clear(self) -> None:
+        """Take the last session off every pane: decision, bars, probabilities, latency,
+        confusion, signal and log."""
+        self.session = None
         self.decisions.clear()
         self.latencies.clear()
         self.proba.clear()
         self.log.clear()
+        self.decision.setText("–")
+        self.latency.setText("latency: –")
+        for bar in self.bars:
+            bar.deleteLater()
+        self.bars = []
+        self.proba_plot.clear()
+        self.proba_curves = []
+        self.confusion.clear()
+        self.confusion.setRowCount(0)
+        self.confusion.setColumnCount(0)
+        self.signal_plot.clear()
+        self.signal_curves = []
 
     # ------------------------------------------------------------------ drawing
     def _on_event(self, event: dict) -> None:
