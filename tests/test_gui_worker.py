@@ -3,6 +3,7 @@ all ending with one of returned / errored / aborted and then finished, on the GU
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 
@@ -129,3 +130,54 @@ def test_group_says_what_runs(qapp):
     group.cancel_all()            # a function that returns after a cancel still returns
     late.returned.connect(results.append)
     assert group.wait(30_000) and late.cancelled
+
+
+def niceness() -> int:
+    return os.nice(0)
+
+
+def sleep_and_tell(path: str) -> None:
+    from pathlib import Path
+
+    Path(path).write_text(str(os.getpid()))
+    time.sleep(300)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; nice() is POSIX")
+def test_child_runs_niced_and_ends_with_the_window_process(qapp, tmp_path):
+    import subprocess
+    from pathlib import Path
+
+    from app.gui.worker import Worker
+
+    (_, _), (kind, nice), _ = run_to_end(Worker(niceness, in_process=True))
+    assert kind == "returned" and nice >= min(os.nice(0) + 10, 19)
+    # A window process that starts a long child and exits: the child goes with it.
+    pid_file = tmp_path / "child.pid"
+    script = (
+        "import sys, time\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "app = QApplication([])\n"
+        "from app.gui.worker import Worker\n"
+        "from tests.test_gui_worker import sleep_and_tell\n"
+        f"w = Worker(sleep_and_tell, {str(pid_file)!r}, in_process=True).start()\n"
+        "from pathlib import Path\n"
+        "deadline = time.time() + 120\n"
+        f"while not Path({str(pid_file)!r}).exists() and time.time() < deadline:\n"
+        "    time.sleep(0.05)\n")
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, "-c", script], cwd=root, timeout=180, check=True,
+                   env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    child = int(pid_file.read_text())
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            break
+        if state == "Z":     # ended, waiting to be reaped by whoever adopted it
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(child, 9)
+        pytest.fail("the worker's child process outlived the window process")
