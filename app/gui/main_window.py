@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, Q
                                QMainWindow, QMessageBox, QProgressBar, QSizePolicy, QStackedWidget, QToolButton, QVBoxLayout,
                                QWidget)
 
-from . import theme
+from . import figure_actions, theme
 from .controller import Workbench
 from .settings import Settings
 from .views import ViewEntry, available_views
@@ -26,6 +26,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("NeuroDeck")
         self.setWindowIcon(theme.app_icon())
         self.setAcceptDrops(True)
+        figure_actions.install(QApplication.instance())   # a Save figure button on every plot
         self.views: dict[str, QWidget] = {}
         self.entries: list[ViewEntry] = available_views()   # the workflow steps, fixed for this window
         self._keys = [e.key for e in self.entries]

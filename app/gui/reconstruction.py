@@ -17,6 +17,7 @@ from decoders.events import (ImageReconstruction, Reconstruction, SignalReconstr
                              TrajectoryReconstruction)
 
 from . import theme
+from .figure_actions import attach_save_figure
 from .image_grid import ImageGrid
 
 
@@ -165,6 +166,7 @@ class ReconstructionPane(QWidget):
         for plot in (self.signal, self.trajectory):
             theme.style_plot(plot)
         self.images.setBackground(theme.colors()["plot_background"])
+        attach_save_figure(self.images.layout_widget)   # the image grid is no plot of its own
 
     def clear(self) -> None:
         self.current = None

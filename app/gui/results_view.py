@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHea
 from data.errors import InputError
 from decoders.tasks import headline_order
 
+from .file_dialogs import start_folder
 from .models import read_history
 from .training_view import LOSS_KEYS, SCORE_KEYS, CurvePlot
 
@@ -342,7 +343,7 @@ class ResultsView(QWidget):
             self.wb.error.emit("Export decoder", "Select one run to export its decoder.")
             return
         run = runs[0]
-        suggestion = str(Path(self.wb.settings.last_folder) / f"{run.name}-decoder.zip")
+        suggestion = str(Path(start_folder(self.wb.settings)) / f"{run.name}-decoder.zip")
         path, _ = QFileDialog.getSaveFileName(
             self, "Export the trained decoder", suggestion,
             "Decoder bundle (*.zip);;ONNX, checked against onnxruntime (*.onnx);;TorchScript (*.pt);;Bundle folder (*)")

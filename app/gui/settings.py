@@ -47,8 +47,15 @@ class Settings:
 
     @property
     def last_folder(self) -> str:
+        """The folder the user last opened or saved something in; else the workspace folder
+        (or its nearest existing parent), never the home folder."""
+        return self.remembered_folder or str(nearest_folder(Path(self.workspace)))
+
+    @property
+    def remembered_folder(self) -> str:
+        """The folder last used in a file dialog ("" when none is remembered or it is gone)."""
         folder = str(self._get("last_folder", ""))
-        return folder if folder and Path(folder).is_dir() else str(Path.home())
+        return folder if folder and Path(folder).is_dir() else ""
 
     @last_folder.setter
     def last_folder(self, value: str | Path) -> None:
@@ -98,3 +105,11 @@ class Settings:
 
     def sync(self) -> None:
         self.store.sync()
+
+
+def nearest_folder(path: Path) -> Path:
+    """``path`` if it is a folder, else its nearest existing parent folder (the working directory at worst)."""
+    for candidate in (path, *path.parents):
+        if candidate.is_dir():
+            return candidate
+    return Path.cwd()

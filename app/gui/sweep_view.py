@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QHeaderView,
 
 from data.errors import InputError
 
+from .file_dialogs import start_folder
 from .worker import Worker, WorkerArg
 
 RUN_COLUMNS = ["run", "decoder", "subject", "seed", "state", "progress", "error"]
@@ -258,7 +259,8 @@ class SweepView(QWidget):
         self._finish(None)
 
     def _ask_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open sweep file", "", "Sweep files (*.yaml *.yml)")
+        path, _ = QFileDialog.getOpenFileName(self, "Open sweep file", start_folder(fallback="examples"),
+                                              "Sweep files (*.yaml *.yml)")
         if path:
             try:
                 self.open_sweep_file(path)
@@ -266,7 +268,7 @@ class SweepView(QWidget):
                 self.status_label.setText(f"error: {exc}")
 
     def _ask_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open sweep folder")
+        path = QFileDialog.getExistingDirectory(self, "Open sweep folder", start_folder())
         if path:
             try:
                 self.open_folder(path)

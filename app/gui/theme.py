@@ -84,9 +84,16 @@ def apply(app: QApplication, name: str, root: QWidget | None = None) -> None:
 
 
 def style_plot(plot_widget) -> None:
-    """Colour a pyqtgraph PlotWidget / PlotItem for the current theme."""
+    """Colour a pyqtgraph PlotWidget / PlotItem for the current theme, and give the widget
+    showing it a Save figure button (`app.gui.figure_actions`)."""
     import pyqtgraph as pg
 
+    from .figure_actions import attach_save_figure, attach_to_scene_view
+
+    if isinstance(plot_widget, pg.GraphicsView):
+        attach_save_figure(plot_widget)
+    else:
+        attach_to_scene_view(plot_widget)
     c = colors()
     item = plot_widget.getPlotItem() if hasattr(plot_widget, "getPlotItem") else plot_widget
     if hasattr(plot_widget, "setBackground"):
