@@ -16,7 +16,9 @@ def register(subparsers) -> None:
     p.add_argument("--out", metavar="DIR", help="runs folder that receives the run folder (default: output.runs_dir of the file)")
     p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (overrides training.device)")
     p.add_argument("--restart", action="store_true", help="discard the results of an interrupted earlier run instead of resuming")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true",
+                   help="say only warnings (default: a progress bar on a terminal, a flushed line per "
+                        "fold otherwise)")
     p.add_argument("--check", action="store_true",
                    help="validate the file, load the data, build the decoder and cut the folds; train "
                         "nothing, write no run folder")
@@ -38,7 +40,9 @@ def run(args) -> int:
 
         print(preflight(config).describe())
         return 0
-    display = _Display(enabled=not args.quiet and sys.stderr.isatty())
+    from .run_progress import RunDisplay
+
+    display = RunDisplay.for_stream(args.quiet)
     try:
         result = run_experiment(config, on_event=display, out_dir=args.out, restart=args.restart)
     except (KeyboardInterrupt, Cancelled):
@@ -64,50 +68,3 @@ def summary_table(metrics: dict) -> str:
         lines.append(f"  {'fit seconds/fold':<20} {t.get('fit_seconds_mean', float('nan')):.3f}")
         lines.append(f"  {'predict ms/sample':<20} {t.get('predict_ms_per_sample', float('nan')):.4f}")
     return "\n".join(lines)
-
-
-class _Display:
-    """A progress bar on a terminal (tqdm on stderr) with fold results above it; silent when piped."""
-
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-        self.bar = None
-
-    def __call__(self, event) -> None:
-        from decoders.events import FoldEnd, LogMessage, Progress
-
-        if not self.enabled:
-            if isinstance(event, LogMessage) and event.warning:   # warnings are said even when piped
-                print(event.message, file=sys.stderr)
-            return
-        if self.bar is None:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=1000, file=sys.stderr, unit="", leave=False,
-                            bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}")
-        match event:
-            case Progress():
-                self._progress(event)
-            case FoldEnd():
-                self._fold_end(event)
-            case LogMessage(fold=None):
-                self.bar.write(event.message, file=sys.stderr)
-
-    def _progress(self, event) -> None:
-        target = int(round(1000 * float(event.fraction)))
-        if target > self.bar.n:
-            self.bar.update(target - self.bar.n)
-        if event.message:
-            self.bar.set_postfix_str(event.message[:60], refresh=False)
-
-    def _fold_end(self, event) -> None:
-        from decoders.tasks import headline_order
-
-        m = event.metrics
-        shown = ", ".join(f"{k} {m[k]:.3f}" for k in headline_order() if k in m)
-        self.bar.write(f"fold {event.fold}: {event.label}: {shown}", file=sys.stderr)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
