@@ -76,6 +76,9 @@ def test_latest_compatible_run_clear_panes_and_refusal(qapp, settings_file, tmp_
         wait_until(qapp, lambda: view.confusion.rowCount() == 2 and view.confusion.item(0, 0) is not None
                    or view.confusion.item(1, 1) is not None, 30, "the confusion matrix")
         assert view.bars and view.decision.text() != "–"
+        assert window.width() <= 1280 and window.minimumSizeHint().width() <= 1280, window.size()
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        assert window.grab().save(str(SHOTS / "online-1280-decoding.png"))
         assert view.shutdown(30000)
         # sessions go to the workspace, next to the runs, never the current folder
         session = Path(view.session_dir)
