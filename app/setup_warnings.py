@@ -42,9 +42,48 @@ def setup_warnings(cls, params: dict[str, Any], data, evaluation) -> list[str]:
     if batch is not None and batch > n_train:
         out.append(f"batch_size {batch} is larger than the ~{n_train} training trials of a fold: one step per "
                    f"epoch, too few to learn; set batch_size to about {max(4, n_train // 8)}.")
-    if getattr(cls, "uses_torch", False) and n_train < FEW_TRIALS and not chosen.pretrains_across_subjects \
+    if getattr(cls, "uses_torch", False) and n_train < FEW_TRIALS and _learns_labels(cls) \
+            and not chosen.pretrains_across_subjects and not _pretrained(resolved) \
             and getattr(resolved, "recipe", "published") == "published":
         out.append(f"a deep model on ~{n_train} training trials with no pretraining usually stays at chance: "
-                   "use the small-data recipe (recipe: auto), a linear decoder (csp-lda, tangent-space), "
-                   "or pretrain across subjects (finetune protocol).")
+                   f"{_small_data_remedies(cls, resolved, data, len(per_subject))}.")
     return out
+
+
+def _learns_labels(cls) -> bool:
+    """Whether the decoder learns the data's labels or targets (not self-supervised
+    pretraining, which needs no labels, nor image reconstruction)."""
+    from decoders.base import Task
+
+    return Task(cls.task) in (Task.CLASSIFICATION, Task.REGRESSION)
+
+
+def _pretrained(resolved) -> bool:
+    """Whether the settings start from pretrained weights: a pretrained ``encoder`` named, or
+    ``pretrain_epochs`` of self-supervised pretraining before fitting (BrainMAE)."""
+    return bool(getattr(resolved, "encoder", None)) or getattr(resolved, "pretrain_epochs", 0) > 0
+
+
+def _small_data_remedies(cls, resolved, data, n_subjects: int) -> str:
+    """What to do instead, only what this decoder and data allow: its own small-data recipe
+    or pretraining settings, the linear decoders that fit the data, the finetune protocol."""
+    from decoders.compatibility import fitting_decoders
+    from decoders.registry import get
+
+    fields = cls.Params.model_fields
+    options = []
+    if "recipe" in fields:
+        options.append("use the small-data recipe (recipe: auto)")
+    if "encoder" in fields or "pretrain_epochs" in fields:
+        how = [w for w, f in (("encoder: a pretraining run's folder", "encoder"),
+                              ("pretrain_epochs > 0", "pretrain_epochs")) if f in fields]
+        options.append(f"start from a pretrained encoder ({' or '.join(how)})")
+    try:
+        linear = [n for n in fitting_decoders(data) if not get(n).uses_torch][:3]
+    except Exception:  # noqa: BLE001 - a plugin that fails to import: no names, the rest still holds
+        linear = []
+    if linear:
+        options.append(f"a linear decoder ({', '.join(linear)})")
+    if getattr(cls, "supports_fine_tune", False) and n_subjects > 1:
+        options.append("pretrain across subjects (finetune protocol)")
+    return ", ".join(options[:-1]) + f" or {options[-1]}" if len(options) > 1 else (options or ["collect more trials"])[0]

@@ -230,11 +230,12 @@ def ranked_decoders(data: "DecodingSet | DataFacts", entries: list | None = None
             cls = entry.load()
             reasons = compatibility(cls, facts)
         except Exception as exc:  # noqa: BLE001 - a plugin that fails to import is listed, unusable
-            scored.append(((3, 1, 1, index), entry, [Reason(f"decoder '{entry.name}' cannot be imported: {exc}")]))
+            scored.append(((3, 1, 1, 1, index), entry, [Reason(f"decoder '{entry.name}' cannot be imported: {exc}")]))
             continue
         level = 2 if any(r.blocking for r in reasons) else (1 if reasons else 0)
-        named = facts.paradigm in (cls.paradigms or ()) or facts.modality in (cls.modalities or ())
-        scored.append(((level, not named, bool(cls.uses_torch), index), entry, reasons))
+        paradigm = facts.paradigm is not None and facts.paradigm in (cls.paradigms or ())
+        modality = facts.modality is not None and facts.modality in (cls.modalities or ())
+        scored.append(((level, not paradigm, not modality, bool(cls.uses_torch), index), entry, reasons))
     return [(entry, reasons) for _, entry, reasons in sorted(scored, key=lambda s: s[0])]
 
 

@@ -36,3 +36,24 @@ def test_sound_setups_raise_no_warning():
     loso = EvaluationConfig(protocol="loso")
     assert setup_warnings(EEGSimpleConv, dict(sfreq=160.0, recipe="published", subject_head_weight=0.2,
                                               batch_size=32), _trials(200, ("1", "2", "3")), loso) == []
+
+
+def test_brainmae_warnings_follow_the_decoder_and_its_settings():
+    """Issue 20: pretraining (no labels) and fine-tuning from a pretrained `encoder:` are
+    not told that 'a deep model with no pretraining stays at chance'; from scratch it is,
+    with remedies this decoder has (an encoder, pretrain_epochs, the ROI linear decoders),
+    not EEG ones."""
+    from data.loading import load_dataset
+    from data.spec import DatasetSpec
+    from decoders.brainmae.decoder import BrainMAE
+    from decoders.brainmae.pretrain import BrainMAEPretrain
+
+    data = load_dataset(DatasetSpec(source="demo:resting-state", cache=False))
+    sites = EvaluationConfig(protocol="leave-one-site-out")
+    assert setup_warnings(BrainMAEPretrain, {}, data, sites) == []
+    assert setup_warnings(BrainMAE, {"encoder": "runs/brainmae-pretrain-run"}, data, sites) == []
+    assert setup_warnings(BrainMAE, {"pretrain_epochs": 5}, data, sites) == []
+    (scratch,) = setup_warnings(BrainMAE, {}, data, sites)
+    assert "no pretraining usually stays at chance" in scratch
+    assert "encoder:" in scratch and "pretrain_epochs" in scratch and "fc-lr" in scratch
+    assert "recipe" not in scratch and "csp-lda" not in scratch and "finetune protocol" not in scratch
