@@ -63,3 +63,18 @@ def test_default_places_are_in_the_workspace_next_to_the_run(tmp_path):
     assert not session.exists()
     recording = recording_path(tmp_path / "runs")
     assert recording.parent == tmp_path / "runs" / "recordings" and recording.name.endswith("_raw.fif")
+
+
+def test_stream_facts_come_from_the_stream(datasets):
+    from app.online.compatibility import stream_facts
+    from app.online.replay import start_replay
+
+    player = start_replay(str(datasets / "eegbci/MNE-eegbci-data/files/eegmmidb/1.0.0/S001/S001R04.edf"),
+                          speed=5, wait_s=0)
+    try:
+        facts = stream_facts(player.name)
+    finally:
+        player.stop()
+    assert len(facts.ch_names) == 64 and "C3" in facts.ch_names and facts.sfreq == 160.0
+    assert facts.modality == "eeg" and facts.label == f"the LSL stream '{player.name}'"
+    assert "is EEG" in problem(manifest(modality="fmri-roi", ch_names=["roi1"]), facts)

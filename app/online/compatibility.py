@@ -78,6 +78,7 @@ def stream_facts(name: str, timeout: float = 2.0) -> SignalFacts:
         raise StreamNotFoundError(f"no LSL stream named '{name}' answered within {timeout:g} s.")
     inlet = StreamInlet(info)
     try:
+        inlet.open_stream(timeout=timeout)
         full = inlet.get_sinfo(timeout=timeout)
         names = full.get_channel_names() or [f"ch{i}" for i in range(full.n_channels)]
     finally:
