@@ -67,6 +67,32 @@ def test_infeasible_run_exits_2_in_seconds_and_writes_nothing(tmp_path, capsys):
     assert main(["run", str(path), "--check"]) == 2
 
 
+def test_each_run_of_a_sweep_is_checked_before_it_starts(tmp_path):
+    """A sweep over two decoders on ROI series: the one that fits runs, the one that does
+    not is recorded as failed with the preflight's reasons, without a fold."""
+    from app.sweeps import parse_sweep, run_sweep
+
+    spec = parse_sweep({"name": "roi", "base": {**CSP_ON_ROI, "evaluation": {"protocol": "leave-one-site-out"},
+                                                "output": {"save_model": False}},
+                        "axes": {"decoders": ["fc-lr", "csp-lda"]}, "executor": {"kind": "local", "workers": 1}})
+    result = run_sweep(spec, out_dir=tmp_path, workers=1)
+    by_decoder = {r["id"].split("-seed")[0].split("_")[0]: r for r in result.executed}
+    assert by_decoder["fc-lr"]["status"] == "done"
+    refused = by_decoder["csp-lda"]
+    assert refused["status"] == "failed" and "InfeasibleExperiment" in refused["error"]
+    assert "decoder.name" in refused["error"] and "fc-lr" in refused["error"]
+    assert refused["experiment_seconds"] < 60
+
+
+def test_check_with_estimate_prints_the_time(tmp_path, capsys):
+    path = tmp_path / "fc-lr.yaml"
+    path.write_text(yaml.safe_dump({**CSP_ON_ROI, "decoder": {"name": "fc-lr"},
+                                    "evaluation": {"protocol": "leave-one-site-out"}}))
+    assert main(["run", str(path), "--check", "--estimate"]) == 0
+    out = capsys.readouterr().out
+    assert "estimated time: about" in out and "4 folds" in out
+
+
 def test_preflight_estimates_the_time_of_a_classical_and_a_neural_run():
     classical = preflight({"name": "x", "dataset": {"source": "demo:resting-state"}, "decoder": {"name": "fc-lr"},
                            "evaluation": {"protocol": "leave-one-site-out"}}, estimate=True)

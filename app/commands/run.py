@@ -21,7 +21,10 @@ def register(subparsers) -> None:
                         "fold otherwise)")
     p.add_argument("--check", action="store_true",
                    help="validate the file, load the data, build the decoder and cut the folds; train "
-                        "nothing, write no run folder")
+                        "nothing, write no run folder; exit 2 when the experiment cannot run on its data")
+    p.add_argument("--estimate", action="store_true",
+                   help="with --check: also time a short stretch of training on one fold and print the "
+                        "run's estimated wall time")
     p.set_defaults(func=run)
 
 
@@ -38,7 +41,7 @@ def run(args) -> int:
     if args.check:
         from ..preflight import preflight
 
-        print(preflight(config).describe())
+        print(preflight(config, estimate=args.estimate).describe())
         return 0
     from .run_progress import RunDisplay
 
