@@ -161,3 +161,17 @@ def test_neurodeck_run_calibration_protocol_writes_speller_metrics(tmp_path, mon
     assert metrics["summary"]["char_accuracy_15"]["mean"] == 1.0
     assert metrics["summary"]["roc_auc"]["mean"] > 0.9
     assert metrics["summary"]["dynamic_flashes_per_letter"]["mean"] < 180
+
+
+def test_class_averages_and_signed_r2(spell):
+    from data.sources.erp import class_averages, signed_r2
+
+    avg = class_averages(spell)
+    assert set(avg) == {"nontarget", "target"} and avg["target"].shape == spell.X.shape[1:]
+    r2 = signed_r2(spell)
+    assert r2.shape == spell.X.shape[1:] and np.abs(r2).max() <= 1
+    # the P300: target > nontarget at Pz around 300-500 ms, the strongest positive r² there
+    pz, late = spell.ch_names.index("Pz"), (spell.times > 0.25) & (spell.times < 0.55)
+    assert (avg["target"] - avg["nontarget"])[pz, late].mean() > 0 and r2[pz, late].max() > 0.02
+    x = spell.X[:, pz, 10]
+    assert abs(r2[pz, 10]) == pytest.approx(np.corrcoef(x, spell.y)[0, 1] ** 2, rel=1e-6)

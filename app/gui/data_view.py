@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
 
 from .continuous_panes import ContinuousPane
 from .epochs_view import EpochsView
+from .erp_panes import ErpPane
 from .fmri_panes import FmriPane
 from .models import describe_params, events_of
 from .param_form import ParamForm, format_value, parse_text
@@ -204,7 +205,9 @@ class DataView(QWidget):
         self.tabs.addTab(self.stimuli, "Stimuli")
         self.continuous = ContinuousPane()
         self.tabs.addTab(self.continuous, "Features")
-        self.set_panes = (self.fmri, self.stimuli, self.continuous)   # each shown for the sets it applies to
+        self.erp = ErpPane()
+        self.tabs.addTab(self.erp, "ERP")
+        self.set_panes = (self.fmri, self.stimuli, self.continuous, self.erp)   # each shown for the sets it applies to
         self._show_tabs(recordings=False, data=None)   # each modality sees only its own tabs
         self.tabs.currentChanged.connect(self._tab_changed)
 

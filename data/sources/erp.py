@@ -234,3 +234,21 @@ def _first(value):
     if isinstance(value, (list, tuple, np.ndarray)):
         return value[0] if len(value) else None
     return value
+
+
+def class_averages(data) -> dict[str, np.ndarray]:
+    """Average epoch (channels x times) per class of an ERP set, by class name."""
+    return {name: data.X[data.y == k].mean(axis=0) for k, name in enumerate(data.class_names)
+            if (data.y == k).any()}
+
+
+def signed_r2(data, positive: int = 1) -> np.ndarray:
+    """Signed r² (channels x times): the squared point-biserial correlation of each sample with
+    "class ``positive``", with the sign of the correlation (BCI2000's r² map of target vs
+    nontarget). Zero where a channel-time sample is constant."""
+    x = data.X.reshape(len(data.X), -1).astype(np.float64)
+    label = (np.asarray(data.y) == positive).astype(np.float64)
+    xc, lc = x - x.mean(axis=0), label - label.mean()
+    denom = np.sqrt((xc ** 2).sum(axis=0) * (lc ** 2).sum())
+    r = np.divide(lc @ xc, denom, out=np.zeros(x.shape[1]), where=denom > 0)
+    return (np.sign(r) * r ** 2).reshape(data.X.shape[1:])
