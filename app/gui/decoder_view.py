@@ -345,6 +345,11 @@ class DecoderView(QWidget):
             self.model.set_data(facts)
 
     # ------------------------------------------------------------------ before start
+    def showEvent(self, event) -> None:   # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if self._estimate_worker is None and self.estimate_label.text().startswith("Estimating"):
+            self._estimate_timer.start()   # asked for while the view was hidden
+
     def _update_readiness(self) -> None:
         """Why the experiment cannot run (the preflight's problems), or that it can; then an
         estimate of its time, once the settings rest."""
@@ -367,10 +372,8 @@ class DecoderView(QWidget):
             return
         self.readiness.setProperty("state", "ok")
         self.readiness.setText(f"{model.name} with {model.protocol} fits this data.")
-        if trials is None:
-            self.estimate_label.setText("Time estimate: once the trials are made.")
-            return
-        self.estimate_label.setText("Estimating the time…")
+        self.estimate_label.setText("Estimating the time…" if trials is not None else
+                                    "Estimating the time (the trials are made first)…")
         self._estimate_timer.start()
 
     def _problems(self) -> list:
