@@ -145,6 +145,17 @@ class _CornerKeeper(QObject):
         return False
 
 
+def _style(button: QToolButton) -> None:
+    """A small framed button in the plot's own colours, readable over traces and legends."""
+    from . import theme
+
+    c = theme.colors()
+    button.setStyleSheet(
+        f"QToolButton#{BUTTON_NAME} {{ background: {c['plot_background']}; color: {c['plot_foreground']}; "
+        f"border: 1px solid {c['muted']}; border-radius: 3px; padding: 0px 4px; font-size: 11pt; }}"
+        f"QToolButton#{BUTTON_NAME}:hover {{ border-color: {c['accent']}; }}")
+
+
 def attach_save_figure(view: pg.GraphicsView) -> QToolButton:
     """Give ``view`` its Save figure button (top-right corner) and right-click menu entry.
 
@@ -160,11 +171,12 @@ def attach_save_figure(view: pg.GraphicsView) -> QToolButton:
     """
     existing = view.findChild(QToolButton, BUTTON_NAME)
     if existing is not None:
+        _style(existing)          # the theme may have changed since
         return existing
     button = QToolButton(view)
     button.setObjectName(BUTTON_NAME)
     button.setText("⤓")
-    button.setAutoRaise(True)
+    _style(button)
     button.setToolTip("Save figure as PNG or SVG")
     button.setAccessibleName("Save figure")
     button.clicked.connect(lambda: ask_save_figure(view))
