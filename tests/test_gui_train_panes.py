@@ -56,8 +56,10 @@ def test_score_pane_named_after_what_the_run_reports(qtbot):
                                                                 "train_acc": 0.6, "val_acc": 0.5}))
     assert view.score_plot.getPlotItem().titleLabel.text == "accuracy"
     # the next run (MindBridge: losses only) gets an empty score pane that says why
+    assert view.score_plot.getAxis("left").labelText == "accuracy"
     model.start([])
     assert view.score_plot.getPlotItem().titleLabel.text == "score"
+    assert view.score_plot.getAxis("left").labelText == "accuracy / R²"    # not the last run's label
     model.apply(EpochEnd(fold=0, epoch=1, n_epochs=2, metrics={"train_loss": 3.0, "train_pix": 1.0}))
     assert not view.score_plot.curves
     assert "no score per epoch" in view.score_plot.note.toPlainText()

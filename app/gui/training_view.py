@@ -40,6 +40,7 @@ class CurvePlot(pg.PlotWidget):
     def __init__(self, title: str, keys: tuple[str, ...], ylabel: str, legend: bool = True):
         super().__init__(axisItems={"bottom": WholeEpochAxis("bottom")})
         self.keys = keys
+        self.ylabel = ylabel
         self.setTitle(title)
         self.setLabel("bottom", "epoch")
         self.setLabel("left", ylabel)
@@ -60,6 +61,7 @@ class CurvePlot(pg.PlotWidget):
         self.curves.clear()
         if title is not None:
             self.setTitle(title)
+        self.setLabel("left", self.ylabel)
         view = self.getPlotItem().getViewBox()
         view.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
         view.enableAutoRange()
