@@ -12,6 +12,7 @@ from .image_grid import ImageGrid
 
 N_COLUMNS = 8
 N_SHOWN = 24
+CAPTION_HEIGHT = 16   # px
 
 
 class StimulusGallery(ImageGrid):
@@ -31,7 +32,8 @@ class StimulusGallery(ImageGrid):
         lo, hi = (float(np.nanmin(shown)), float(np.nanmax(shown))) if n else (0.0, 1.0)
         for i in range(n):
             row, col = divmod(i, n_columns)
-            grid.addLabel(captions[i], row=2 * row, col=col, color=fg, size="8pt")
+            caption = grid.addLabel(captions[i], row=2 * row, col=col, color=fg, size="8pt")
+            caption.setMaximumHeight(CAPTION_HEIGHT)   # the image gets the rest of the cell
             view = grid.addViewBox(row=2 * row + 1, col=col, lockAspect=True, invertY=True, enableMouse=False)
             image = shown[i] if shown[i].ndim == 2 else shown[i].mean(axis=-1)
             view.addItem(pg.ImageItem(image.T, levels=(lo, hi if hi > lo else lo + 1)))

@@ -8,8 +8,8 @@ from typing import Any
 
 MAX_LISTED = 12   # subjects, sessions ... listed before "…"
 
-KIND_NAMES = {"trials": "trials (one sample per epoch or subject)", "continuous": "continuous (one sample per time bin)",
-              "volumes": "volumes (one voxel vector per stimulus)"}
+KIND_NAMES = {"trials": "trials: labelled samples", "continuous": "continuous: one sample per time bin",
+              "volumes": "volumes: voxel vectors with the stimuli shown"}
 
 
 def readable(value: Any) -> str:
@@ -74,11 +74,11 @@ def set_rows(data) -> list[tuple[str, str]]:
 
     from data.fmri.views import has_stimulus_images, split_sizes, voxels_per_subject
 
-    rows = [("samples", f"{len(data)} ({KIND_NAMES.get(data.kind, data.kind)})")]
+    rows = [("samples", str(len(data))), ("set", KIND_NAMES.get(data.kind, data.kind))]
     if data.kind == "trials" and data.y is not None and data.class_names:
         counts = np.bincount(np.asarray(data.y).astype(int), minlength=len(data.class_names))
         rows.append(("classes", " · ".join(f"{name} {int(n)}" for name, n in zip(data.class_names, counts))))
-    if data.modality == "fmri" and np.ndim(data.X) == 2:
+    if data.modality == "fmri":   # NIfTI or stimulus-pair voxels
         rows.append(("voxels per subject", readable(voxels_per_subject(data))))
     if has_stimulus_images(data):
         rows.append(("samples per split", readable(split_sizes(data))))

@@ -42,7 +42,7 @@ def distinct_stimuli(data: DecodingSet, limit: int = 24) -> tuple[np.ndarray, li
         label = ""
         if data.y is not None and data.class_names and np.ndim(data.y) == 1:
             label = data.class_names[int(data.y[index])]
-        captions.append(label or f"×{int(count)}")
+        captions.append(label or (f"shown {int(count)}×" if count > 1 else "shown once"))
     return np.asarray(data.stimuli)[picks], captions
 
 
