@@ -105,7 +105,7 @@ def test_form_follows_the_decoder_schema(qtbot):
     assert isinstance(form.editors["schedule"], QComboBox)
     assert isinstance(form.editors["grad_clip"], QLineEdit)
     assert "Training epochs." in form.editors["epochs"].toolTip()
-    assert model.preset == "within-subject" and model.values["filters"] == 85
+    assert model.preset == "quick" and model.values["filters"] == 32   # the quick default (issue 20)
     model.apply_preset("cross-subject")
     assert model.values["n_blocks"] == 4 and model.values["batch_size"] == 288
     assert model.set_param("epochs", 3) and model.overrides() == {"epochs": 3}

@@ -136,7 +136,7 @@ def test_data_view_shows_summary_and_counts_at_once(walk):
 
 
 def test_decoder_form_and_preset(walk):
-    assert walk["preset"] == "within-subject"
+    assert walk["preset"] == "quick"   # the first preset: what a first-time user gets
     assert walk["devices"][0].startswith("auto") and any(d.startswith("CPU") for d in walk["devices"])
     assert walk["overrides"] == {"epochs": EPOCHS}   # validation split is the default (val_fraction 0.2)
 

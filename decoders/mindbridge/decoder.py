@@ -59,6 +59,10 @@ MindBridgeParams = with_training_settings(
     lr=1e-3, weight_decay=1e-2, schedule="cosine")
 
 
+QUICK = {"pooled": 128, "hidden": 64, "rank": 8, "blocks": 1, "emb_dim": 16, "codec_hidden": 64,
+         "codec_epochs": 60, "epochs": 40, "finetune_epochs": 40}
+
+
 class ReconstructionScore:
     """``score``: mean PixCorr of the reconstructions (``y`` or ``stimuli``: the true images)."""
 
@@ -81,8 +85,20 @@ class MindBridge(ReconstructionScore, NeuralDecoder):
     supports_fine_tune: ClassVar[bool] = True
     Params = MindBridgeParams
     presets: ClassVar[dict[str, dict[str, Any]]] = {
+        # the GUI's default (the first preset): a small network, measured on the demo's training
+        # images (tests/benchmarks/RESULTS.md, "Quick presets (issue 20)")
+        "quick": QUICK,
         "tiny": {"pooled": 128, "hidden": 64, "rank": 8, "blocks": 1, "emb_dim": 16,
                  "codec_hidden": 64, "codec_epochs": 60, "epochs": 40},
+        # the reference's architecture and cross-subject recipe (Wang et al. 2024): pooled to 8192,
+        # width 2048, adapters of rank 128, 4 translator blocks, dropout 0.5 / 0.15; AdamW (weight
+        # decay 1e-2), OneCycle to 1.5e-4, 600 epochs, batch 50, soft-CLIP temperature 0.005,
+        # reconstruction and cycle losses x1, reset-tuning 200 epochs. Our embedding is the local
+        # image codec's, not CLIP's, so the embedding loss keeps its own weight.
+        "paper": {"pooled": 8192, "pooling": "max", "hidden": 2048, "rank": 128, "blocks": 4,
+                  "dropout": 0.5, "translator_dropout": 0.15, "epochs": 600, "lr": 1.5e-4,
+                  "batch_size": 50, "optimizer": "adamw", "weight_decay": 1e-2, "schedule": "onecycle",
+                  "temperature": 0.005, "w_rec": 1.0, "w_cyc": 1.0, "finetune_epochs": 200},
     }
 
     # ----------------------------------------------------------------- fitting
