@@ -146,14 +146,11 @@ class _CornerKeeper(QObject):
 
 
 def _style(button: QToolButton) -> None:
-    """A small framed button in the plot's own colours, readable over traces and legends."""
-    from . import theme
-
-    c = theme.colors()
+    """A small framed button in the window's palette (the theme sets it), readable over traces."""
     button.setStyleSheet(
-        f"QToolButton#{BUTTON_NAME} {{ background: {c['plot_background']}; color: {c['plot_foreground']}; "
-        f"border: 1px solid {c['muted']}; border-radius: 3px; padding: 0px 4px; font-size: 11pt; }}"
-        f"QToolButton#{BUTTON_NAME}:hover {{ border-color: {c['accent']}; }}")
+        f"QToolButton#{BUTTON_NAME} {{ background: palette(base); color: palette(text); "
+        f"border: 1px solid palette(mid); border-radius: 3px; padding: 0px 4px; font-size: 11pt; }}"
+        f"QToolButton#{BUTTON_NAME}:hover {{ border-color: palette(highlight); }}")
 
 
 def attach_save_figure(view: pg.GraphicsView) -> QToolButton:
