@@ -13,6 +13,7 @@ from .image_grid import ImageGrid
 N_COLUMNS = 8
 N_SHOWN = 24
 CAPTION_HEIGHT = 16   # px
+SAVE_BUTTON_ROOM = 30   # px kept free above the first row
 
 
 class StimulusGallery(ImageGrid):
@@ -22,6 +23,8 @@ class StimulusGallery(ImageGrid):
     def __init__(self, max_images: int = N_SHOWN):
         super().__init__(max_images)
         self.terms.hide()
+        # the top-right corner holds the Save figure button (app/gui/figure_actions.py)
+        self.layout_widget.ci.setContentsMargins(2, SAVE_BUTTON_ROOM, 2, 2)
 
     def show_gallery(self, images: np.ndarray, captions: list[str], n_columns: int = N_COLUMNS) -> None:
         grid = self.layout_widget

@@ -281,6 +281,10 @@ class TrainingView(QWidget):
             self.start_button.setEnabled(not running)
             self.cancel_button.setEnabled(running)
             self.confusion.class_names = self.model.class_names
+            classes = bool(self.model.class_names)   # regression and reconstruction have no confusion matrix
+            self.tabs.setTabVisible(self.tabs.indexOf(self.confusion), classes)
+            if not classes and self.tabs.currentWidget() is self.confusion:
+                self.tabs.setCurrentWidget(self.folds)
             (self._clock.start if running else self._clock.stop)()
             self._show_progress()
         elif change == "epoch":
