@@ -155,6 +155,7 @@ def test_modality_walk(qapp, tmp_path, monkeypatch, datasets, walk):
 
     env = isolated_settings(tmp_path)
     window = MainWindow()
+    window.set_theme("light")   # as `neurodeck gui` does before the window shows (app/gui/main_window.launch)
     window.resize(*SIZE)
     window.show()
     window.wb.set_runs_dir(tmp_path / "runs")

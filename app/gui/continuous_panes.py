@@ -26,7 +26,8 @@ class ContinuousPane(QWidget):
         self.note.setWordWrap(True)
         self.features_plot = pg.PlotWidget(title="features")
         self.targets_plot = pg.PlotWidget(title="targets")
-        self.targets_plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        self.legend = self.targets_plot.addLegend(offset=(10, 10), labelTextSize="8pt")   # top left: the
+        # top-right corner holds the Save figure button
         self.targets_plot.setXLink(self.features_plot)
         layout = QVBoxLayout(self)
         layout.addWidget(self.note)
@@ -42,6 +43,11 @@ class ContinuousPane(QWidget):
         """Colour the plots for the current theme (`theme.apply` calls it)."""
         theme.style_plot(self.features_plot)
         theme.style_plot(self.targets_plot)
+        color = theme.colors()["plot_foreground"]
+        self.legend.setLabelTextColor(color)
+        self.legend.setBrush(theme.colors()["plot_background"])   # readable over the curves
+        for _sample, label in self.legend.items:   # labels drawn before keep their colour otherwise
+            label.setText(label.text, color=color)
 
     def set_data(self, data) -> None:
         self.data = data if self.applies_to(data) else None
