@@ -250,3 +250,16 @@ def test_haxby_nifti_with_its_options(qapp, window, datasets, monkeypatch):
     seen = shown(view)
     assert seen["current"] == "fMRI" and not seen["eeg_controls"], seen
     assert view.fmri.volume_plot.isVisibleTo(view.fmri)
+
+
+def test_haxby_whole_brain_runs_folder(qapp, window, datasets, monkeypatch):
+    """The 25 mm runs folder: the shipped example's options (pattern, mask, block samples) are
+    suggested for it, shown in the option form, and the set opens with its slices."""
+    open_with_button(qapp, window, monkeypatch, datasets / "haxby2001-sub001" / "sub001", folder=True)
+    no_banner(window)
+    view = window.view("data")
+    assert view.options_box.isVisibleTo(view)
+    assert view.options_form.editors["sample"].currentData() == "block"
+    data = window.wb.data.trials
+    assert data is not None and data.modality == "fmri" and len(set(data.run)) == 12
+    assert shown(view)["current"] == "fMRI"
