@@ -36,6 +36,8 @@ class DecoderView(QWidget):
         self._estimate_timer.timeout.connect(self._start_estimate)
         self.model.subscribe(self._changed)
         self.wb.data.subscribe(self._data_changed)
+        # however training starts (button, F5, menu), a running estimate yields to it
+        self.wb.training.subscribe(lambda change, info: self._cancel_estimate() if change == "state" else None)
         self.wb.devices_changed.connect(self._fill_devices)
         self._fill_devices(self.wb.devices)
         if self.wb.data.trials is not None or self.wb.data.content is not None:
@@ -424,6 +426,8 @@ class DecoderView(QWidget):
         worker, self._estimate_worker = self._estimate_worker, None
         if worker is not None:
             worker.cancel()
+        if self.estimate_label.text().startswith("Estimating"):
+            self.estimate_label.setText("")
 
 
 def _escape(text: str) -> str:
