@@ -76,7 +76,8 @@ def default_runs():
     for entry in decoders.available(load=True):
         cls = entry.load()
         out += [(entry.name, demo) for demo, kind in DEMO_KIND.items() if kind == cls.input_kind
-                and (not cls.modalities or DEMO_MODALITY[demo] in cls.modalities)]
+                and (not cls.modalities or DEMO_MODALITY[demo] in cls.modalities)
+                and not getattr(cls, "paradigms", ())]   # ERP decoders: no demo has ERP epochs
     return out
 
 

@@ -84,6 +84,8 @@ def pairs(decoder_names=None, demo_names=None) -> list[tuple[str, str]]:
                 continue
             if cls.modalities and DEMO_MODALITY[demo] not in cls.modalities:
                 continue   # the class declares the modalities it accepts
+            if getattr(cls, "paradigms", ()):
+                continue   # ERP decoders take ERP/speller epochs: no demo has them
             # a regressor of trial data needs continuous targets: no trial demo has them
             if kind == "trials" and cls.task.value == "regression":
                 continue
@@ -167,6 +169,31 @@ def run_pair(decoder: str, demo: str) -> dict:
     return row
 
 
+def run_file(path: Path) -> dict:
+    """An example experiment exactly as shipped (its own decoder settings), on the CPU."""
+    from app.experiment import load_config, run_experiment
+    from data.loading import load_dataset
+    from decoders.tasks import get_task
+
+    config = load_config(path)
+    config.training.device = "cpu"
+    load_before = load_average()
+    start, cpu_start = time.time(), cpu_seconds()
+    result = run_experiment(config, out_dir=RUNS)
+    seconds, cpu = time.time() - start, cpu_seconds() - cpu_start
+    metrics = result.metrics
+    headline = get_task(metrics["task"]).headline
+    chance, how = chance_level(metrics, load_dataset(config.dataset))
+    row = {"file": path.name, "decoder": config.decoder.name, "preset": config.decoder.preset,
+           "params": config.decoder.params, "protocol": metrics["protocol"], "folds": len(metrics["folds"]),
+           "seconds": round(seconds, 1), "cpu_seconds": round(cpu, 1), "metric": headline,
+           "value": metrics["summary"][headline]["mean"], "chance": chance, "chance_is": how,
+           "load_before": load_before, "load_after": load_average()}
+    print(f"{path.name:<45} {seconds:>7.1f} s (CPU {cpu:.1f} s)  {headline} {row['value']:.3f} (chance "
+          f"{chance if chance is None else round(chance, 3)})", flush=True)
+    return row
+
+
 def time_readme() -> dict:
     """The README's headless quick start, exactly as written, in a subprocess."""
     load_before = load_average()
@@ -175,7 +202,7 @@ def time_readme() -> dict:
     seconds, cpu = time.time() - start, cpu_seconds(children=True) - cpu_start
     tail = (done.stdout + done.stderr).strip().splitlines()[-3:]
     row = {"command": " ".join(README_COMMAND), "seconds": round(seconds, 1), "cpu_seconds": round(cpu, 1),
-           "exit": done.returncode,
+           "exit": done.returncode, "omp_num_threads": os.environ.get("OMP_NUM_THREADS", "(default)"),
            "load_before": load_before, "load_after": load_average(), "output_tail": tail}
     print(f"{row['command']}: exit {done.returncode} in {seconds:.1f} s (load {load_before}->{row['load_after']})",
           flush=True)
@@ -208,12 +235,30 @@ def main() -> None:
     parser.add_argument("--demos", nargs="+", choices=sorted(DEMO_KIND))
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--readme", action="store_true", help="only time the README's headless command")
+    parser.add_argument("--files", nargs="*", metavar="NAME",
+                        help="only run the demo-*.yaml example experiments as shipped (all, or these names)")
     args = parser.parse_args()
 
     saved = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"rows": []}
     rows = {(r["decoder"], r["demo"]): r for r in saved.get("rows", [])}
+
+    def save() -> None:
+        saved.update(machine=f"{platform.machine()} {platform.system()}, {os.cpu_count()} cores, cpu",
+                     omp_num_threads=os.environ.get("OMP_NUM_THREADS", "(default)"),
+                     date=time.strftime("%Y-%m-%d"),
+                     rows=sorted(rows.values(), key=lambda r: (r["demo"], r["decoder"])))
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(saved, indent=1, default=str) + "\n")
+
     if args.readme:
-        saved["readme"] = time_readme()
+        row = time_readme()
+        saved.setdefault("readme", {})[row["omp_num_threads"]] = row   # one row per thread setting
+    elif args.files is not None:
+        files = saved.setdefault("files", {})
+        for path in sorted(EXPERIMENTS.glob("demo-*.yaml")):
+            if not args.files or path.name in args.files or path.stem in args.files:
+                files[path.name] = run_file(path)
+                save()
     elif not args.report_only:
         for decoder, demo in pairs(args.decoders, args.demos):
             try:
@@ -221,19 +266,21 @@ def main() -> None:
             except Exception as exc:  # a failure is a result too: report it, go on
                 print(f"{decoder} on {demo}: FAILED {type(exc).__name__}: {exc}", flush=True)
                 rows[(decoder, demo)] = {"decoder": decoder, "demo": demo, "failed": f"{type(exc).__name__}: {exc}"}
-    saved.update(machine=f"{platform.machine()} {platform.system()}, {os.cpu_count()} cores, cpu",
-                 omp_num_threads=os.environ.get("OMP_NUM_THREADS", "(default)"),
-                 date=time.strftime("%Y-%m-%d"), rows=sorted(rows.values(), key=lambda r: (r["demo"], r["decoder"])))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(saved, indent=1, default=str) + "\n")
+            save()   # after every run: an interrupted benchmark keeps what it measured
+    save()
     done = [r for r in saved["rows"] if "failed" not in r]
     print(table(done))
     for r in saved["rows"]:
         if "failed" in r:
             print(f"FAILED {r['decoder']} on {r['demo']}: {r['failed']}")
-    if "readme" in saved:
-        r = saved["readme"]
-        print(f"README: `{r['command']}` exit {r['exit']}, {r['seconds']:.0f} s, load {r['load_before']} / {r['load_after']}")
+    for r in saved.get("files", {}).values():
+        print(f"{r['file']}: {r['decoder']} ({r['preset'] or 'defaults'}, {r['params'] or 'no params'}), "
+              f"{r['protocol']} {r['folds']} folds, wall {r['seconds']:.0f} s, CPU {r['cpu_seconds']:.0f} s, "
+              f"{r['metric']} {r['value']:.3f} (chance {r['chance']})")
+    for r in saved.get("readme", {}).values():
+        print(f"README: `{r['command']}` (OMP_NUM_THREADS {r.get('omp_num_threads')}) exit {r['exit']}, "
+              f"wall {r['seconds']:.0f} s, CPU {r.get('cpu_seconds', float('nan')):.0f} s, "
+              f"load {r['load_before']} / {r['load_after']}" + (f"; {r['note']}" if r.get("note") else ""))
 
 
 if __name__ == "__main__":
