@@ -116,12 +116,15 @@ class FmriPane(QWidget):
             lim = float(np.percentile(np.abs(diff), 99)) or 1.0   # a few outliers would wash it out
             self.diff_image.setImage(diff, levels=(-lim, lim))
             self.diff_image.setColorMap(pg.colormap.get("CET-D1"))
-            self.diff_plot.setTitle(f"mean FC (Fisher z): {a} − {b}  (n={int((d.y == 0).sum())} vs {int((d.y == 1).sum())})")
+            # short titles: the two matrices share the pane's width (about 300 px at 1280 x 800)
+            self.diff_plot.setTitle(f"{a} − {b} (mean Fisher z)")   # group sizes: in the note
         else:
             self.diff_image.clear()
             self.diff_plot.setTitle("group difference: needs two labelled classes")
+        counts = np.bincount(d.y.astype(int), minlength=len(d.class_names)) if d.y is not None else []
         self.note.setText(f"{len(d)} subjects, {d.X.shape[1]} ROIs"
-                          + (f", classes {', '.join(d.class_names)}" if d.class_names else ""))
+                          + (", classes " + " · ".join(f"{c} {int(n)}" for c, n in zip(d.class_names, counts))
+                             if d.class_names and len(counts) else ""))
 
     def _show_subject(self, index: int) -> None:
         from data.fmri.views import subject_connectivity
@@ -138,7 +141,7 @@ class FmriPane(QWidget):
         self.series_plot.setTitle(f"ROI series, subject {d.subject[index]} (first {min(N_SERIES, len(x))} ROIs)")
         self.fc_image.setImage(subject_connectivity(d.X, index), levels=(-1, 1))
         self.fc_image.setColorMap(pg.colormap.get("CET-D1"))
-        self.fc_plot.setTitle(f"connectivity (Pearson r), subject {d.subject[index]}")
+        self.fc_plot.setTitle(f"Pearson r, subject {d.subject[index]}")
         self.subject_changed.emit(index)
 
     def browser_source(self):
