@@ -11,9 +11,10 @@ decoder's settings need. `check_experiment` raises `InfeasibleExperiment` with a
 refuse at once, exit 2), and the GUI's Start calls it on the trials it holds.
 
 `estimate_cost` predicts the wall time of a run: for a neural decoder one timed stretch of
-training on one fold (the set-up until the first batch, then batches until the first epoch
-ends or `PROBE_BUDGET_S` passes) scaled to the epochs, the folds and the final fit; for a
-classical one a timed fit and prediction on one fold scaled to the others.
+training on one fold (the set-up until the first batch, then batches until the second epoch
+ends or `PROBE_BUDGET_S` passes: the warm second epoch, or else the median batch, is what is
+scaled) scaled to the epochs, the folds and the final fit; for a classical one a timed fit
+and prediction on one fold scaled to the others.
 """
 from __future__ import annotations
 
@@ -136,8 +137,9 @@ def check_before_start(config: ExperimentConfig | dict, data) -> None:
 class _BatchProbe:
     """A cancel flag that times a decoder's training: every batch checks it, the engine's
     first `Progress` event (sent after batch 1) gives the number of batches, the first
-    `EpochEnd` the length of an epoch. It turns itself on (stopping the fit with
-    `Cancelled`) once an epoch ended or `budget_s` passed after the first batch."""
+    `EpochEnd` events the length of the first epoch and of the second (warm: the first pays
+    for allocating and warming up). It turns itself on (stopping the fit with `Cancelled`)
+    once two epochs ended or `budget_s` passed after the first batch."""
 
     def __init__(self, budget_s: float, cancel=None):
         self.budget_s = budget_s
@@ -146,7 +148,7 @@ class _BatchProbe:
         self.first_batch_start: float | None = None
         self.first_progress: float | None = None
         self.total_batches: int | None = None
-        self.epoch_end: float | None = None
+        self.epoch_ends: list[float] = []
         self.n_epochs: int | None = None
         self.stopped = False
 
@@ -171,19 +173,27 @@ class _BatchProbe:
             self.first_progress = now
             self.first_batch_start = self.calls[-1] if self.calls else now
             self.total_batches = max(1, round(1 / event.fraction))
-        elif isinstance(event, EpochEnd) and self.epoch_end is None and self.first_batch_start is not None:
-            self.epoch_end = now
+        elif isinstance(event, EpochEnd) and self.first_batch_start is not None and len(self.epoch_ends) < 2:
+            self.epoch_ends.append(now)
             self.n_epochs = event.n_epochs
-            self.stopped = True
+            if len(self.epoch_ends) == 2 or event.epoch >= event.n_epochs:
+                self.stopped = True
+
+    @property
+    def epoch_end(self) -> float | None:
+        """When the first epoch ended (None: not within the budget)."""
+        return self.epoch_ends[0] if self.epoch_ends else None
 
     def batch_seconds(self) -> float | None:
-        """Mean time of the batches after the first (warm), before the first epoch ended."""
+        """Median time of the batches after the first (warm), before the first epoch ended."""
         if self.first_progress is None:
             return None
         after = [t for t in self.calls if t >= self.first_progress and (self.epoch_end is None or t <= self.epoch_end)]
         if len(after) < 2:
             return (self.first_progress - self.first_batch_start) if self.first_batch_start else None
-        return (after[-1] - after[0]) / (len(after) - 1)
+        import numpy as np
+
+        return float(np.median(np.diff(after)))
 
 
 def _probe_fit(decoder, data, index, device: str, budget_s: float, cancel=None):
@@ -206,28 +216,39 @@ def _probe_fit(decoder, data, index, device: str, budget_s: float, cancel=None):
     return probe, time.perf_counter() - start, True
 
 
+def _probe_seconds(probe: _BatchProbe) -> tuple[float, str]:
+    """Seconds of one whole fit, from what ``probe`` timed, and how."""
+    setup = probe.first_batch_start - probe.calls[0]
+    if len(probe.epoch_ends) == 2:   # a new network's first epoch costs more: paid on every fit
+        first = probe.epoch_ends[0] - probe.first_batch_start
+        epoch = probe.epoch_ends[1] - probe.epoch_ends[0]
+        return setup + first + epoch * (probe.n_epochs - 1), (
+            f"set-up {setup:.1f} s + epochs timed ({first:.2f} s, then {epoch:.2f} s) x {probe.n_epochs}")
+    if probe.epoch_end is not None:
+        epoch = probe.epoch_end - probe.first_batch_start
+        return setup + epoch * probe.n_epochs, f"set-up {setup:.1f} s + one timed epoch {epoch:.2f} s x {probe.n_epochs}"
+    batch = probe.batch_seconds()
+    return setup + batch * probe.total_batches, (
+        f"set-up {setup:.1f} s + timed batch {batch * 1000:.0f} ms x {probe.total_batches} batches")
+
+
 def _timed_neural_fit(make_decoder, data, index, device: str, budget_s: float,
                       cancel=None) -> tuple[float, float, str]:
-    """(cold extra, seconds of one warm fit on ``data[index]``, how): from a timed stretch of
-    training (the set-up, then batches until the first epoch ends or ``budget_s`` passes),
-    and a second set-up timed up to its first batch (the first pays one-time imports and
-    caches: its extra is counted once)."""
+    """(cold extra, seconds of one warm fit on ``data[index]``, how), from a timed stretch of
+    training (the set-up, then batches until the second epoch ends or ``budget_s`` passes)
+    done twice: the first stretch pays one-time costs (imports, caches, the thread pools
+    warming up), counted once; the second is scaled to the whole fit."""
     probe, elapsed, finished = _probe_fit(make_decoder(), data, index, device, budget_s, cancel)
-    if finished and (probe.first_progress is None or probe.epoch_end is None or probe.n_epochs == 1):
+    if finished and (probe.first_progress is None or probe.epoch_end is None or probe.n_epochs <= 2):
         return 0.0, elapsed, "one fold timed in full"
     if probe.first_batch_start is None:
         raise RuntimeError("the decoder reported no training batch to time")
-    setup = probe.first_batch_start - probe.calls[0]
-    again, _, _ = _probe_fit(make_decoder(), data, index, device, 0.0, cancel)
-    warm_setup = again.first_batch_start - again.calls[0] if again.first_batch_start is not None else setup
-    cold = max(0.0, setup - warm_setup)
-    if probe.epoch_end is not None:
-        epoch = probe.epoch_end - probe.first_batch_start
-        return cold, warm_setup + epoch * probe.n_epochs, (
-            f"set-up {warm_setup:.1f} s + one timed epoch {epoch:.2f} s x {probe.n_epochs} epochs")
-    batch = probe.batch_seconds()
-    return cold, warm_setup + batch * probe.total_batches, (
-        f"set-up {warm_setup:.1f} s + timed batch {batch * 1000:.0f} ms x {probe.total_batches} batches")
+    again, _, _ = _probe_fit(make_decoder(), data, index, device, budget_s, cancel)
+    if again.first_batch_start is None:
+        again = probe
+    cold_fit, _ = _probe_seconds(probe)
+    warm_fit, how = _probe_seconds(again)
+    return max(0.0, cold_fit - warm_fit), warm_fit, how
 
 
 def _timed_classical_fit(make_decoder, data, splits, cancel=None) -> tuple[float, float, str]:
