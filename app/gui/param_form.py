@@ -97,11 +97,12 @@ class ParamForm(QWidget):
                 editor.addItem(str(choice), choice)
             editor.setCurrentIndex(max(0, f.choices.index(value) if value in f.choices else 0))
             editor.currentIndexChanged.connect(lambda i, e=editor: emit(e.itemData(i)))
-        elif f.kind == "int" and not f.optional:
+        elif f.kind == "int" and not f.optional and abs(int(value)) <= INT_LIMIT:
             editor = QSpinBox()
+            # QSpinBox holds 32-bit ints: wider schema bounds (seeds up to 2**32-1) are clamped
             low = -INT_LIMIT if f.minimum is None else int(f.minimum) + (1 if f.exclusive_min else 0)
             high = INT_LIMIT if f.maximum is None else int(f.maximum) - (1 if f.exclusive_max else 0)
-            editor.setRange(low, high)
+            editor.setRange(max(low, -INT_LIMIT), min(high, INT_LIMIT))
             editor.setValue(int(value))
             editor.valueChanged.connect(emit)
         elif f.kind == "float" and not f.optional:
@@ -132,7 +133,9 @@ class ParamForm(QWidget):
         elif isinstance(editor, QComboBox):
             index = editor.findData(value)
             editor.setCurrentIndex(max(index, 0))
-        elif isinstance(editor, (QSpinBox, QDoubleSpinBox)) and value is not None:
+        elif isinstance(editor, QSpinBox) and value is not None:
+            editor.setValue(min(max(int(value), editor.minimum()), editor.maximum()))
+        elif isinstance(editor, QDoubleSpinBox) and value is not None:
             editor.setValue(value)
         elif isinstance(editor, QLineEdit):
             editor.setText(format_value(value))
