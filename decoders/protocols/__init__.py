@@ -20,6 +20,7 @@ Adding one: subclass `Protocol`, then `register_protocol(MyProtocol)` or an entr
 the ``neurodeck.protocols`` group (docs/extending.md).
 """
 from .base import TRIAL_KINDS, Problem, Protocol, ProtocolError, ProtocolOptions, Requirements, Split
+from .calibration import CalibrationRuns
 from .contiguous import BlockedKFold, Holdout, blocked_kfold_splits, holdout_splits
 from .groups import (CrossSession, LeaveOneSiteOut, LeaveOneSubjectOut, cross_session_splits,
                      leave_one_site_out_splits, loso_splits)
@@ -28,14 +29,10 @@ from .registry import (ENTRY_POINT_GROUP, available_protocols, make_splits, opti
                        protocol_names, register_protocol, unregister_protocol)
 
 for _builtin in (KFold, CrossSession, LeaveOneSubjectOut, LeaveOneSiteOut, RepeatedKFold, Finetune,
-                 Holdout, BlockedKFold):
+                 Holdout, BlockedKFold, CalibrationRuns):
     register_protocol(_builtin)
 
-from ..erp_protocol import CalibrationRuns  # noqa: E402 - issue 21: calibration run -> spelling run
-
-register_protocol(CalibrationRuns)
-
-__all__ = ["ENTRY_POINT_GROUP", "TRIAL_KINDS", "BlockedKFold", "CrossSession", "Finetune", "Holdout",
+__all__ = ["ENTRY_POINT_GROUP", "TRIAL_KINDS", "BlockedKFold", "CalibrationRuns", "CrossSession", "Finetune", "Holdout",
            "KFold", "LeaveOneSiteOut", "LeaveOneSubjectOut", "Problem", "Protocol", "ProtocolError",
            "ProtocolOptions", "RepeatedKFold", "Requirements", "Split", "available_protocols",
            "blocked_kfold_splits", "cross_session_splits", "finetune_splits", "holdout_splits",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from .protocols.base import Problem, Protocol, ProtocolError, ProtocolOptions, Requirements, Split
+from .base import Problem, Protocol, ProtocolError, ProtocolOptions, Requirements, Split
 
 
 class CalibrationRuns(Protocol):
