@@ -8,14 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.experiment import _fit_kwargs
 from data.decoding_set import DecodingSet
 from data.fmri.roi_series import describe_roi_series, load_roi_folder
 from data.info import format_description
 from data.loading import load_dataset
 from data.sources.combine import stack
 from decoders.base import ClassifierDecoder, Decoder, DecoderParams, Task
-from decoders.evaluation import evaluate, make_splits
+from decoders.evaluation import evaluate, fit_arguments, make_splits
 from decoders.events import TrainingContext
 
 ABIDE_SITES = {"Caltech": 2.0, "KKI": 2.5, "NYU": 2.0, "OHSU": 2.5, "SDSU": 2.0, "Trinity": 2.0, "UCLA": 3.0}
@@ -278,9 +277,9 @@ def test_fine_tune_gets_the_target_subjects_tr():
 def test_final_fit_and_predict_command_pass_tr(abide):
     from app.commands.predict import predict_rows
 
-    kwargs = _fit_kwargs(TrAware(), abide, TrainingContext())
+    _, kwargs = fit_arguments(TrAware(), abide, context=TrainingContext())
     np.testing.assert_array_equal(kwargs["tr"], abide.tr)
-    assert "tr" not in _fit_kwargs(NoTr(), abide, TrainingContext())
+    assert "tr" not in fit_arguments(NoTr(), abide, context=TrainingContext())[1]
     model = TrAware().fit(abide.X, abide.y, subject=abide.subject, tr=abide.tr)
     CALLS.clear()
     predict_rows(model, {"class_names": abide.class_names}, abide)
