@@ -61,6 +61,9 @@ def register(subparsers) -> None:
                         "(bundles trained with preprocessing.align)")
     g.add_argument("--reconnect", type=number(at_least=0, at_most=3600), default=10.0, metavar="S",
                    help="stream lost: wait this long for it to come back, then stop (default 10)")
+    g.add_argument("--stop-threshold", type=number(above=0, at_most=1), metavar="P",
+                   help="speller bundles: dynamic stopping, decide a letter as soon as its posterior "
+                        "reaches P (e.g. 0.99), after at least one full repetition")
     p.set_defaults(func=run)
 
 

@@ -10,15 +10,18 @@ from .live import live_session
 
 def run_classification(args, decoder, manifest) -> int:
     duration = None if args.replay and args.duration == 60.0 else args.duration
-    latencies, n, session = [], 0, None
+    latencies, n, session, speller = [], 0, None, None
     print("time\tpred\ttrue\tlatency_ms", flush=True)
     for event in live_session(args.bundle, stream=args.stream, replay=args.replay, markers=args.markers,
                               mode=args.mode, step_ms=args.step, speed=args.speed, out=args.out,
                               outlet=args.outlet, duration=duration, reconnect_s=args.reconnect,
                               decoder=decoder, manifest=manifest, board=args.board,
-                              adapt=args.adapt):
+                              adapt=args.adapt, stop_threshold=getattr(args, "stop_threshold", None)):
         if event["kind"] == "session":
-            session = event["session"]
+            session, speller = event["session"], event.get("speller")
+        elif event["kind"] == "letter":
+            print(f"letter {event['index'] + 1}\t{event['letter']}\t{event['true'] or ''}\t"
+                  f"{event['flashes']} flashes\t{event['latency_ms']:.2f}", flush=not sys.stdout.isatty())
         elif event["kind"] == "decision":
             latencies.append(event["latency_ms"])
             n += 1
@@ -47,7 +50,22 @@ def run_classification(args, decoder, manifest) -> int:
         else:
             summary += f", accuracy {accuracy:.4f} on {cued} cued trials"
     print(summary, file=sys.stderr)
+    if speller is not None:
+        print(speller_summary(speller), flush=True)
     return 0
+
+
+def speller_summary(speller) -> str:
+    """The spelled text, against the text to spell when the file gives it, and flashes per letter."""
+    letters = speller.letters
+    text = f"spelled: {speller.text}"
+    target = speller.layout.text_to_spell
+    if target:
+        right = sum(a == b for a, b in zip(speller.text, target))
+        text += f" (text to spell: {target}, {right} of {len(target)} letters right)"
+    if letters:
+        text += f", {np.mean([e['flashes'] for e in letters]):.1f} flashes per letter"
+    return text
 
 
 def status_line(event: dict) -> str:

@@ -26,14 +26,18 @@ def live_session(bundle, *, stream: str | None = None, replay: str | None = None
                  speed: float = 1.0, out: str | None = None, outlet: str | None = None,
                  duration: float | None = None, reconnect_s: float = 10.0, should_stop=None,
                  signal_every: float | None = None, decoder=None, manifest=None,
-                 board: str | None = None, adapt: bool = False):
+                 board: str | None = None, adapt: bool = False, stop_threshold: float | None = None):
     """A whole online session as a generator of events (decision, marker, status, signal):
     the replay (if any), the inlets, the decoder, the session log and the decision outlet are
     set up first and closed when it ends. The first event is ``{"kind": "session"}``.
 
     A decoder that cannot decode the signal (another modality or kind of data, channels
     missing) is refused before anything starts (`app.online.compatibility`). The end of a
-    replay stops the session with the status reason "replay ended"."""
+    replay stops the session with the status reason "replay ended".
+
+    A speller bundle (ERP epochs, paradigm speller) replaying a BCI2000 speller recording also
+    yields ``{"kind": "letter"}`` events (`app.online.speller`), logged with the decisions; with
+    ``stop_threshold`` a letter is decided as soon as its posterior reaches it (dynamic stopping)."""
     from decoders.bundle import load_bundle
 
     from ..commands.export import resolve_bundle
@@ -78,10 +82,17 @@ def live_session(bundle, *, stream: str | None = None, replay: str | None = None
                                          "speed": speed, "adapt": adapt, "board": board}, manifest, bundle, session)
             log = SessionLog(out, settings, session.class_names)
             stack.callback(log.close)
+        speller = None
+        if (manifest.get("input") or {}).get("options", {}).get("paradigm") == "speller":
+            speller = _speller_tracker(replay, session.class_names, stop_threshold)
+        elif stop_threshold is not None:
+            from data.errors import InputError
+
+            raise InputError("--stop-threshold is for speller bundles (trained with paradigm: speller).")
         pub = DecisionOutlet(outlet or f"neurodeck-decisions-{stream}",
                              ["class"] + [f"p_{c}" for c in session.class_names])
         stack.callback(pub.close)
-        yield {"kind": "session", "session": session, "outlet": pub.name}
+        yield {"kind": "session", "session": session, "outlet": pub.name, "speller": speller}
 
         replay_ended = []
 
@@ -101,3 +112,25 @@ def live_session(bundle, *, stream: str | None = None, replay: str | None = None
             if event["kind"] == "decision":
                 pub.push([event["class_index"], *(event["proba"] or [])], event["sample_time"])
             yield event
+            if speller is not None and event["kind"] == "decision":
+                yield from _letters(speller.add(event), log)
+        if speller is not None:
+            yield from _letters(speller.finish(), log)
+
+
+def _speller_tracker(replay: str | None, class_names: list[str], threshold: float | None):
+    from data.errors import InputError
+
+    from .speller import SpellerTracker, speller_layout
+
+    if not replay:
+        raise InputError("an online speller needs the speller's matrix: replay a BCI2000 speller "
+                         "recording (--replay FILE); live streams are not supported yet.")
+    return SpellerTracker(speller_layout(replay), class_names, threshold=threshold)
+
+
+def _letters(events: list[dict], log):
+    for event in events:
+        if log is not None:
+            log.write(event)
+        yield event

@@ -41,6 +41,14 @@ def _event_classes(spec: dict) -> dict[str, str]:
     return {n: n for n in names}
 
 
+FLASH_PREFIX = "stim/"
+
+
+def erp_paradigm(spec: dict) -> bool:
+    """Whether a bundle's input spec is one of ERP epochs (paradigm erp or speller)."""
+    return (spec.get("options") or {}).get("paradigm") in ("erp", "speller")
+
+
 class ClassificationSession:
     """Decode a stream with a trials (classification) bundle."""
 
@@ -65,9 +73,17 @@ class ClassificationSession:
             raise InputError(f"the LSL stream '{source.name}' has no marker stream; event-locked "
                              "decoding needs one (give --markers NAME, or use --mode sliding).")
         self.events = _event_classes(self.spec)
+        # ERP bundles (data.sources.erp): a decision after every flash marker `stim/<code>`; the
+        # `target` / `nontarget` marker with the same timestamp is its truth
+        self.flash_prefix = FLASH_PREFIX if erp_paradigm(self.spec) else None
+        if self.flash_prefix:
+            self.events = {}
+        self._flash_truth: dict[float, str] = {}
         self.step = max(1, int(round(step_ms / 1000.0 * source.sfreq)))
         self.stall_s, self.reconnect_s = stall_s, reconnect_s
         self.capacity = self.prep.span + int(4 * source.sfreq) + 4096
+        if self.flash_prefix:   # flashes come 4 or more a second: room to fall behind a fast replay
+            self.capacity += int(60 * source.sfreq)
         self.idle_s = 0.0
         self.confusion = np.zeros((len(self.class_names),) * 2, int)
         self._reset_buffer()
@@ -143,13 +159,22 @@ class ClassificationSession:
             yield {"kind": "marker_sample", "marker": text, "sample": int(sample), "sample_time": stamp}
             if self.mode == "events" and text in self.events:
                 self.due.append((sample + self.prep.offset, text, stamp))
+            elif self.mode == "events" and self.flash_prefix and text.startswith(self.flash_prefix):
+                self.due.append((sample + self.prep.offset, text, stamp))
+            elif self.flash_prefix and text in self.class_names:
+                self._flash_truth[stamp] = text
         self.pending = keep
         if self.mode == "events":
             still = []
             for start, text, stamp in self.due:
                 if start + self.prep.length + self.prep.margin <= self.total:
                     if start - self.prep.margin >= max(0, self.total - self.capacity):
-                        yield self._decide(start, truth=self.events[text], marker=text)
+                        truth = self.events[text] if text in self.events else self._flash_truth.pop(stamp, None)
+                        yield {**self._decide(start, truth=truth, marker=text), "marker_time": stamp}
+                    else:
+                        yield {"kind": "status", "status": "skipped", "marker": text,
+                               "message": f"marker {text} at {stamp:.3f}: its window left the buffer "
+                                          "before it could be decoded (decoding falls behind the stream)"}
                 else:
                     still.append((start, text, stamp))
             self.due = still
@@ -251,7 +276,7 @@ class SessionLog:
     """A session folder: settings.json, and log.csv with one row per decision, marker or status."""
 
     COLUMNS = ["kind", "sample_time", "received_time", "decision_time", "latency_ms", "window_start", "pred",
-               "true", "marker", "status", "message"]
+               "true", "marker", "status", "message", "flashes"]
 
     def __init__(self, folder: str | Path, settings: dict[str, Any], class_names: list[str]):
         import json

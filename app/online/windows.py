@@ -8,6 +8,9 @@ least as long as the zero-phase filter, the window equals the one `neurodeck pre
 from the whole filtered recording. The cost: a decision waits ``margin`` samples after the
 window's last sample (the filter looks that far ahead).
 
+A bundle trained on ERP epochs (`data.sources.erp`) is decimated as they were: every
+``decim``-th sample of the filtered window (its ``erp_epochs`` step), not resampled.
+
 `sliding_windows_offline` is the offline reference for sliding-window decoding: the whole
 recording filtered once, windows cut at the same sample positions the online engine uses.
 """
@@ -50,8 +53,22 @@ class WindowPreparer:
         types = spec.get("ch_types") or ["eeg"] * len(self.ch_names)
         self.ch_types = list(types)
         self.out_sfreq = float(spec.get("sfreq") or sfreq)
-        self.resample = abs(self.out_sfreq - self.sfreq) > 1e-6
         start, stop = (spec.get("window") or (0.0, 3.0))
+        self.decim = erp_decimation(spec)
+        if self.decim > 1:
+            # ERP epochs (data.sources.erp): every decim-th sample of the filtered window, no resampling
+            if abs(self.sfreq / self.decim - self.out_sfreq) > 1e-6:
+                raise InputError(f"{source} runs at {self.sfreq:g} Hz; the decoder was trained on epochs "
+                                 f"decimated by {self.decim} to {self.out_sfreq:g} Hz, which needs "
+                                 f"{self.out_sfreq * self.decim:g} Hz.")
+            self.out_sfreq, self.resample = self.sfreq, False
+            self.length = int(round((stop - start) * self.sfreq))
+            self.n_times = len(range(0, self.length, self.decim))
+            self.tmin = round(start * self.sfreq) / self.sfreq
+            self.offset = int(round(start * self.sfreq))
+            self.margin = self._margin()
+            return
+        self.resample = abs(self.out_sfreq - self.sfreq) > 1e-6
         self.n_times = int(round((stop - start) * self.out_sfreq))
         self.tmin = round(start * self.out_sfreq) / self.out_sfreq
         self.offset = int(round(self.tmin * self.sfreq))          # event -> window start, input samples
@@ -88,13 +105,16 @@ class WindowPreparer:
         pre = self.pre.model_copy(update={"resample": self.out_sfreq if self.resample else None})
         preprocess_raw(raw, pre, self.source)
         start = int(round(self.margin * raw.info["sfreq"] / self.sfreq))
-        X = raw.get_data()[:, start:start + self.n_times][None]
+        if self.decim > 1:
+            X = raw.get_data()[:, start:start + self.length:self.decim][None]
+        else:
+            X = raw.get_data()[:, start:start + self.n_times][None]
         return self._finish(X, unit_of)
 
     def _finish(self, X: np.ndarray, unit_of) -> np.ndarray:
         baseline = self.spec.get("baseline")
         if baseline is not None:
-            times = self.tmin + np.arange(self.n_times) / self.out_sfreq
+            times = self.tmin + np.arange(self.n_times) * self.decim / self.out_sfreq
             b0 = times[0] if baseline[0] is None else baseline[0]
             b1 = times[-1] if baseline[1] is None else baseline[1]
             mask = (times >= b0 - 1e-9) & (times <= b1 + 1e-9)
@@ -124,6 +144,14 @@ class WindowPreparer:
         return out
 
 
+def erp_decimation(spec: dict) -> int:
+    """The decimation factor of a bundle trained on ERP epochs (its ``erp_epochs`` step), else 1."""
+    for step in spec.get("steps") or []:
+        if isinstance(step, dict) and step.get("name") == "erp_epochs":
+            return int((step.get("params") or {}).get("decim") or 1)
+    return 1
+
+
 def sliding_windows_offline(raw, preparer: WindowPreparer, starts: np.ndarray) -> np.ndarray:
     """Offline reference: filter the whole ``raw`` once, cut windows starting at ``starts``."""
     from data.preprocess import preprocess_raw, unit_of
@@ -134,5 +162,8 @@ def sliding_windows_offline(raw, preparer: WindowPreparer, starts: np.ndarray) -
     preprocess_raw(raw, pre, preparer.source)
     data = raw.get_data()
     ratio = raw.info["sfreq"] / preparer.sfreq
+    if preparer.decim > 1:
+        X = np.stack([data[:, s:s + preparer.length:preparer.decim] for s in starts])
+        return preparer._finish(X, unit_of)
     X = np.stack([data[:, int(round(s * ratio)):int(round(s * ratio)) + preparer.n_times] for s in starts])
     return preparer._finish(X, unit_of)
