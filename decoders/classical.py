@@ -244,6 +244,17 @@ class TangentSpaceParams(DecoderParams):
     max_iter: int = Field(1000, ge=10, description="Logistic regression iterations.")
 
 
+
+def tangent_vectors(covariances: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Riemannian tangent-space vectors of ``covariances`` at ``reference`` (pyRiemann)."""
+    try:
+        from pyriemann.geometry.tangentspace import tangent_space
+    except ImportError:  # pyRiemann < 0.12
+        from pyriemann.utils.tangentspace import tangent_space
+
+    return tangent_space(covariances, reference, metric="riemann")
+
+
 class TangentSpaceLR(_ClassicalDecoder):
     """Covariances (pyRiemann, OAS) -> tangent space at their Riemannian mean -> logistic regression."""
 
@@ -270,12 +281,7 @@ class TangentSpaceLR(_ClassicalDecoder):
             raise ParameterError(f"tangent-space-lr: estimator: {exc}") from None
 
     def _features(self, X):
-        try:
-            from pyriemann.geometry.tangentspace import tangent_space
-        except ImportError:  # pyRiemann < 0.12
-            from pyriemann.utils.tangentspace import tangent_space
-
-        return tangent_space(self._covariances(X), self.reference_, metric="riemann")
+        return tangent_vectors(self._covariances(X), self.reference_)
 
     def _feature_arrays(self):
         return {"tangent.reference": self.reference_}

@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import Field
 
 from .base import DecoderParams, ParameterError, TensorSpec
-from .classical import _ClassicalDecoder, _Linear, _shrinkage_lda
+from .classical import _ClassicalDecoder, _Linear, _shrinkage_lda, tangent_vectors
 
 
 class ERPLDAParams(DecoderParams):
@@ -103,12 +103,7 @@ class XdawnTangentLR(_ClassicalDecoder):
             raise ParameterError(f"xdawn-ts-lr: estimator: {exc}") from None
 
     def _features(self, X):
-        try:
-            from pyriemann.geometry.tangentspace import tangent_space
-        except ImportError:  # pyRiemann < 0.12
-            from pyriemann.utils.tangentspace import tangent_space
-
-        return tangent_space(self._covariances(X), self.reference_, metric="riemann")
+        return tangent_vectors(self._covariances(X), self.reference_)
 
     def _feature_arrays(self):
         return {"xdawn.filters": self.filters_, "xdawn.prototypes": self.prototypes_,

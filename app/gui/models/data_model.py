@@ -45,16 +45,6 @@ def _same_source(named, source: str) -> bool:
     return names_a_path(named) and names_a_path(source) and Path(named).resolve() == Path(source).resolve()
 
 
-def fold_key(value) -> int | str:
-    """Folds are numbered; the final fit on all data reports fold "final"."""
-    if value is None:
-        return 0
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return str(value)
-
-
 def estimate_trial_counts(recordings: list, events: dict[str, str] | None,
                           window: tuple[float, float]) -> dict[str, int]:
     """Trials per class the spec would give before amplitude rejection: events that are
