@@ -83,7 +83,7 @@ def live_session(bundle, *, stream: str | None = None, replay: str | None = None
             log = SessionLog(out, settings, session.class_names)
             stack.callback(log.close)
         speller = None
-        if (manifest.get("input") or {}).get("options", {}).get("paradigm") == "speller":
+        if ((manifest.get("input") or {}).get("options") or {}).get("paradigm") == "speller":
             speller = _speller_tracker(replay, session.class_names, stop_threshold)
         elif stop_threshold is not None:
             from data.errors import InputError
