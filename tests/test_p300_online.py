@@ -104,3 +104,8 @@ def test_speller_tracker_refuses_bad_settings():
     tracker = SpellerTracker(layout, ["nontarget", "target"])
     with pytest.raises(InputError, match="codes 1-4"):
         tracker.add({"marker": "stim/7", "proba": [0.5, 0.5], "sample_time": 0.0})
+
+
+def test_stop_threshold_needs_a_replayed_speller(bundle, capsys):
+    assert main(["online", str(bundle), "--stream", "no-such-stream", "--stop-threshold", "0.9"]) == 2
+    assert "--stop-threshold is for speller bundles" in capsys.readouterr().err

@@ -53,6 +53,12 @@ def live_session(bundle, *, stream: str | None = None, replay: str | None = None
         decoder, manifest = load_bundle(bundle)
     if replay:
         check(manifest, recording_facts(replay), bundle, adapt=adapt)
+    spells = ((manifest.get("input") or {}).get("options") or {}).get("paradigm") == "speller"
+    if stop_threshold is not None and not (spells and replay):
+        from data.errors import InputError
+
+        raise InputError("--stop-threshold is for speller bundles (trained with paradigm: speller) "
+                         "replaying a BCI2000 speller recording (--replay FILE), whose matrix it needs.")
     with ExitStack() as stack:
         player = None
         if replay:
@@ -83,12 +89,10 @@ def live_session(bundle, *, stream: str | None = None, replay: str | None = None
             log = SessionLog(out, settings, session.class_names)
             stack.callback(log.close)
         speller = None
-        if ((manifest.get("input") or {}).get("options") or {}).get("paradigm") == "speller":
-            speller = _speller_tracker(replay, session.class_names, stop_threshold)
-        elif stop_threshold is not None:
-            from data.errors import InputError
+        if spells and replay:   # the matrix is in the file; a live stream gets flash decisions only
+            from .speller import SpellerTracker, speller_layout
 
-            raise InputError("--stop-threshold is for speller bundles (trained with paradigm: speller).")
+            speller = SpellerTracker(speller_layout(replay), session.class_names, threshold=stop_threshold)
         pub = DecisionOutlet(outlet or f"neurodeck-decisions-{stream}",
                              ["class"] + [f"p_{c}" for c in session.class_names])
         stack.callback(pub.close)
@@ -116,17 +120,6 @@ def live_session(bundle, *, stream: str | None = None, replay: str | None = None
                 yield from _letters(speller.add(event), log)
         if speller is not None:
             yield from _letters(speller.finish(), log)
-
-
-def _speller_tracker(replay: str | None, class_names: list[str], threshold: float | None):
-    from data.errors import InputError
-
-    from .speller import SpellerTracker, speller_layout
-
-    if not replay:
-        raise InputError("an online speller needs the speller's matrix: replay a BCI2000 speller "
-                         "recording (--replay FILE); live streams are not supported yet.")
-    return SpellerTracker(speller_layout(replay), class_names, threshold=threshold)
 
 
 def _letters(events: list[dict], log):
