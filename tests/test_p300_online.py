@@ -109,3 +109,33 @@ def test_speller_tracker_refuses_bad_settings():
 def test_stop_threshold_needs_a_replayed_speller(bundle, capsys):
     assert main(["online", str(bundle), "--stream", "no-such-stream", "--stop-threshold", "0.9"]) == 2
     assert "--stop-threshold is for speller bundles" in capsys.readouterr().err
+
+
+def test_tracker_splits_letters_at_pauses_and_decides_the_last_at_the_end():
+    """Without NumberOfSequences the letters end at a pause (the offline gap rule) and at the end
+    of the stream; each equals `decoders.speller.Letter` on the same flashes."""
+    from app.online.speller import SpellerLayout, SpellerTracker
+
+    matrix = [list("AB"), list("CD")]
+    tracker = SpellerTracker(SpellerLayout(matrix), ["nontarget", "target"])
+    rng = np.random.default_rng(0)
+    letters, t = [], 0.0
+    for attended in ((0, 1), (1, 0)):              # B, then C: row code + 1, column code 3 + 1
+        codes = np.tile([1, 2, 3, 4], 3)
+        target = (codes == attended[0] + 1) | (codes == attended[1] + 3)
+        p = np.clip(np.where(target, 0.7, 0.3) + rng.normal(0, 0.1, len(codes)), 0.01, 0.99)
+        events = []
+        for code, is_target, prob in zip(codes, target, p):
+            events += tracker.add({"marker": f"stim/{code}", "proba": [1 - prob, prob], "sample_time": t,
+                                   "marker_time": t, "received_time": t,
+                                   "true": "target" if is_target else "nontarget"})
+            t += 0.25
+        t += 3.0                                    # the pause between letters
+        letters.append((events, speller.Letter("x", 0, codes, np.repeat(np.arange(3), 4),
+                                               speller.target_evidence(np.c_[1 - p, p]), None, matrix)))
+    assert letters[0][0] == []                      # the first letter waits for the pause ...
+    (first,) = letters[1][0]                        # ... which the second letter's first flash shows
+    (last,) = tracker.finish()
+    assert [first["letter"], last["letter"]] == [letters[0][1].choose(), letters[1][1].choose()] == ["B", "C"]
+    assert [first["true"], last["true"], first["flashes"], last["flashes"]] == ["B", "C", 12, 12]
+    assert last["latency_ms"] is not None and tracker.text == "BC"

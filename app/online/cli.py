@@ -21,7 +21,7 @@ def run_classification(args, decoder, manifest) -> int:
             session, speller = event["session"], event.get("speller")
         elif event["kind"] == "letter":
             print(f"letter {event['index'] + 1}\t{event['letter']}\t{event['true'] or ''}\t"
-                  f"{event['flashes']} flashes\t{event['latency_ms']:.2f}", flush=not sys.stdout.isatty())
+                  f"{event['flashes']} flashes\t{_ms(event['latency_ms'])}", flush=not sys.stdout.isatty())
         elif event["kind"] == "decision":
             latencies.append(event["latency_ms"])
             n += 1
@@ -53,6 +53,10 @@ def run_classification(args, decoder, manifest) -> int:
     if speller is not None:
         print(speller_summary(speller), flush=True)
     return 0
+
+
+def _ms(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
 
 
 def speller_summary(speller) -> str:

@@ -85,6 +85,7 @@ class SpellerTracker:
         self.truths: list[str | None] = []
         self.decided = False
         self.seen = 0
+        self.last_decision: dict = {}   # the newest flash decision folded in
 
     def add(self, decision: dict) -> list[dict]:
         """Fold one flash decision in; the letter events it completes."""
@@ -103,7 +104,7 @@ class SpellerTracker:
             gap = stamp - self.last_time
             self.gaps.append(gap)
             if self.seen and gap > self.gap_factor * float(np.median(self.gaps)):
-                out += self._close(decision)
+                out += self._close()
         self.last_time = stamp
         self.seen += 1
         if self.decided:
@@ -112,6 +113,7 @@ class SpellerTracker:
         self.codes.append(code)
         self.evidence.append(float(target_evidence(np.array([[1 - p[self.target], p[self.target]]]))[0]))
         self.truths.append(decision.get("true"))
+        self.last_decision = decision
         letter = self._letter()
         n = len(self.codes)
         if self.threshold is not None and n >= self.layout.n_codes \
@@ -121,14 +123,15 @@ class SpellerTracker:
             out.append(self._decide(letter, decision))
         return out
 
-    def finish(self, decision: dict | None = None) -> list[dict]:
+    def finish(self) -> list[dict]:
         """Decide the letter in progress (end of the stream)."""
-        return self._close(decision or {})
+        return self._close()
 
-    def _close(self, decision: dict) -> list[dict]:
+    def _close(self) -> list[dict]:
+        """End the letter in progress, deciding it (timed from its last flash) if not done yet."""
         out = []
         if self.codes and not self.decided:
-            out.append(self._decide(self._letter(), decision))
+            out.append(self._decide(self._letter(), self.last_decision))
         self._new_letter()
         return out
 
