@@ -28,10 +28,12 @@ THRESHOLD = 0.99
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
-    """The example experiment's erp-lda, trained on eeg3_1 (calibration), as `neurodeck run` saves it."""
+    """The example experiment's erp-lda as `neurodeck run` saves it, on eeg3_1 only: the saved
+    model/ is a final fit on every run of the experiment, and eeg3_2 is to be spelled unseen."""
     folder = tmp_path_factory.mktemp("p300-online")
     config = yaml.safe_load((ROOT / "resources/experiments/bci2000-p300-speller-lda.yaml").read_text())
-    config["dataset"]["source"] = str(DATA)
+    config["dataset"].update(source=str(DATA), runs=["eeg3_1"])
+    config["evaluation"] = {"protocol": "kfold", "n_folds": 2}
     config["output"]["runs_dir"] = str(folder / "runs")
     path = folder / "exp.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
@@ -60,7 +62,9 @@ def spell_online(bundle, out: Path, capsys, *extra: str) -> tuple[list[dict], st
                  "--out", str(out), "--every", "0", *extra]) == 0
     with open(out / "log.csv", encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
-    return rows, capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert "used to train this decoder" not in printed.err   # eeg3_2 is unseen (checked via predict's loader)
+    return rows, printed.out
 
 
 def test_online_speller_spells_the_offline_letters(bundle, offline, tmp_path, capsys):
@@ -79,6 +83,19 @@ def test_online_speller_spells_the_offline_letters(bundle, offline, tmp_path, ca
     assert [r["true"] for r in letters] == list("6MK?")
     assert [int(r["flashes"]) for r in letters] == [180] * 4
     assert "spelled: 6MK? (text to spell: 6MK?, 4 of 4 letters right)" in printed
+
+
+def test_predict_cuts_the_flashes_the_online_session_decodes(bundle, offline, tmp_path, capsys):
+    """`neurodeck predict` on a speller bundle cuts one epoch per flash as training did."""
+    _, proba, _ = offline
+    out = tmp_path / "pred.csv"
+    assert main(["predict", str(bundle), str(DATA / "eeg3_2.dat"), "--out", str(out)]) == 0
+    with open(out, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    np.testing.assert_allclose([float(r["p_target"]) for r in rows], proba[:, 1], rtol=1e-4, atol=1e-9)
+    assert not any(r["seen_in_training"] == "True" for r in rows)
+    main(["predict", str(bundle), str(DATA / "eeg3_1.dat"), "--out", str(tmp_path / "seen.csv")])
+    assert "720 of 720 trials were used to train" in capsys.readouterr().err
 
 
 def test_online_dynamic_stopping_ends_letters_early(bundle, offline, tmp_path, capsys):

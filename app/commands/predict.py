@@ -127,6 +127,8 @@ def load_for_bundle(spec: dict, source: str, *, data_path=None, subjects=None, r
         fields.update(events=spec.get("events"), window=tuple(spec.get("window") or (0.0, 3.0)),
                       baseline=None if spec.get("baseline") is None else tuple(spec["baseline"]),
                       preprocessing=preprocessing, min_trials=1)
+        if (spec.get("options") or {}).get("paradigm") in ("erp", "speller") and spec.get("source_kind"):
+            fields.update(kind=spec["source_kind"], options=spec["options"])   # one ERP epoch per stimulus
     elif kind == "volumes":   # stimulus pairs: --subjects names the subject of each file
         options = {k: v for k, v in (spec.get("options") or {}).items() if k != "subject_names"}
         if spec.get("source_kind"):
