@@ -79,7 +79,10 @@ def set_rows(data) -> list[tuple[str, str]]:
         counts = np.bincount(np.asarray(data.y).astype(int), minlength=len(data.class_names))
         rows.append(("classes", " · ".join(f"{name} {int(n)}" for name, n in zip(data.class_names, counts))))
     if data.modality == "fmri":   # NIfTI or stimulus-pair voxels
-        rows.append(("voxels per subject", readable(voxels_per_subject(data))))
+        voxels = voxels_per_subject(data)   # subject names may be numbers: "1: 530", not "1 530"
+        rows.append(("voxels per subject" if len(voxels) > 1 else "voxels",
+                     " · ".join(f"{name}: {n}" for name, n in voxels.items()) if len(voxels) > 1
+                     else str(next(iter(voxels.values()), 0))))
     if has_stimulus_images(data):
         rows.append(("samples per split", readable(split_sizes(data))))
         rows.append(("stimulus", " × ".join(map(str, np.shape(data.stimuli)[1:])) + " images"))
