@@ -4,7 +4,6 @@ does, a plugin kind reaches `neurodeck info --kinds`, `neurodeck run` and the Da
 NeuroDeck file edited, and data/ imports no circle (in-function imports included)."""
 from __future__ import annotations
 
-import ast
 import json
 import sys
 import types
@@ -18,6 +17,7 @@ from pydantic import BaseModel
 from app.cli import main
 from data import sources
 from data.decoding_set import DecodingSet
+from tests.test_import_graph import cycles, import_graph
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_KINDS = {"trials", "continuous", "volumes"}
@@ -209,71 +209,19 @@ def test_plugin_kind_appears_in_the_data_view(plugin_kind, qtbot, monkeypatch):
 
 # ----------------------------------------------------------------------------- imports
 def _data_import_graph() -> dict[str, set[str]]:
-    """module -> data/ modules it imports, at the top or inside functions (a package's
-    ``__init__`` counts only where it is imported by name, as ``from . import x`` of a
-    submodule does not run more than the parent already did)."""
-    paths = {}
-    for path in (REPO / "data").rglob("*.py"):
-        parts = list(path.relative_to(REPO).with_suffix("").parts)
-        paths[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
-    graph = {}
-    for name, path in paths.items():
-        package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
-        graph[name] = set()
-        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-            if isinstance(node, ast.Import):
-                targets = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                base = ".".join(package[:len(package) - node.level + 1] + [node.module or ""]).strip(".") \
-                    if node.level else node.module
-                subs = [f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in paths]
-                targets = subs + ([base] if len(subs) < len(node.names) else [])
-            else:
-                continue
-            graph[name] |= {t for t in targets if t in paths and t != name}
-    return graph
-
-
-def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
-    """Strongly connected components of more than one module (Tarjan)."""
-    index, low, stack, on_stack, found = {}, {}, [], set(), []
-
-    def visit(v):
-        index[v] = low[v] = len(index)
-        stack.append(v)
-        on_stack.add(v)
-        for w in graph[v]:
-            if w not in index:
-                visit(w)
-                low[v] = min(low[v], low[w])
-            elif w in on_stack:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            component = []
-            while True:
-                w = stack.pop()
-                on_stack.discard(w)
-                component.append(w)
-                if w == v:
-                    break
-            if len(component) > 1:
-                found.append(sorted(component))
-
-    for v in graph:
-        if v not in index:
-            visit(v)
-    return found
+    """data/ module -> the data/ modules it imports, at the top or inside functions."""
+    return import_graph(packages=("data",))
 
 
 def test_cycle_finder_finds_a_circle():
-    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
 def test_data_imports_no_circle():
     graph = _data_import_graph()
     assert "data.sources.recordings" in graph["data.sources.eegbci"] or \
         "data.readers" in graph["data.sources.eegbci"]   # the graph sees relative imports
-    assert not _cycles(graph), f"data/ modules import each other in a circle: {_cycles(graph)}"
+    assert not cycles(graph), f"data/ modules import each other in a circle: {cycles(graph)}"
 
 
 def test_kind_modules_do_not_import_the_registry():
