@@ -245,6 +245,17 @@ class TangentSpaceParams(DecoderParams):
 
 
 
+def fit_tangent_lr(covariances: np.ndarray, y, *, C: float, max_iter: int):
+    """The Riemannian mean of ``covariances`` and a logistic regression on their tangent
+    vectors there: ``(reference, linear stage)``."""
+    from pyriemann.tangentspace import TangentSpace
+    from sklearn.linear_model import LogisticRegression
+
+    ts = TangentSpace(metric="riemann").fit(covariances)
+    features = ts.transform(covariances)
+    return np.asarray(ts.reference_), _Linear.from_sklearn(LogisticRegression(C=C, max_iter=max_iter).fit(features, y))
+
+
 def tangent_vectors(covariances: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """Riemannian tangent-space vectors of ``covariances`` at ``reference`` (pyRiemann)."""
     try:
@@ -263,14 +274,7 @@ class TangentSpaceLR(_ClassicalDecoder):
     Params = TangentSpaceParams
 
     def _fit(self, p, X, y):
-        from pyriemann.tangentspace import TangentSpace
-        from sklearn.linear_model import LogisticRegression
-
-        covs = self._covariances(X)
-        ts = TangentSpace(metric="riemann").fit(covs)
-        self.reference_ = np.asarray(ts.reference_)
-        features = ts.transform(covs)
-        self.clf_ = _Linear.from_sklearn(LogisticRegression(C=p.C, max_iter=p.max_iter).fit(features, y))
+        self.reference_, self.clf_ = fit_tangent_lr(self._covariances(X), y, C=p.C, max_iter=p.max_iter)
 
     def _covariances(self, X):
         from pyriemann.estimation import Covariances

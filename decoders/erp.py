@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import Field
 
 from .base import DecoderParams, ParameterError, TensorSpec
-from .classical import _ClassicalDecoder, _Linear, _shrinkage_lda, tangent_vectors
+from .classical import _ClassicalDecoder, _shrinkage_lda, fit_tangent_lr, tangent_vectors
 
 
 class ERPLDAParams(DecoderParams):
@@ -76,17 +76,11 @@ class XdawnTangentLR(_ClassicalDecoder):
 
     def _fit(self, p, X, y):
         from pyriemann.estimation import XdawnCovariances
-        from pyriemann.tangentspace import TangentSpace
-        from sklearn.linear_model import LogisticRegression
 
         xd = XdawnCovariances(nfilter=p.nfilter, estimator=p.estimator).fit(X, y)
         self.filters_ = np.asarray(xd.Xd_.filters_, dtype=np.float64)
         self.prototypes_ = np.asarray(xd.P_, dtype=np.float64)
-        covs = self._covariances(X)
-        ts = TangentSpace(metric="riemann").fit(covs)
-        self.reference_ = np.asarray(ts.reference_)
-        features = ts.transform(covs)
-        self.clf_ = _Linear.from_sklearn(LogisticRegression(C=p.C, max_iter=p.max_iter).fit(features, y))
+        self.reference_, self.clf_ = fit_tangent_lr(self._covariances(X), y, C=p.C, max_iter=p.max_iter)
 
     def _covariances(self, X):
         try:
