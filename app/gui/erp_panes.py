@@ -1,13 +1,48 @@
 """The Data view's ERP tab, for sets whose paradigm is ``erp`` or ``speller``: the class-average
-ERP of a chosen channel with the target-minus-nontarget difference, and the signed r² map
-(time x channel) of target vs nontarget. The numbers come from `data.sources.erp`."""
+ERP of a chosen channel with the target-minus-nontarget difference, the signed r² map
+(time x channel) of target vs nontarget, and topomaps of the difference at its peak latencies
+(MNE's ``plot_topomap`` with the standard 10-05 positions of the channels whose names have
+one; without three such channels the pane says the positions are unknown). The numbers come
+from `data.sources.erp`."""
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+from matplotlib.figure import Figure
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 PARADIGMS = ("erp", "speller")
+N_PEAKS = 3           # topomaps drawn
+PEAK_GAP_S = 0.1      # peaks closer than this are one peak
+MIN_POSITIONED = 3    # channels with a known position needed for a topomap
+
+
+def peak_latencies(diff: np.ndarray, times: np.ndarray, n: int = N_PEAKS,
+                   min_gap_s: float = PEAK_GAP_S) -> list[int]:
+    """Sample indices of the ``n`` largest peaks (in time order) of the difference wave's
+    global field power (the root mean square over channels of ``diff``, channels x times),
+    at least ``min_gap_s`` apart."""
+    from scipy.signal import find_peaks
+
+    gfp = np.sqrt(np.mean(np.square(diff), axis=0))
+    step = float(times[1] - times[0]) if len(times) > 1 else 1.0
+    peaks, _ = find_peaks(gfp, distance=max(1, int(round(min_gap_s / step))))
+    if len(peaks) == 0:
+        peaks = np.array([int(np.argmax(gfp))])
+    return sorted(int(k) for k in peaks[np.argsort(gfp[peaks])[::-1][:n]])
+
+
+def standard_positions(ch_names) -> dict[str, np.ndarray]:
+    """Channel name -> 3-D position on MNE's standard 10-05 montage, for the names it knows
+    (case ignored)."""
+    import mne
+
+    builtin = mne.channels.get_builtin_montages()
+    name = "colin27_1005" if "colin27_1005" in builtin else "standard_1005"   # renamed in MNE 1.13
+    positions = mne.channels.make_standard_montage(name).get_positions()["ch_pos"]
+    known = {k.lower(): v for k, v in positions.items()}
+    return {name: known[name.lower()] for name in ch_names if name.lower() in known}
 
 
 class ErpPane(QWidget):
@@ -31,6 +66,12 @@ class ErpPane(QWidget):
         self.r2_plot.setLabel("left", "channel")
         self.r2_image = pg.ImageItem()
         self.r2_plot.addItem(self.r2_image)
+        self.topo_note = QLabel()
+        self.topo_note.setWordWrap(True)
+        self.topo_figure = Figure(figsize=(6, 1.8), layout="constrained")
+        self.topo_canvas = FigureCanvasQTAgg(self.topo_figure)
+        self.topo_canvas.setMinimumHeight(150)
+        self.topo_times: list[float] = []   # latencies of the topomaps drawn
         row = QHBoxLayout()
         row.addWidget(QLabel("Channel"))
         row.addWidget(self.channel_box)
@@ -38,8 +79,12 @@ class ErpPane(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.note)
         layout.addLayout(row)
-        layout.addWidget(self.erp_plot, 1)
-        layout.addWidget(self.r2_plot, 1)
+        plots = QHBoxLayout()
+        plots.addWidget(self.erp_plot, 1)
+        plots.addWidget(self.r2_plot, 1)
+        layout.addLayout(plots, 3)
+        layout.addWidget(self.topo_note)
+        layout.addWidget(self.topo_canvas, 2)
         self.set_data(None)
 
     @staticmethod
@@ -53,6 +98,7 @@ class ErpPane(QWidget):
 
         for plot in (self.erp_plot, self.r2_plot):
             theme.style_plot(plot)
+        self._draw_topomaps()
 
     def set_data(self, data) -> None:
         from data.sources.erp import class_averages, signed_r2
@@ -60,6 +106,8 @@ class ErpPane(QWidget):
         self.data = data if self.applies_to(data) else None
         self.erp_plot.clear()
         self.r2_image.clear()
+        self._averages = {}
+        self._draw_topomaps()
         self.channel_box.blockSignals(True)
         self.channel_box.clear()
         if self.data is None:
@@ -87,6 +135,58 @@ class ErpPane(QWidget):
                           f"{len(d.ch_names)} channels, {times[0]:.2f}-{times[-1] + step:.2f} s at {d.sfreq:.1f} Hz; "
                           f"largest r² {r2.max():.3f} at {d.ch_names[peak_ch]}, {times[peak_t]:.3f} s")
         self._show_channel(best)
+        self._draw_topomaps()
+
+    def _draw_topomaps(self) -> None:
+        """Topomaps of target − nontarget at the difference's peak latencies (or why not)."""
+        from . import theme
+
+        fig = self.topo_figure
+        fig.clear()
+        colours = theme.colors()
+        fig.set_facecolor(colours["plot_background"])
+        self.topo_times = []
+        d = self.data
+        if d is None or not {"target", "nontarget"} <= set(self._averages):
+            self.topo_note.setText("")
+            self.topo_canvas.hide()
+            self.topo_canvas.draw_idle()
+            return
+        times = np.asarray(d.times, dtype=float)
+        diff = self._averages["target"] - self._averages["nontarget"]
+        positions = standard_positions(d.ch_names)
+        peaks = peak_latencies(diff, times)
+        at = ", ".join(f"{times[k]:.3f} s" for k in peaks)
+        if len(positions) < MIN_POSITIONED:
+            self.topo_note.setText(f"Topomaps: channel positions unknown ({len(positions)} of {len(d.ch_names)} "
+                                   f"channel names are on the standard 10-05 montage, e.g. "
+                                   f"{', '.join(list(d.ch_names)[:3])}); peaks of target − nontarget at {at}.")
+            self.topo_canvas.hide()
+            self.topo_canvas.draw_idle()
+            return
+        import mne
+
+        keep = [i for i, name in enumerate(d.ch_names) if name in positions]
+        names = [d.ch_names[i] for i in keep]
+        info = mne.create_info(names, float(d.sfreq), "eeg")
+        info.set_montage(mne.channels.make_dig_montage(ch_pos={n: positions[n] for n in names}, coord_frame="head"))
+        lim = float(np.abs(diff[keep][:, peaks]).max()) or 1.0
+        axes = fig.subplots(1, len(peaks) + 1, width_ratios=[1] * len(peaks) + [0.08])
+        image = None
+        for ax, k in zip(axes, peaks):
+            image, _ = mne.viz.plot_topomap(diff[keep, k], info, axes=ax, show=False, cmap="RdBu_r",
+                                            vlim=(-lim, lim), contours=4, sensors=True,
+                                            extrapolate="local")   # few channels: no guessing beyond them
+            ax.set_title(f"{times[k]:.3f} s", color=colours["plot_foreground"], fontsize=9)
+        bar = fig.colorbar(image, cax=axes[-1])
+        bar.ax.tick_params(colors=colours["plot_foreground"], labelsize=8)
+        bar.set_label("µV", color=colours["plot_foreground"], fontsize=8)
+        self.topo_times = [float(times[k]) for k in peaks]
+        missing = len(d.ch_names) - len(keep)
+        self.topo_note.setText(f"Topomaps of target − nontarget at its peak latencies ({at}); standard 10-05 "
+                               f"positions" + (f", {missing} channel(s) without one left out" if missing else ""))
+        self.topo_canvas.show()
+        self.topo_canvas.draw_idle()
 
     def _show_channel(self, index: int) -> None:
         d = self.data
