@@ -86,6 +86,10 @@ class Decoder(BaseEstimator):
         Old parameter name -> new name, so older files and bundles still load.
     supports_fine_tune : bool
         Whether ``fine_tune`` is implemented (the finetune protocol needs it).
+    length_free : bool
+        Whether it reads trials of any number of time points (e.g. NaN-padded ROI series
+        summarised per subject), so new data need not have the training data's length
+        (`neurodeck predict` checks the time axis only when this is False).
 
     Examples
     --------
@@ -104,6 +108,7 @@ class Decoder(BaseEstimator):
     Params: ClassVar[type[DecoderParams]] = DecoderParams
     presets: ClassVar[dict[str, dict[str, Any]]] = {}
     renamed_params: ClassVar[dict[str, str]] = {}   # old name -> new name, for older bundles
+    length_free: ClassVar[bool] = False   # True: trials of any length (the time axis need not match training)
 
     def __init__(self, **params: Any):
         params = {self.renamed_params.get(k, k): v for k, v in params.items()}   # older files and bundles

@@ -60,6 +60,7 @@ class _ConnectivityLR(LinearHeadDecoder):
     task: ClassVar[Task] = Task.CLASSIFICATION
     input_kind: ClassVar[str] = "trials"
     modalities: ClassVar[tuple[str, ...]] = ("fmri-roi",)
+    length_free: ClassVar[bool] = True   # one connectivity matrix per subject, whatever its series length
     Params: ClassVar[type] = ConnectivityParams
 
     def fit(self, X, y=None, *, subject=None, session=None, context: TrainingContext | None = None):

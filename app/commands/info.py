@@ -40,7 +40,7 @@ def run(args) -> int:
         raise InputError("info: give a SOURCE (or --kinds)")
     from data import sources
 
-    options = sources.validate_options(args.kind, args.source, _options(args.option)) or {}
+    options = sources.validate_options(args.kind, args.source, option_pairs(args.option)) or {}
     info = describe(args.source, data_path=args.data_path, subjects=_split(args.subjects),
                     runs=_split(args.runs), kind=args.kind, **options)
     if args.json:
@@ -67,8 +67,9 @@ def _split(text: str | None) -> list[str] | None:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def _options(pairs: list[str]) -> dict:
-    """``KEY=VALUE`` pairs, each VALUE read as (safe, size-limited) YAML."""
+def option_pairs(pairs: list[str], command: str = "info") -> dict:
+    """``KEY=VALUE`` pairs (``--option``, repeatable), each VALUE read as (safe, size-limited)
+    YAML; ``command`` names the command in the error (``info``, ``predict``)."""
     from data.errors import InputError
     from data.safe_yaml import parse_yaml
 
@@ -76,6 +77,6 @@ def _options(pairs: list[str]) -> dict:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise InputError(f"info: --option {pair!r} is not KEY=VALUE")
+            raise InputError(f"{command}: --option {pair!r} is not KEY=VALUE")
         out[key.strip()] = parse_yaml(value, f"--option {key.strip()}")
     return out

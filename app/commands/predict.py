@@ -22,6 +22,9 @@ def register(subparsers) -> None:
     p.add_argument("--data-path", metavar="DIR", help="local copy of a public dataset (eegbci, moabb)")
     p.add_argument("--subjects", metavar="LIST", help="comma-separated subjects to load")
     p.add_argument("--runs", metavar="LIST", help="comma-separated runs to load")
+    p.add_argument("--option", metavar="KEY=VALUE", action="append", default=[],
+                   help="a source-kind option for DATA, as in an experiment's dataset.options and "
+                        "`neurodeck info --option` (repeatable; VALUE is YAML, e.g. --option tr=2.0)")
     p.add_argument("--adapt", action="store_true",
                    help="reconstruction decoders: reset-tune on the DATA's subjects the decoder does not "
                         "know, using their 'train' samples and images, then reconstruct the rest")
@@ -33,16 +36,19 @@ def run(args) -> int:
 
     from ..workspace import write_csv
     from .export import resolve_bundle
+    from .info import option_pairs
 
     if args.out:
         from ..output_paths import check_output
 
         check_output(args.out, "--out")
+    options = option_pairs(args.option, "predict")
     bundle = resolve_bundle(args.bundle)
     decoder, manifest = load_bundle(bundle)
     spec = manifest.get("input") or {}
     data = load_for_bundle(spec, args.data, data_path=args.data_path,
-                           subjects=_split(args.subjects), runs=_split(args.runs), bundle=bundle)
+                           subjects=_split(args.subjects), runs=_split(args.runs), bundle=bundle,
+                           options=options, length_free=bool(getattr(decoder, "length_free", False)))
     if data.kind == "volumes":
         from .predict_images import predict_images
 
@@ -112,8 +118,14 @@ def _accuracy(rows: list[dict]) -> float:
     return sum(r["true"] == r["pred"] for r in rows) / len(rows)
 
 
-def load_for_bundle(spec: dict, source: str, *, data_path=None, subjects=None, runs=None, bundle=None):
-    """Load ``source`` the way the bundle's training data were loaded; check it fits."""
+def load_for_bundle(spec: dict, source: str, *, data_path=None, subjects=None, runs=None, bundle=None,
+                    options: dict | None = None, length_free: bool = False):
+    """Load ``source`` the way the bundle's training data were loaded; check it fits.
+
+    ``options`` (``--option``) are source-kind options for ``source`` (e.g. ``tr``), over
+    those the bundle keeps. ``length_free`` (the decoder's `Decoder.length_free`): trials
+    may have any number of time points, so only the other axes must match the training data.
+    """
     from data.errors import ChannelMismatchError, DataError
     from data.loading import load_dataset
     from data.spec import DatasetSpec
@@ -128,18 +140,25 @@ def load_for_bundle(spec: dict, source: str, *, data_path=None, subjects=None, r
                       baseline=None if spec.get("baseline") is None else tuple(spec["baseline"]),
                       preprocessing=preprocessing, min_trials=1)
         if (spec.get("options") or {}).get("paradigm") in ("erp", "speller") and spec.get("source_kind"):
-            fields.update(kind=spec["source_kind"], options=spec["options"])   # one ERP epoch per stimulus
+            fields.update(kind=spec["source_kind"], options={**spec["options"], **(options or {})})   # one ERP epoch per stimulus
+        elif options:
+            fields.update(options=options)
     elif kind == "volumes":   # stimulus pairs: --subjects names the subject of each file
-        options = {k: v for k, v in (spec.get("options") or {}).items() if k != "subject_names"}
+        kind_options = {k: v for k, v in (spec.get("options") or {}).items() if k != "subject_names"}
         if spec.get("source_kind"):
             fields.update(kind=spec["source_kind"], subjects=None)
             if subjects:
-                options["subject_names"] = subjects
-        fields.update(options=options or None)
+                kind_options["subject_names"] = subjects
+        fields.update(options={**kind_options, **(options or {})} or None)
     else:
-        fields.update(continuous=spec.get("continuous"))
+        fields.update(continuous=spec.get("continuous"), options=options or None)
+    if options:   # refused by name (exit 2) before the spec wraps the refusal
+        from data import sources
+
+        fields["options"] = sources.validate_options(fields.get("kind"), source, fields.get("options"))
     data = load_dataset(DatasetSpec(**fields))
-    if kind == "trials" and spec.get("sfreq") and data.sfreq and abs(data.sfreq - spec["sfreq"]) > 1e-6:
+    if (kind == "trials" and not length_free and spec.get("sfreq") and data.sfreq
+            and abs(data.sfreq - spec["sfreq"]) > 1e-6):
         fields["preprocessing"]["resample"] = spec["sfreq"]
         data = load_dataset(DatasetSpec(**fields))
     if data.kind != kind:
@@ -160,9 +179,15 @@ def load_for_bundle(spec: dict, source: str, *, data_path=None, subjects=None, r
         data.X = data.X[:, order]
         data.ch_names = list(expected)
     shape = spec.get("shape")
-    if shape and kind != "volumes" and list(data.X.shape[1:]) != list(shape):
-        raise DataError(f"gives inputs of shape {list(data.X.shape[1:])} but the decoder expects {shape} "
-                        "(window or sampling rate differ).", source)
+    if shape and kind != "volumes":
+        got = list(data.X.shape[1:])
+        if kind == "trials" and length_free:   # any number of time points: the other axes must match
+            if len(got) != len(shape) or got[:-1] != list(shape[:-1]):
+                raise DataError(f"gives inputs of shape {got} but the decoder expects "
+                                f"{list(shape[:-1]) + ['any length']} (channels or ROIs differ).", source)
+        elif got != list(shape):
+            raise DataError(f"gives inputs of shape {got} but the decoder expects {shape} "
+                            "(window or sampling rate differ).", source)
     return data
 
 

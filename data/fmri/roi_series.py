@@ -6,8 +6,10 @@ A source is a folder; files are found recursively (an ABIDE site folder holds
 ``rois_cc200/*.1D[.gz]`` and ``phenotypic_SITE.csv``). Each subject is one sample of a
 ``trials`` `DecodingSet`: ``X`` is (n_subjects, n_rois, max_time) float32 with each subject's
 series first and NaN after (`series_lengths` gives the lengths back). ``session`` holds the
-site (the folder directly under the source root, or the file's folder), so the
-``leave-one-site-out`` protocol leaves one site out.
+site, so the ``leave-one-site-out`` protocol leaves one site out: in a root holding several
+folders, the folder directly under the root; in one site's folder, the site the file name
+starts with (ABIDE: ``OHSU_0050142_rois_cc200.1D.gz`` -> ``OHSU``), else the folder name
+(with a warning).
 
 Targets: with ``target_columns`` (e.g. ``[AGE_AT_SCAN]``) ``y`` is float64 (n_subjects,
 n_targets) read from those phenotype columns instead of class codes (``label_column`` is then
@@ -40,9 +42,25 @@ from ..errors import CorruptFileError, DataError, MissingFileError, UnsupportedF
 
 SUFFIXES = (".1d", ".1d.gz", ".csv", ".tsv", ".npy")
 
-# Repetition time (s) of the ABIDE I sites, from the ABIDE I scan parameters; keys lower case.
-ABIDE_TR = {"caltech": 2.0, "kki": 2.5, "nyu": 2.0, "ohsu": 2.5, "sdsu": 2.0, "trinity": 2.0,
-            "ucla": 3.0, "ucla_1": 3.0, "ucla_2": 3.0}
+# Repetition time (s) of the ABIDE I sites, keyed by `abide_site_key` (lower case, no
+# underscores, no sub-sample letter: MaxMun_a, MAX_MUN -> maxmun; UCLA_1 -> ucla1).
+# Source: the ABIDE I scan parameters as tabulated per site (SITE_ID -> TR) in public ABIDE
+# pipelines found with the project's code search (several independent tables that agree on
+# every value below); the official per-site pages (fcon_1000.projects.nitrc.org/indi/abide)
+# could not be reached from here. Leuven_1 / Leuven_2 (1.656 s vs 1.667 s) and SBL (2.2 s vs
+# 2.5 s) are left out because those tables disagree: their TR stays unknown unless set with
+# options.tr or options.site_tr.
+ABIDE_TR = {"caltech": 2.0, "cmu": 2.0, "kki": 2.5, "maxmun": 3.0, "nyu": 2.0, "ohsu": 2.5,
+            "olin": 1.5, "pitt": 1.5, "sdsu": 2.0, "stanford": 2.0, "trinity": 2.0,
+            "ucla": 3.0, "ucla1": 3.0, "ucla2": 3.0, "um": 2.0, "um1": 2.0, "um2": 2.0,
+            "usm": 2.0, "yale": 2.0}
+# File-name prefixes that name a subject, not a site (sub_0050001_rois.1D).
+_NOT_SITES = {"s", "sub", "subj", "subject", "participant", "p"}
+# The ABIDE I sites whose TR the table above leaves unknown (sources disagree).
+ABIDE_TR_UNSOURCED = ("leuven1", "leuven2", "sbl")
+# An ABIDE Preprocessed file name: SITE_SUBJECTID_... (the site may hold underscores:
+# UCLA_1_0051201_rois_cc200.1D, MaxMun_a_0051606_rois_cc200.1D).
+_FILE_SITE = re.compile(r"^(?P<site>[A-Za-z][A-Za-z0-9_]*?)_(?P<number>\d{4,})(?:_|\.|$)")
 # Phenotype values at or below this are missing-value codes (ABIDE writes -9999).
 MISSING_CODE = -999.0
 
@@ -79,7 +97,13 @@ def site_tr(site: str, opts: RoiSeriesOptions) -> float | None:
     lower = {k.lower(): v for k, v in given.items()}
     if site.lower() in lower:
         return float(lower[site.lower()])
-    return ABIDE_TR.get(site.lower())
+    return ABIDE_TR.get(abide_site_key(site))
+
+
+def abide_site_key(site: str) -> str:
+    """``site`` as an `ABIDE_TR` key: lower case, a trailing sub-sample letter and the
+    underscores dropped (``MaxMun_a`` and ``MAX_MUN`` -> ``maxmun``, ``UCLA_1`` -> ``ucla1``)."""
+    return re.sub(r"_[a-z]$", "", site.lower()).replace("_", "")
 
 
 def _suffix(path: Path) -> str:
@@ -178,29 +202,68 @@ def _subject_number(path: Path) -> int | None:
     return int(numbers[0]) if numbers else None
 
 
-def _site(root: Path, path: Path) -> str:
+def _folder_site(root: Path, path: Path) -> str:
     rel = path.relative_to(root).parts
     return rel[0] if len(rel) > 1 else root.name
 
 
+def file_site(path: Path) -> str | None:
+    """The site an ABIDE-style file name starts with (``OHSU_0050142_rois_cc200.1D.gz`` ->
+    ``OHSU``), or None."""
+    found = _FILE_SITE.match(path.name)
+    if not found or found["site"].lower() in _NOT_SITES:
+        return None
+    return found["site"]
+
+
+def site_names(root: Path, files: list[Path]) -> tuple[dict[Path, str], str | None]:
+    """Each file's site, and a warning when a site had to be taken from a folder name.
+
+    Several folders directly under ``root`` holding files: a multi-site root, each folder a
+    site. Otherwise (one site's folder, e.g. ``OHSU/rois_cc200/*.1D``) the folder names say
+    nothing about the site: it is read from the file name (``OHSU_0050142_...``), and only a
+    file whose name carries none falls back to its folder name, with a warning.
+    """
+    nested = {p.relative_to(root).parts[0] for p in files if len(p.relative_to(root).parts) > 1}
+    if len(nested) > 1:
+        return {p: _folder_site(root, p) for p in files}, None
+    sites, fallback = {}, []
+    for p in files:
+        sites[p] = file_site(p) or _folder_site(root, p)
+        if file_site(p) is None:
+            fallback.append(p)
+    if not fallback:
+        return sites, None
+    used = sorted({sites[p] for p in fallback})
+    return sites, (f"{len(fallback)} of {len(files)} ROI files have no site in their name (SITE_SUBJECTID_..., "
+                   f"as ABIDE names them, e.g. {fallback[0].name}); their site is the folder name "
+                   f"{', '.join(map(repr, used))}")
+
+
 def find_files(root: Path, opts: RoiSeriesOptions) -> list[Path]:
+    """The ROI files of ``root`` that ``opts`` selects (pattern, sites, subjects per site)."""
+    return _find_files(root, opts)[0]
+
+
+def _find_files(root: Path, opts: RoiSeriesOptions) -> tuple[list[Path], dict[Path, str], str | None]:
     files = sorted(p for p in root.rglob(opts.pattern) if p.is_file() and _suffix(p) in SUFFIXES)
+    site_of, site_warning = site_names(root, files)
     if opts.sites is not None:
-        missing = set(opts.sites) - {_site(root, p) for p in files}
+        missing = set(opts.sites) - {site_of[p] for p in files}
         if missing:
             raise DataError(f"sites {sorted(missing)} not found.", path=root)
-        files = [p for p in files if _site(root, p) in opts.sites]
+        files = [p for p in files if site_of[p] in opts.sites]
     if opts.max_subjects_per_site:
         kept, counts = [], {}
         for p in files:
-            s = _site(root, p)
+            s = site_of[p]
             if counts.get(s, 0) < opts.max_subjects_per_site:
                 kept.append(p)
                 counts[s] = counts.get(s, 0) + 1
         files = kept
     if not files:
         raise MissingFileError(f"no ROI series files matching {opts.pattern!r}.", path=root)
-    return files
+    return files, site_of, site_warning
 
 
 def load_roi_folder(source: str | Path, options: dict | None = None) -> DecodingSet:
@@ -210,7 +273,7 @@ def load_roi_folder(source: str | Path, options: dict | None = None) -> Decoding
     if not root.is_dir():
         raise MissingFileError("folder not found.", path=root)
     opts = RoiSeriesOptions(**(options or {}))
-    files = find_files(root, opts)
+    files, site_of, site_warning = _find_files(root, opts)
     if opts.target_columns and not opts.phenotype:
         raise DataError("target_columns are read from phenotype tables, but phenotype is null.", path=root)
     pheno = _phenotypes(root, opts)
@@ -242,9 +305,12 @@ def load_roi_folder(source: str | Path, options: dict | None = None) -> Decoding
                 label = opts.label_names.get(label, label)
         series.append(read_roi_file(path))
         subjects.append(str(number) if number is not None else path.stem)
-        sites.append(_site(root, path))
+        sites.append(site_of[path])
         labels.append(label)
     warn_list = []
+    if site_warning:
+        warnings.warn(f"{root}: {site_warning}", stacklevel=2)
+        warn_list.append(site_warning)
     for column, n in missing.items():
         if n:
             msg = (f"{n} of {len(files)} subjects skipped: no usable {column} (empty, not a number, "

@@ -43,6 +43,7 @@ class BrainMAEBase(NeuralDecoder):
 
     input_kind = "trials"
     modalities = ("fmri-roi",)
+    length_free = True   # windows of fixed seconds cut from each subject's series (too short: refused by name)
 
     def _trs(self, X, tr) -> np.ndarray:
         p = self.validated_params()

@@ -15,6 +15,8 @@ Built in (in this order):
 ``finetune``            pretrain on the other subjects, fine-tune on the target's kfold folds
 ``holdout``             one contiguous training range and one contiguous test range
 ``blocked-kfold``       k contiguous time blocks, a gap either side left out of training
+``calibration``         train on a calibration run, test on another run
+``train-test-groups``   train on named subjects / sessions / sites / runs / files, test on others
 
 Adding one: subclass `Protocol`, then `register_protocol(MyProtocol)` or an entry point in
 the ``neurodeck.protocols`` group (docs/extending.md).
@@ -25,14 +27,16 @@ from .contiguous import BlockedKFold, Holdout, blocked_kfold_splits, holdout_spl
 from .groups import (CrossSession, LeaveOneSiteOut, LeaveOneSubjectOut, cross_session_splits,
                      leave_one_site_out_splits, loso_splits)
 from .kfold import Finetune, KFold, RepeatedKFold, finetune_splits, kfold_splits, repeated_kfold_splits
+from .transfer import GROUP_KINDS, TrainTestGroups, group_values, train_test_group_splits
 from .registry import (ENTRY_POINT_GROUP, available_protocols, make_splits, option_names, protocol,
                        protocol_names, register_protocol, unregister_protocol)
 
 for _builtin in (KFold, CrossSession, LeaveOneSubjectOut, LeaveOneSiteOut, RepeatedKFold, Finetune,
-                 Holdout, BlockedKFold, CalibrationRuns):
+                 Holdout, BlockedKFold, CalibrationRuns, TrainTestGroups):
     register_protocol(_builtin)
 
-__all__ = ["ENTRY_POINT_GROUP", "TRIAL_KINDS", "BlockedKFold", "CalibrationRuns", "CrossSession", "Finetune", "Holdout",
+__all__ = ["ENTRY_POINT_GROUP", "GROUP_KINDS", "TRIAL_KINDS", "TrainTestGroups", "group_values",
+           "train_test_group_splits", "BlockedKFold", "CalibrationRuns", "CrossSession", "Finetune", "Holdout",
            "KFold", "LeaveOneSiteOut", "LeaveOneSubjectOut", "Problem", "Protocol", "ProtocolError",
            "ProtocolOptions", "RepeatedKFold", "Requirements", "Split", "available_protocols",
            "blocked_kfold_splits", "cross_session_splits", "finetune_splits", "holdout_splits",

@@ -124,10 +124,20 @@ def cross_session_splits(data: DecodingSet, split_by: str = "session", train_gro
 
 def loso_splits(data: DecodingSet, test_subjects=None) -> list[Split]:
     """Leave one subject out (sklearn ``LeaveOneGroupOut`` over ``data.subject``), the
-    subjects in order of first appearance (or ``test_subjects`` only)."""
+    subjects in order of first appearance (or ``test_subjects`` only). With
+    ``test_subjects`` every fold trains on the subjects not among them: no test subject is
+    ever trained on, so the folds' scores are all on the same unseen subjects' terms."""
     subjects = target_subjects(data, test_subjects, "loso")
     folds = leave_one_group_out(data.subject, subjects)
-    return [Split(i, *folds[s], f"test subject {s}", {"subject": s}) for i, s in enumerate(subjects)]
+    if test_subjects is None:
+        return [Split(i, *folds[s], f"test subject {s}", {"subject": s}) for i, s in enumerate(subjects)]
+    trainable = ~np.isin(data.subject, subjects)
+    if not trainable.any():
+        raise ProtocolError(f"loso: test_subjects name every subject ({', '.join(subjects)}); "
+                            "nothing is left to train on.",
+                            hint="Leave a subject out of test_subjects, or set it to null (each subject in turn).")
+    return [Split(i, np.flatnonzero(trainable), folds[s][1], f"test subject {s}", {"subject": s})
+            for i, s in enumerate(subjects)]
 
 
 def leave_one_site_out_splits(data: DecodingSet) -> list[Split]:
