@@ -18,7 +18,7 @@ import traceback
 
 from data.errors import as_input_error, excerpt
 
-COMMANDS = ["info", "run", "sweep", "export", "predict", "online", "gui"]
+COMMANDS = ["info", "run", "sweep", "export", "predict", "explain", "online", "gui"]
 
 
 def build_parser() -> argparse.ArgumentParser:
