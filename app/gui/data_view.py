@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
-                               QHeaderView, QInputDialog, QLabel, QLineEdit, QPushButton, QSplitter,
+                               QHeaderView, QInputDialog, QLabel, QLineEdit, QPushButton, QScrollArea, QSplitter,
                                QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from .continuous_panes import ContinuousPane
@@ -211,8 +211,17 @@ class DataView(QWidget):
         self._show_tabs(recordings=False, data=None)   # each modality sees only its own tabs
         self.tabs.currentChanged.connect(self._tab_changed)
 
+        # a long summary (a BCI2000 file's two dozen event names) with the source options must
+        # scroll, not push the window past its height
+        left_scroll = QScrollArea()
+        left_scroll.setWidget(left)
+        left_scroll.setWidgetResizable(True)
+        left_scroll.setFrameShape(QScrollArea.NoFrame)
+        left_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        left_scroll.setMinimumWidth(left.minimumWidth())
+        left_scroll.setMaximumWidth(left.maximumWidth())
         split = QSplitter(Qt.Horizontal)
-        split.addWidget(left)
+        split.addWidget(left_scroll)
         split.addWidget(self.tabs)
         split.setStretchFactor(1, 1)
         split.setChildrenCollapsible(False)

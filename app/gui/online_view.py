@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
 
 from .figure_actions import attach_save_figure
 from .file_dialogs import start_folder
+from .speller_view import SpellerPane
 from .worker import Worker, WorkerArg
 
 MAX_POINTS = 200      # decisions kept on the probability plot
@@ -182,6 +183,9 @@ class OnlineView(QWidget):
         grid = QGridLayout()
         grid.addWidget(self.signal_plot, 0, 0)
         grid.addWidget(self.proba_plot, 1, 0)
+        self.speller = SpellerPane()   # shown instead of the probabilities for a speller bundle's replay
+        self.speller.hide()
+        grid.addWidget(self.speller, 1, 0)
         side = QWidget()
         side.setLayout(feedback)
         side.setMaximumWidth(SIDE_WIDTH)
@@ -392,12 +396,26 @@ class OnlineView(QWidget):
         self.confusion.setColumnCount(0)
         self.signal_plot.clear()
         self.signal_curves = []
+        self.speller.hide()
+        self.proba_plot.show()
 
     # ------------------------------------------------------------------ drawing
     def _on_event(self, event: dict) -> None:
         kind = event["kind"]
         if kind == "session":
             self._setup(event["session"], event["outlet"])
+            if event.get("speller") is not None:
+                layout = event["speller"].layout
+                scale = self.speed.value() if self.replay.text().strip() else 1.0   # replayed faster: closer flashes
+                self.speller.start(layout.matrix, layout.text_to_spell, scale)
+                self.proba_plot.hide()
+                self.speller.show()
+        elif kind == "letter":
+            self.speller.on_event(event)
+            self.decision.setText(f"letter {event['index'] + 1}: {event['letter']}")
+            self.log.appendPlainText(f"letter {event['index'] + 1}: {event['letter']}"
+                                     + (f" (true {event['true']})" if event.get("true") else "")
+                                     + f", {event['message']}")
         elif kind == "signal":
             self._draw_signal(event)
         elif kind == "decision":
@@ -448,6 +466,8 @@ class OnlineView(QWidget):
 
     def _draw_decision(self, event: dict) -> None:
         self.decisions.append(event)
+        if self.speller.isVisibleTo(self):
+            self.speller.on_event(event)
         self.latencies.append(event["latency_ms"])
         proba = event.get("proba") or []
         self.decision.setText(str(event["pred"]))
