@@ -61,16 +61,19 @@ class ErpPane(QWidget):
         self.erp_plot.setLabel("bottom", "time after stimulus (s)")
         self.erp_plot.setLabel("left", "µV")
         self.erp_plot.addLegend(offset=(10, 10))
-        self.r2_plot = pg.PlotWidget(title="signed r², target vs nontarget")
+        self.r2_plot = pg.PlotWidget(title="signed r² map")   # short: Save figure sits right of the title
+        self.r2_plot.setToolTip("Signed r² of target vs nontarget per channel and time (red: target larger)")
         self.r2_plot.setLabel("bottom", "time after stimulus (s)")
         self.r2_plot.setLabel("left", "channel")
         self.r2_image = pg.ImageItem()
         self.r2_plot.addItem(self.r2_image)
+        for plot in (self.erp_plot, self.r2_plot):   # seconds stay seconds (no "(x0.001)" rescaling)
+            plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.topo_note = QLabel()
         self.topo_note.setWordWrap(True)
         self.topo_figure = Figure(figsize=(6, 1.8), layout="constrained")
         self.topo_canvas = FigureCanvasQTAgg(self.topo_figure)
-        self.topo_canvas.setMinimumHeight(150)
+        self.topo_canvas.setMinimumHeight(80)
         self.topo_times: list[float] = []   # latencies of the topomaps drawn
         row = QHBoxLayout()
         row.addWidget(QLabel("Channel"))
@@ -98,6 +101,8 @@ class ErpPane(QWidget):
 
         for plot in (self.erp_plot, self.r2_plot):
             theme.style_plot(plot)
+        self.erp_plot.plotItem.legend.setLabelTextColor(theme.colors()["plot_foreground"])
+        self._show_channel(self.channel_box.currentIndex())   # legend labels take the colour when redrawn
         self._draw_topomaps()
 
     def set_data(self, data) -> None:
@@ -178,6 +183,8 @@ class ErpPane(QWidget):
                                             vlim=(-lim, lim), contours=4, sensors=True,
                                             extrapolate="local")   # few channels: no guessing beyond them
             ax.set_title(f"{times[k]:.3f} s", color=colours["plot_foreground"], fontsize=9)
+            for line in ax.get_lines():   # head, nose and ears: drawn black, unseen on the dark theme
+                line.set_color(colours["plot_foreground"])
         bar = fig.colorbar(image, cax=axes[-1])
         bar.ax.tick_params(colors=colours["plot_foreground"], labelsize=8)
         bar.set_label("µV", color=colours["plot_foreground"], fontsize=8)
