@@ -251,12 +251,14 @@ def _voxel_slices(e, background) -> list[tuple[str, Figure]]:
 def _pixel_maps(e) -> list[tuple[str, Figure]]:
     h, w = e.extra["image_shape"]
     maps = e.maps                               # (pixels, voxels)
+    if e.extra.get("output_variance") is not None:   # covariance with each pixel: pixels that rarely vary not inflated
+        maps = maps * np.asarray(e.extra["output_variance"])[:, None]
     per_pixel = np.abs(maps).sum(axis=1).reshape(h, w)
     strongest = np.argsort(-np.abs(maps).max(axis=0))[:TOP_VOXELS]
     fig = Figure(figsize=(2 * (TOP_VOXELS // 2 + 1), 4.4), layout="constrained")
     axes = fig.subplots(2, TOP_VOXELS // 2 + 1)
     axes[0, 0].imshow(per_pixel, cmap="Reds")
-    axes[0, 0].set_title("Σ|pattern| per pixel", fontsize=8)
+    axes[0, 0].set_title("Σ|cov| over voxels", fontsize=8)
     axes[1, 0].set_axis_off()
     for ax, v in zip(axes[:, 1:].ravel(), strongest):
         rf = maps[:, v].reshape(h, w)
@@ -267,5 +269,5 @@ def _pixel_maps(e) -> list[tuple[str, Figure]]:
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle(f"{e.decoder} {e.method}, subject {e.extra.get('subject', '')}: pattern over pixels of the "
-                 f"{TOP_VOXELS} strongest voxels", fontsize=9)
+                 f"{TOP_VOXELS} strongest voxels (covariance with each pixel's output)", fontsize=9)
     return [(f"{e.method}-{e.extra.get('subject', '')}", fig)]

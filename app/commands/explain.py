@@ -41,7 +41,7 @@ def run(args) -> int:
 
     from ..output_paths import check_output, run_of
     from .export import resolve_bundle
-    from .predict import _split, load_for_bundle
+    from .predict import _split
 
     bundle = resolve_bundle(args.bundle)
     if not Path(bundle).exists():
@@ -54,8 +54,8 @@ def run(args) -> int:
     except ExplainError as exc:
         raise InputError(str(exc), bundle) from None
     spec = manifest.get("input") or {}
-    data = load_for_bundle(spec, args.data, data_path=args.data_path, subjects=_split(args.subjects),
-                           runs=_split(args.runs), bundle=bundle)
+    data = load_data(spec, args.data, data_path=args.data_path, subjects=_split(args.subjects),
+                     runs=_split(args.runs), bundle=bundle)
     try:
         X, y, context = explain_inputs(data, spec.get("class_names"))
         explanations = explain(decoder, X, y, context)
@@ -69,6 +69,25 @@ def run(args) -> int:
                                                       "data": args.data, "explanations": index}, indent=2))
     print(f"{len(explanations)} explanation(s) of {decoder.name} written to {out}", file=sys.stderr)
     return 0
+
+
+def load_data(spec: dict, source: str, **fields):
+    """DATA as the bundle's training data were made: `neurodeck predict`'s loader, and for
+    NIfTI sets the bundle's source options (mask, labels, sampling) with the same voxels."""
+    from data.errors import DataError
+    from data.loading import load_dataset
+    from data.spec import DatasetSpec
+
+    from .predict import load_for_bundle
+
+    if spec.get("source_kind") != "nifti":
+        return load_for_bundle(spec, source, **fields)
+    data = load_dataset(DatasetSpec(source=source, kind="nifti", options=spec.get("options")))
+    expected = spec.get("ch_names") or []
+    if expected and list(data.ch_names) != list(expected):
+        raise DataError(f"gives {len(data.ch_names)} features but not the {len(expected)} voxels or ROIs the "
+                        "decoder was trained on (another mask, atlas or image grid).", source)
+    return data
 
 
 def _default_out(bundle: Path, run: Path | None) -> Path:
@@ -99,7 +118,8 @@ def write_explanation(explanation, folder: Path, prefix: str, *, figures: bool =
         from decoders.explain.data import voxel_image
 
         volumes = [voxel_image(m, explanation.extra) for m in explanation.maps]
-        nib.save(nib.concat_images(volumes, axis=3) if len(volumes) > 1 else volumes[0], folder / f"{stem}.nii.gz")
+        stacked = np.stack([np.asarray(v.dataobj) for v in volumes], axis=-1)   # one volume per output
+        nib.save(nib.Nifti1Image(stacked, volumes[0].affine), folder / f"{stem}.nii.gz")
         entry["nifti"] = f"{stem}.nii.gz"
     if figures:
         from ..explain_figures import figures as draw

@@ -212,25 +212,33 @@ def score_covariance(X: np.ndarray, scores: np.ndarray) -> np.ndarray:
 
 @explainer("xdawn-ts-lr")
 def explain_xdawn(decoder, X, y, context) -> list[Explanation]:
-    """xDAWN spatial patterns, the tangent-space pattern mapped to channel pairs, and the
-    epochs' covariance with the decision score (channel x time)."""
+    """xDAWN spatial patterns; the tangent-space pattern mapped to channel pairs (its block of
+    the filtered epochs) and per channel (its block of epoch x class prototypes, where the
+    ERP is); the epochs' covariance with the decision score (channel x time)."""
     X = _trials(decoder, X)
     channels = Axis("channel", _channels(X.shape[1], context))
-    spatial = filter_patterns(decoder.filters_, mean_covariance(X))             # (k, ch)
+    # pyRiemann fits nfilter filters per class, each set apart: patterns per set, as its Xdawn.patterns_
+    covariance = mean_covariance(X)
+    per_class = np.split(decoder.filters_, len(decoder.clf_.classes))
+    spatial = np.concatenate([filter_patterns(W, covariance) for W in per_class])   # (k, ch)
     outputs = score_outputs(decoder, context)
     virtual = _tangent_matrices(decoder, decoder._features(X), decoder.reference_)   # (out, 2k, 2k)
     k = len(spatial)
-    signal = virtual[:, k:, k:]           # the filtered-epoch block (the first k rows are the prototypes)
-    pairs = np.einsum("kc,okl,ld->ocd", spatial, signal, spatial)
+    # virtual channels: k class prototypes, then the k xDAWN-filtered epoch signals
+    pairs = np.einsum("kc,okl,ld->ocd", spatial, virtual[:, k:, k:], spatial)
+    with_prototypes = np.abs(virtual[:, :k, k:] @ spatial).sum(axis=1)          # (out, ch)
     scores = decoder.clf_.coef @ decoder._features(X).T
     time_pattern = score_covariance(X, scores.T)
     times = Axis("time", tuple(_times(X.shape[2], context).tolist()))
     return [
-        Explanation("xdawn-pattern", spatial, _components(k), (channels,), decoder.name, {"signed": True}),
+        Explanation("xdawn-pattern", spatial, tuple(f"{_class_name(c, context)} {i + 1}" for c in decoder.clf_.classes
+                                                    for i in range(k // len(per_class))),
+                    (channels,), decoder.name, {"signed": True}),
         Explanation("tangent-pattern", pairs, outputs, (channels, channels), decoder.name,
                     {"signed": True, "meaning": "covariance change of the xDAWN-filtered epochs, in channels"}),
-        Explanation("tangent-pattern-channels", np.abs(pairs).sum(axis=2), outputs, (channels,), decoder.name,
-                    {"signed": False}),
+        Explanation("tangent-pattern-channels", with_prototypes, outputs, (channels,), decoder.name,
+                    {"signed": False, "meaning": "per channel, the pattern's covariance change between the epoch "
+                                                 "and the class prototypes (the ERP part), summed in absolute value"}),
         Explanation("score-covariance", time_pattern, outputs, (channels, times), decoder.name, {"signed": True}),
     ]
 
@@ -380,14 +388,18 @@ def explain_ridge_images(decoder, X, y, context) -> list[Explanation]:
             raise ExplainError(f"ridge-images: subject '{s}' was not trained; known: {list(decoder.models_)}")
         mean, std, coef, _, alpha = decoder.models_[s]
         block = X[subjects == s][:, : len(mean)]
-        pattern = haufe_pattern((block - mean) / std, coef, per_output=True)
+        Z = (block - mean) / std
+        pattern = haufe_pattern(Z, coef, per_output=True)
         if decoder.codec_ is None:
             h, w = decoder.image_shape_
             outputs = tuple(f"pixel {r},{c}" for r in range(h) for c in range(w))
         else:
             outputs = tuple(f"embedding {i + 1}" for i in range(len(coef)))
         extra = _voxel_extra(context, len(mean)) if len(decoder.models_) == 1 else {"signed": True}
+        # pattern x output variance = Cov(voxel, output): comparable across outputs (a voxel's
+        # view over the pixels) where the pattern itself grows for pixels that rarely vary
         extra.update(subject=s, alpha=alpha, image_shape=list(decoder.image_shape_),
+                     output_variance=(Z @ coef.T).var(axis=0).tolist(),
                      target="pixels" if decoder.codec_ is None else "embedding")
         out.append(Explanation("haufe-pattern", pattern, outputs, (Axis("voxel", tuple(range(len(mean)))),),
                                decoder.name, extra))
