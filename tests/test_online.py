@@ -121,7 +121,7 @@ def test_cli_run_flint_experiments_then_online(tmp_path, monkeypatch, capsys):
     model = next(runs.glob("*-kalman-*")) / "model"
     out_csv = tmp_path / "decoded.csv"
     code = main(["online", str(model), "--replay", "../shared/datasets/flint-run1", "--start", "6000",
-                 "--stop", "6500", "--every", "100", "--output", str(out_csv)])
+                 "--stop", "6500", "--speed", "50", "--every", "100", "--output", str(out_csv)])
     printed = capsys.readouterr().out
     assert code == 0
     assert "kalman: 500 steps, step cost median" in printed and "nrmse" in printed

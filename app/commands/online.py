@@ -1,8 +1,10 @@
 """`neurodeck online BUNDLE --replay FILE | --stream NAME`: decode a stream or a replay online.
 
-Continuous bundles (kalman, dkf, wiener) decode one bin at a time; classification bundles
-decode windows of an LSL stream, event-locked to its markers or sliding, and write a session
-folder (settings.json, log.csv) and an LSL outlet of decisions. liblsl's own log is quiet
+Every bundle runs the same live session (`app.online.live.live_session`): classification
+bundles decode windows of an LSL stream, event-locked to its markers or sliding; continuous
+bundles (kalman, dkf, wiener) decode one bin per sample of a stream of features (a replayed
+file of bins is played as one). Each writes a session folder (--out: settings.json, log.csv
+with the latency of every decision) and an LSL outlet of decisions. liblsl's own log is quiet
 unless --verbose.
 """
 from __future__ import annotations
@@ -25,10 +27,11 @@ def register(subparsers) -> None:
                     "decision and its latency, write a session folder (--out) and an LSL outlet of "
                     "decisions, and report the accuracy on cued trials (flagging trials the decoder "
                     "was trained on). Continuous bundles (kalman, dkf, wiener) step one feature bin "
-                    "at a time from a replayed file or folder of bins or an LSL stream, print the "
-                    "decoded output and the cost of each step (median and 99th percentile, "
-                    "microseconds), and, for a replayed file with targets, nRMSE, angle error, R^2 "
-                    "and correlation. A classification decoder that does not fit the signal "
+                    "at a time from an LSL stream of bins or a file or folder of bins replayed as "
+                    "one (--speed times its rate), print the decoded output, the cost of each step "
+                    "(microseconds) and the latency (ms), and, for a replayed file with targets, "
+                    "nRMSE, angle error, R^2 and correlation; they write the same session folder "
+                    "and outlet. A classification decoder that does not fit the signal "
                     "(another modality, missing channels) is refused before the session starts.")
     p.add_argument("bundle", metavar="BUNDLE", help="decoder bundle folder or .zip, or a run folder (its model/)")
     src = p.add_mutually_exclusive_group(required=True)
@@ -40,14 +43,14 @@ def register(subparsers) -> None:
                                                       "(synthetic, cyton, ... or an id; sliding mode)")
     p.add_argument("--start", type=number(int, at_least=0), default=0, help="continuous replay: first bin (default 0)")
     p.add_argument("--stop", type=number(int, at_least=1), help="continuous replay: bin to stop before (default: the end)")
-    p.add_argument("--realtime", action="store_true", help="continuous replay: pace bins at the data's rate")
+    p.add_argument("--realtime", action="store_true", help="continuous replay: play the bins at the data's rate (--speed 1, the default)")
     p.add_argument("--duration", type=number(above=0, at_most=MAX_SECONDS), default=60.0, help="stream: seconds to decode (default 60)")
     p.add_argument("--max-steps", type=number(int, at_least=1), help="continuous: stop after this many bins")
     p.add_argument("--every", type=number(int, at_least=0), default=1, metavar="N", help="print every N-th output (0: none)")
     p.add_argument("--output", metavar="CSV", help="also write the decoded outputs to this CSV file")
     p.add_argument("--verbose", action="store_true",
                    help="show liblsl's own log (connections, streams ending) on standard error")
-    g = p.add_argument_group("classification bundles (windows of a signal)")
+    g = p.add_argument_group("session (every bundle; --markers, --mode, --step, --adapt: windows of a signal)")
     g.add_argument("--markers", metavar="NAME", help="marker stream (default: STREAM-annotations if on)")
     g.add_argument("--mode", choices=("events", "sliding"), default="events",
                    help="decide on the window after each marker (events, default) or every --step")
@@ -68,11 +71,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    import numpy as np
-
     from data.errors import InputError
 
-    from ..online import LSLSource, OnlineSession, ReplaySource
     from ..online.lsl_log import configure
 
     configure(verbose=args.verbose)   # before liblsl's first use: its log is read once
@@ -86,7 +86,6 @@ def run(args) -> int:
     from .export import resolve_bundle
 
     decoder, manifest = load_bundle(resolve_bundle(args.bundle))
-    spec_in = manifest.get("input") or {}
     # The decoder's own input kind decides the path (a bundle's input spec may be empty).
     windows = getattr(decoder, "input_kind", "trials") != "continuous"
     if args.board and not windows:
@@ -103,36 +102,6 @@ def run(args) -> int:
         from ..online.cli import run_classification
 
         return run_classification(args, decoder, manifest)
-    if args.replay:
-        source = ReplaySource(args.replay, spec_in.get("continuous"), start=args.start,
-                              stop=args.stop, realtime=args.realtime)
-    else:
-        source = LSLSource(args.stream, duration=args.duration, max_samples=args.max_steps)
-    session = OnlineSession(decoder, source, manifest=manifest)
-    names = spec_in.get("target_names") or getattr(source, "target_names", None) \
-        or [f"y{i}" for i in range(getattr(decoder, "n_targets_", 1))]
-    print("bin\t" + "\t".join(names), flush=True)
-    # Each decision is appended and flushed as it is made: Ctrl-C or a failure loses none.
-    csv_file = open(args.output, "w", encoding="utf-8") if args.output else None
-    if csv_file is not None:
-        csv_file.write(",".join(names) + "\n")
+    from ..online.cli import run_continuous
 
-    def show(t, y, sample) -> None:
-        if csv_file is not None:
-            csv_file.write(",".join(f"{v:.18e}" for v in np.ravel(y)) + "\n")
-            csv_file.flush()
-        if args.every and t % args.every == 0:
-            print(f"{t}\t" + "\t".join(f"{v:.5g}" for v in np.ravel(y)), flush=not sys.stdout.isatty())
-
-    try:
-        report = session.run(on_output=show, max_steps=args.max_steps)
-    finally:
-        if csv_file is not None:
-            csv_file.close()
-    summary = report.summary()
-    print(f"{decoder.name}: {summary['steps']} steps, step cost median {summary['step_median_us']:.1f} µs, "
-          f"p99 {summary['step_p99_us']:.1f} µs")
-    for key in ("nrmse", "angle_error", "r2", "correlation"):
-        if key in summary:
-            print(f"  {key:<12} {summary[key]:.4f}")
-    return 0
+    return run_continuous(args, decoder, manifest)

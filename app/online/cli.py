@@ -98,3 +98,59 @@ def trials_seen_in_training(manifest: dict, replay: str) -> tuple[int, int] | No
         return None
     seen = seen_mask(data.X, spec["training_digests"])
     return int(seen.sum()), len(seen)
+
+
+def run_continuous(args, decoder, manifest) -> int:
+    """`neurodeck online` for continuous bundles: one decision per bin of a stream (or of a
+    replayed file of bins, played as a stream) through the live session; prints the outputs,
+    the decoder step's cost and the latency, and the metrics when the replay has targets."""
+    from .live import live_session
+
+    duration = None if args.replay and args.duration == 60.0 else args.duration
+    speed = 1.0 if args.realtime else args.speed
+    csv_file = open(args.output, "w", encoding="utf-8") if args.output else None
+    outputs, truth, steps, latencies, session = [], [], [], [], None
+    try:
+        for event in live_session(args.bundle, stream=args.stream, replay=args.replay, speed=speed,
+                                  out=args.out, outlet=args.outlet, duration=duration,
+                                  reconnect_s=args.reconnect, decoder=decoder, manifest=manifest,
+                                  bins=(args.start, args.stop)):
+            if event["kind"] == "session":
+                session = event["session"]
+                names = session.value_names
+                print("bin\t" + "\t".join(names), flush=True)
+                if csv_file is not None:   # each output is written and flushed as it comes
+                    csv_file.write(",".join(names) + "\n")
+            elif event["kind"] == "decision":
+                t, y = len(outputs), event["values"]
+                outputs.append(y)
+                steps.append(event["step_us"])
+                latencies.append(event["latency_ms"])
+                if event.get("truth_values") is not None:
+                    truth.append(event["truth_values"])
+                if csv_file is not None:
+                    csv_file.write(",".join(f"{v:.18e}" for v in y) + "\n")
+                    csv_file.flush()
+                if args.every and t % args.every == 0:
+                    print(f"{t}\t" + "\t".join(f"{v:.5g}" for v in y), flush=not sys.stdout.isatty())
+                if args.max_steps is not None and len(outputs) >= args.max_steps:
+                    break
+            elif event["kind"] == "status":
+                print(status_line(event), file=sys.stderr)
+    finally:
+        if csv_file is not None:
+            csv_file.close()
+    steps_us, lat = np.array(steps), np.array(latencies)
+    line = f"{decoder.name}: {len(outputs)} steps"
+    if len(outputs):
+        line += (f", step cost median {np.median(steps_us):.1f} µs, p99 {np.percentile(steps_us, 99):.1f} µs, "
+                 f"latency median {np.median(lat):.2f} ms, p99 {np.percentile(lat, 99):.2f} ms")
+    print(line)
+    if truth and len(truth) == len(outputs) and len(outputs) > 2:
+        from decoders.metrics import regression
+
+        metrics = regression(np.array(truth), np.array(outputs), session.value_names if session else None)
+        for key in ("nrmse", "angle_error", "r2", "correlation"):
+            if key in metrics:
+                print(f"  {key:<12} {metrics[key]:.4f}")
+    return 0

@@ -44,10 +44,14 @@ class ReplayPlayer(PlayerLSL):
 
     ``wait_s``: hold the first sample until a consumer has connected to the signal and marker
     outlets (at most that long), so that a session sees the recording from its first sample.
+    ``hold``: also hold it until `release()` (at most ``wait_s``), e.g. until the session has
+    warmed up.
     """
 
     def __init__(self, raw, *, name: str | None = None, speed: float = 1.0, chunk_size: int = 16,
-                 source_id: str | None = None, wait_s: float = 0.0):
+                 source_id: str | None = None, wait_s: float = 0.0, hold: bool = False):
+        import threading
+
         if speed <= 0:
             raise ValueError("speed must be positive")
         from .lsl_log import configure
@@ -66,6 +70,13 @@ class ReplayPlayer(PlayerLSL):
             self._annotations_idx = self._raw.time_as_index(onsets, use_rounding=True) - self._raw.first_samp
         self._paced = False
         self.wait_s = wait_s
+        self._released = threading.Event()
+        if not hold:
+            self._released.set()
+
+    def release(self) -> None:
+        """Let a held replay send its first sample."""
+        self._released.set()
 
     @property
     def marker_name(self) -> str | None:
@@ -79,6 +90,7 @@ class ReplayPlayer(PlayerLSL):
                 for outlet in (self._outlet, self._outlet_annotations):
                     if outlet is not None:
                         outlet.wait_for_consumers(self.wait_s)
+                self._released.wait(self.wait_s)
                 self._target_timestamp = local_clock()
             self._streaming_delay /= self.speed
             self._dt = 1.0 / (self.info["sfreq"] * self.speed)
@@ -129,9 +141,39 @@ def open_recording(path: str | Path, **kwargs):
     return recordings[0].raw
 
 
-def start_replay(path: str, *, speed: float = 1.0, wait_s: float = 10.0, **open_kwargs):
-    """Open ``path`` with NeuroDeck's readers and play it as an LSL stream (with markers)."""
+def start_replay(path: str, *, speed: float = 1.0, wait_s: float = 10.0, hold: bool = False,
+                 **open_kwargs):
+    """Open ``path`` with NeuroDeck's readers and play it as an LSL stream (with markers);
+    ``hold``: send nothing before `ReplayPlayer.release` (or ``wait_s``)."""
     raw = open_recording(path, **open_kwargs)
     player = ReplayPlayer(raw, name=f"neurodeck-replay-{uuid.uuid4().hex[:8]}", speed=speed,
-                          wait_s=wait_s)
+                          wait_s=wait_s, hold=hold)
+    return player.start()
+
+
+TRUTH_PREFIX = "truth/"   # channels of a replayed continuous file that carry its targets
+
+
+def start_bins_replay(path: str, continuous: dict | None = None, *, start: int = 0,
+                      stop: int | None = None, speed: float = 1.0, wait_s: float = 10.0,
+                      hold: bool = False, rate: float | None = None) -> ReplayPlayer:
+    """Play a continuous file or folder of feature bins (as `data.continuous` reads it) as an
+    LSL stream: one sample per bin, the features as channels, then the targets (when the file
+    has them) as channels ``truth/<name>``, at ``rate`` Hz (default: the file's rate, 10 Hz when
+    it has none) times ``speed``.
+    ``start`` / ``stop`` select bins; ``continuous`` are the bundle's `ContinuousOptions`
+    (lags are the session's business)."""
+    import mne
+
+    from .continuous import ReplaySource
+
+    source = ReplaySource(path, continuous, start=start, stop=stop)
+    sfreq = rate or 1.0 / source.interval
+    columns = [source.X] + ([] if source.y is None else [np.reshape(source.y, (len(source.y), -1))])
+    names = list(source.ch_names) + ([] if source.y is None else
+                                     [f"{TRUTH_PREFIX}{n}" for n in source.target_names])
+    info = mne.create_info(names, sfreq, "misc")
+    raw = mne.io.RawArray(np.hstack(columns).T.astype(np.float64), info, verbose="error")
+    player = ReplayPlayer(raw, name=f"neurodeck-replay-{uuid.uuid4().hex[:8]}", speed=speed,
+                          wait_s=wait_s, hold=hold)
     return player.start()

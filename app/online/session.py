@@ -10,9 +10,15 @@ status) as they happen, for the CLI and the GUI alike; `SessionLog` writes them.
 
 A decision records ``sample_time`` (LSL timestamp of the newest sample used),
 ``received_time`` (LSL clock when that sample was pulled from the inlet), ``decision_time``
-(LSL clock when the decoder answered) and ``latency_ms`` = decision - received. (Timestamps
-set by a sender may run ahead of the clock: mne-lsl's player stamps a chunk with the end of
-its period; the arrival time is what this machine can measure.)
+(LSL clock when the decoder answered; `app.online.live.live_session` sets it again once the
+decision is pushed on the outlet), ``latency_ms`` = decision - received and
+``stamp_latency_ms`` = decision - sample_time. (Timestamps set by a sender may run ahead of the
+clock, or lag it by the sender's buffering; the arrival time is what this machine can measure.)
+
+Every session warms up before its first pull (`warm_up`): the preparation and the decoder run
+on noise windows of the stream's shape, so the first decision costs what the others cost.
+`StreamSession` is the loop every live session shares (`app.online.bins.BinSession`, the
+continuous decoders' bin-by-bin session, is the other one).
 
 Stream loss: no samples for ``stall_s`` seconds is reported (``status: lost``); the ring
 buffer is dropped (a gap cannot be filtered across), the stream is looked up again by name
@@ -49,7 +55,91 @@ def erp_paradigm(spec: dict) -> bool:
     return (spec.get("options") or {}).get("paradigm") in ("erp", "speller")
 
 
-class ClassificationSession:
+class StreamSession:
+    """The loop shared by every live session: pull the inlet, hand new samples to
+    ``_append``, yield what ``_ready`` decides, report silences, reconnect.
+
+    A subclass sets ``source``, ``stall_s``, ``reconnect_s``, ``idle_s``, ``ignored_channels``
+    and defines ``_reset_buffer``, ``_restart``, ``_append``, ``_ready``, ``warm_up`` and
+    ``recent_signal``.
+    """
+
+    warm_up_s: float | None = None      # seconds the warm-up took (None before it ran)
+
+    def iter_events(self, duration: float | None = None, stop=None,
+                    signal_every: float | None = None) -> Iterator[dict]:
+        """Yield decision, marker and status events until ``duration`` s, ``stop()`` or loss.
+
+        ``signal_every``: also yield ``{"kind": "signal"}`` with the last seconds of the used
+        channels that often (for a live display). The session warms up first (once) unless
+        `warm_up` ran already.
+        """
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):
+            if self.warm_up_s is None:
+                self.warm_up()
+            yield from self._loop(duration, stop, signal_every)
+
+    def _restart(self) -> None:
+        """Start deciding afresh (the loop's start, and after a loss)."""
+
+    def _loop(self, duration, stop, signal_every=None) -> Iterator[dict]:
+        from mne_lsl.lsl import local_clock
+
+        shown = time.monotonic()
+        self._restart()
+        began = time.monotonic()
+        last_data = time.monotonic()
+        lost_since, reconnected = None, False
+        yield {"kind": "status", "status": "connected", "stream": self.source.name,
+               "markers": self.source.marker_name, "ignored_channels": self.ignored_channels}
+        while True:
+            if duration is not None and time.monotonic() - began >= duration:
+                yield {"kind": "status", "status": "stopped", "reason": "duration"}
+                return
+            if stop is not None and stop():
+                yield {"kind": "status", "status": "stopped", "reason": "stopped"}
+                return
+            data, stamps, marks = self.source.pull(timeout=0.005)
+            now = time.monotonic()
+            self.idle_s = 0.0 if len(stamps) else now - last_data
+            if len(stamps):
+                if lost_since is not None:
+                    yield {"kind": "status", "status": "recovered",
+                           "after_s": round(now - lost_since, 3)}
+                    lost_since, reconnected = None, False
+                last_data = now
+                self._append(data, stamps, local_clock())
+            for stamp, text in marks:
+                yield {"kind": "marker", "sample_time": stamp, "marker": text}
+                self.pending.append((stamp, text))
+            if len(stamps) or marks:
+                yield from self._ready()
+            if signal_every is not None and now - shown >= signal_every:
+                shown = now
+                yield self.recent_signal()
+            if not len(stamps):
+                if lost_since is None and now - last_data > self.stall_s:
+                    lost_since = now
+                    yield {"kind": "status", "status": "lost", "received": int(self.total),
+                           "message": f"the LSL stream '{self.source.name}' sent no samples for "
+                                      f"{self.stall_s:g} s"}
+                    self._reset_buffer()
+                    self._restart()
+                elif lost_since is not None and now - lost_since <= self.reconnect_s:
+                    reconnect = getattr(self.source, "reconnect", None)
+                    if not reconnected and reconnect is not None and reconnect(timeout=0.5):
+                        reconnected = True
+                        yield {"kind": "status", "status": "reconnected"}
+                elif lost_since is not None:
+                    yield {"kind": "status", "status": "stopped", "reason": "stream lost",
+                           "message": f"the LSL stream '{self.source.name}' did not come back within "
+                                      f"{self.reconnect_s:g} s"}
+                    return
+
+
+class ClassificationSession(StreamSession):
     """Decode a stream with a trials (classification) bundle."""
 
     def __init__(self, bundle, source, *, mode: str = "events", step_ms: float = 250.0,
@@ -85,8 +175,35 @@ class ClassificationSession:
         if self.flash_prefix:   # flashes come 4 or more a second: room to fall behind a fast replay
             self.capacity += int(60 * source.sfreq)
         self.idle_s = 0.0
+        self.ignored_channels = self.prep.ignored
         self.confusion = np.zeros((len(self.class_names),) * 2, int)
         self._reset_buffer()
+
+    def _restart(self) -> None:
+        if self.mode == "sliding":
+            self.next_start = self.prep.margin
+
+    def warm_up(self, repeats: int = 3) -> float:
+        """Prepare and decode ``repeats`` windows of noise shaped like the stream's, so that the
+        first real decision does not pay for imports, allocations and first calls.
+
+        Nothing of it is kept: no event, no confusion count, adaptive re-centring's running
+        covariance as it was. Returns the seconds it took (also in ``warm_up_s``).
+        """
+        from mne_lsl.lsl import local_clock
+
+        from decoders.evaluation import predict_with_proba
+
+        began = time.perf_counter()
+        kept = self.prep._cov_sum, self.prep._n_seen
+        rng = np.random.default_rng(0)
+        segment = rng.normal(scale=1e-5, size=(len(self.source.ch_names), self.prep.span))
+        for _ in range(repeats):
+            predict_with_proba(self.decoder, self.prep.prepare(segment))
+            local_clock()
+        self.prep._cov_sum, self.prep._n_seen = kept
+        self.warm_up_s = time.perf_counter() - began
+        return self.warm_up_s
 
     def _reset_buffer(self) -> None:
         n_ch = len(self.source.ch_names)
@@ -140,7 +257,7 @@ class ClassificationSession:
         received = float(self.arrived[last % self.capacity])
         event = {"kind": "decision", "mode": self.mode, "window_start": int(start),
                  "sample_time": sample_time, "received_time": received, "decision_time": now,
-                 "latency_ms": (now - received) * 1e3,
+                 "latency_ms": (now - received) * 1e3, "stamp_latency_ms": (now - sample_time) * 1e3,
                  "class_index": k, "pred": self.class_names[k] if 0 <= k < len(self.class_names) else str(k),
                  "proba": None if proba is None else [float(p) for p in proba[0]],
                  "marker": marker, "true": truth}
@@ -184,79 +301,10 @@ class ClassificationSession:
                     yield self._decide(self.next_start)
                 self.next_start += self.step
 
-    # ------------------------------------------------------------------ loop
-    def iter_events(self, duration: float | None = None, stop=None,
-                    signal_every: float | None = None) -> Iterator[dict]:
-        """Yield decision, marker and status events until ``duration`` s, ``stop()`` or loss.
-
-        ``signal_every``: also yield ``{"kind": "signal"}`` with the last seconds of the used
-        channels that often (for a live display).
-        """
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(1):
-            yield from self._loop(duration, stop, signal_every)
-
     def recent_signal(self, seconds: float = 4.0) -> dict:
         n = min(self.total, int(seconds * self.source.sfreq), self.capacity)
         data = self._segment(self.total - n, n)[self.prep.picks] if n else np.zeros((len(self.prep.picks), 0))
         return {"kind": "signal", "data": data, "sfreq": self.source.sfreq, "ch_names": self.prep.ch_names}
-
-    def _loop(self, duration, stop, signal_every=None) -> Iterator[dict]:
-        shown = time.monotonic()
-        if self.mode == "sliding":
-            self.next_start = self.prep.margin
-        began = time.monotonic()
-        last_data = time.monotonic()
-        lost_since, reconnected = None, False
-        yield {"kind": "status", "status": "connected", "stream": self.source.name,
-               "markers": self.source.marker_name, "ignored_channels": self.prep.ignored}
-        while True:
-            if duration is not None and time.monotonic() - began >= duration:
-                yield {"kind": "status", "status": "stopped", "reason": "duration"}
-                return
-            if stop is not None and stop():
-                yield {"kind": "status", "status": "stopped", "reason": "stopped"}
-                return
-            data, stamps, marks = self.source.pull(timeout=0.005)
-            now = time.monotonic()
-            self.idle_s = 0.0 if len(stamps) else now - last_data
-            if len(stamps):
-                if lost_since is not None:
-                    yield {"kind": "status", "status": "recovered",
-                           "after_s": round(now - lost_since, 3)}
-                    lost_since, reconnected = None, False
-                last_data = now
-                from mne_lsl.lsl import local_clock
-
-                self._append(data, stamps, local_clock())
-            for stamp, text in marks:
-                yield {"kind": "marker", "sample_time": stamp, "marker": text}
-                self.pending.append((stamp, text))
-            if len(stamps) or marks:
-                yield from self._ready()
-            if signal_every is not None and now - shown >= signal_every:
-                shown = now
-                yield self.recent_signal()
-            if not len(stamps):
-                if lost_since is None and now - last_data > self.stall_s:
-                    lost_since = now
-                    yield {"kind": "status", "status": "lost", "received": int(self.total),
-                           "message": f"the LSL stream '{self.source.name}' sent no samples for "
-                                      f"{self.stall_s:g} s"}
-                    self._reset_buffer()
-                    if self.mode == "sliding":
-                        self.next_start = self.prep.margin
-                elif lost_since is not None and now - lost_since <= self.reconnect_s:
-                    reconnect = getattr(self.source, "reconnect", None)
-                    if not reconnected and reconnect is not None and reconnect(timeout=0.5):
-                        reconnected = True
-                        yield {"kind": "status", "status": "reconnected"}
-                elif lost_since is not None:
-                    yield {"kind": "status", "status": "stopped", "reason": "stream lost",
-                           "message": f"the LSL stream '{self.source.name}' did not come back within "
-                                      f"{self.reconnect_s:g} s"}
-                    return
 
 
 def bundle_hash(path: str | Path) -> str:
@@ -275,17 +323,23 @@ def bundle_hash(path: str | Path) -> str:
 class SessionLog:
     """A session folder: settings.json, and log.csv with one row per decision, marker or status."""
 
-    COLUMNS = ["kind", "sample_time", "received_time", "decision_time", "latency_ms", "window_start", "pred",
-               "true", "marker", "status", "message", "flashes"]
+    COLUMNS = ["kind", "sample_time", "received_time", "decision_time", "latency_ms", "stamp_latency_ms",
+               "window_start", "pred", "true", "marker", "status", "message", "flashes"]
 
-    def __init__(self, folder: str | Path, settings: dict[str, Any], class_names: list[str]):
+    def __init__(self, folder: str | Path, settings: dict[str, Any], class_names: list[str],
+                 value_names: list[str] | None = None):
+        """``class_names``: a classification session's classes (columns ``p_<class>``);
+        ``value_names``: a continuous session's outputs (columns ``y_<name>``, and
+        ``true_<name>`` when the stream carries the truth)."""
         import json
 
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / "settings.json").write_text(json.dumps(settings, indent=2, default=str),
                                                    encoding="utf-8")
-        self.columns = self.COLUMNS + [f"p_{c}" for c in class_names]
+        self.value_names = list(value_names or [])
+        self.columns = self.COLUMNS + [f"p_{c}" for c in class_names] + [f"y_{v}" for v in self.value_names] \
+            + [f"true_{v}" for v in self.value_names]
         self.file = open(self.folder / "log.csv", "w", encoding="utf-8", newline="")
         import csv
 
@@ -299,10 +353,15 @@ class SessionLog:
         for k in ("sample_time", "received_time", "decision_time"):
             if row[k] is not None:
                 row[k] = f"{row[k]:.6f}"
-        if row["latency_ms"] is not None:
-            row["latency_ms"] = f"{row['latency_ms']:.3f}"
+        for k in ("latency_ms", "stamp_latency_ms"):
+            if row[k] is not None:
+                row[k] = f"{row[k]:.3f}"
         for c, p in zip(self.class_names, event.get("proba") or []):
             row[f"p_{c}"] = f"{p:.9g}"
+        for v, value in zip(self.value_names, event.get("values") or []):
+            row[f"y_{v}"] = f"{value:.9g}"
+        for v, value in zip(self.value_names, event.get("truth_values") or []):
+            row[f"true_{v}"] = f"{value:.9g}"
         self.writer.writerow(row)
         self.file.flush()
 

@@ -57,7 +57,7 @@ class StreamInput:
             raise StreamNotFoundError(f"no LSL stream named '{name}' answered within {timeout:g} s.",
                                       hint="Check that the stream is on (e.g. `mne-lsl player FILE`) "
                                            "and on this network.")
-        self.name = name
+        self.name, self._marker_timeout = name, marker_timeout
         self.inlet = StreamInlet(info, max_buffered=60, recover=False)
         self.inlet.open_stream(timeout=timeout)
         sinfo = self.inlet.get_sinfo()
@@ -67,7 +67,9 @@ class StreamInput:
             raise InputError(f"the LSL stream '{name}' has no regular sampling rate; windows need one.")
         self.marker_name = markers
         self.markers = None
-        minfo = _resolve(markers or f"{name}-annotations", timeout if markers else marker_timeout)
+        minfo = None
+        if markers or marker_timeout > 0:   # marker_timeout 0: no marker stream is looked for
+            minfo = _resolve(markers or f"{name}-annotations", timeout if markers else marker_timeout)
         if minfo is None and markers:
             raise StreamNotFoundError(f"no LSL marker stream named '{markers}' answered within {timeout:g} s.")
         if minfo is not None:
@@ -101,7 +103,7 @@ class StreamInput:
             return False
         ch_names, sfreq = self.ch_names, self.sfreq
         self.close()
-        self._open(self.name, self.marker_name, timeout=10.0, marker_timeout=2.0)
+        self._open(self.name, self.marker_name, timeout=10.0, marker_timeout=self._marker_timeout)
         if self.ch_names != ch_names or self.sfreq != sfreq:
             from data.errors import InputError
 

@@ -67,6 +67,7 @@ class WindowPreparer:
             self.tmin = round(start * self.sfreq) / self.sfreq
             self.offset = int(round(start * self.sfreq))
             self.margin = self._margin()
+            self._plan()
             return
         self.resample = abs(self.out_sfreq - self.sfreq) > 1e-6
         self.n_times = int(round((stop - start) * self.out_sfreq))
@@ -74,6 +75,53 @@ class WindowPreparer:
         self.offset = int(round(self.tmin * self.sfreq))          # event -> window start, input samples
         self.length = int(np.ceil(self.n_times * self.sfreq / self.out_sfreq))
         self.margin = self._margin()
+        self._plan()
+
+    def _plan(self) -> None:
+        """What is the same for every window, computed once: the unit scale, the baseline
+        mask and, where the preprocessing allows it, the band-pass filter's taps.
+
+        The direct path (``self.taps``) covers a recording reference (or an average reference
+        over EEG channels) and a band-pass, without notch or resampling: the window is the
+        zero-phase FIR convolution MNE's ``raw.filter`` computes (the same ``create_filter``
+        taps, their spectrum computed once), kept at the window's samples only. Other
+        preprocessing goes through MNE on each segment (`prepare_with_mne`).
+        """
+        from data.preprocess import unit_of
+
+        self.scale = np.array([unit_of(t)[1] for t in self.ch_types], dtype=np.float64)[None, :, None]
+        self.baseline_mask = None
+        baseline = self.spec.get("baseline")
+        if baseline is not None:
+            times = self.tmin + np.arange(self.n_times) * self.decim / self.out_sfreq
+            b0 = times[0] if baseline[0] is None else baseline[0]
+            b1 = times[-1] if baseline[1] is None else baseline[1]
+            self.baseline_mask = (times >= b0 - 1e-9) & (times <= b1 + 1e-9)
+        self.taps = None
+        self.average_reference = self.pre.reference == "average"
+        direct = (self.pre.notch is None and not self.resample
+                  and (self.pre.reference is None
+                       or (self.average_reference and all(t == "eeg" for t in self.ch_types))))
+        band = self.pre.band
+        if not direct:
+            return
+        if band is None or all(edge is None for edge in band):
+            self.taps = np.ones(1)
+        else:
+            import mne
+
+            from data.preprocess import bandpass
+
+            bandpass(mne.io.RawArray(np.zeros((1, 2)), mne.create_info(1, self.sfreq, "eeg"),
+                                     verbose="error"), band, self.source)   # refuses a band above Nyquist
+            self.taps = mne.filter.create_filter(None, self.sfreq, band[0], band[1], verbose="error")
+        if len(self.taps) % 2 == 0 or len(self.taps) // 2 > self.margin:
+            self.taps = None     # not a centred zero-phase filter within the margin: MNE per window
+        else:
+            from scipy.fft import next_fast_len, rfft
+
+            self._n_fft = next_fast_len(self.length + 2 * (len(self.taps) - 1), real=True)
+            self._taps_spectrum = rfft(self.taps, self._n_fft)
 
     def _margin(self) -> int:
         """Samples of context each side of a window: the band-pass or notch filter's length."""
@@ -96,6 +144,22 @@ class WindowPreparer:
 
     def prepare(self, segment: np.ndarray) -> np.ndarray:
         """``segment`` (n_stream_channels, span) in SI units -> (1, n_channels, n_times) float32."""
+        if self.taps is None:
+            return self.prepare_with_mne(segment)
+        from scipy.fft import irfft, rfft
+
+        half = len(self.taps) // 2
+        first = self.margin - half
+        x = np.asarray(segment, dtype=np.float64)[self.picks, first:first + self.length + 2 * half]
+        if self.average_reference:
+            x = x - x.mean(axis=0, keepdims=True)
+        # linear convolution by FFT; its 'valid' part (full overlap) is the window
+        full = irfft(rfft(x, self._n_fft, axis=1) * self._taps_spectrum, self._n_fft, axis=1)
+        window = full[:, 2 * half:2 * half + self.length:self.decim]
+        return self._finish(window[None], None)
+
+    def prepare_with_mne(self, segment: np.ndarray) -> np.ndarray:
+        """`prepare` through MNE: a Raw of the segment, `data.preprocess.preprocess_raw` on it."""
         import mne
 
         from data.preprocess import preprocess_raw, unit_of
@@ -111,16 +175,10 @@ class WindowPreparer:
             X = raw.get_data()[:, start:start + self.n_times][None]
         return self._finish(X, unit_of)
 
-    def _finish(self, X: np.ndarray, unit_of) -> np.ndarray:
-        baseline = self.spec.get("baseline")
-        if baseline is not None:
-            times = self.tmin + np.arange(self.n_times) * self.decim / self.out_sfreq
-            b0 = times[0] if baseline[0] is None else baseline[0]
-            b1 = times[-1] if baseline[1] is None else baseline[1]
-            mask = (times >= b0 - 1e-9) & (times <= b1 + 1e-9)
-            X = X - X[..., mask].mean(axis=-1, keepdims=True)
-        scale = np.array([unit_of(t)[1] for t in self.ch_types])[None, :, None]
-        X = (X * scale).astype(np.float32)
+    def _finish(self, X: np.ndarray, unit_of=None) -> np.ndarray:
+        if self.baseline_mask is not None:
+            X = X - X[..., self.baseline_mask].mean(axis=-1, keepdims=True)
+        X = (X * self.scale).astype(np.float32)
         if self.adapt:
             X = self._recentre(X)
         if self.pre.standardize == "trial":
