@@ -59,7 +59,7 @@ class ReplayPlayer(PlayerLSL):
         configure()
         name = name or f"neurodeck-replay-{uuid.uuid4().hex[:8]}"
         n_times = raw.n_times if hasattr(raw, "n_times") else None
-        while n_times and n_times % chunk_size == 0:   # mne-lsl warns on an empty last chunk
+        while chunk_size > 1 and n_times and n_times % chunk_size == 0:   # mne-lsl warns on an empty last chunk
             chunk_size += 1
         super().__init__(raw, chunk_size=chunk_size, n_repeat=1, name=name,
                          source_id=source_id or name, annotations=None,
@@ -174,6 +174,7 @@ def start_bins_replay(path: str, continuous: dict | None = None, *, start: int =
                                      [f"{TRUTH_PREFIX}{n}" for n in source.target_names])
     info = mne.create_info(names, sfreq, "misc")
     raw = mne.io.RawArray(np.hstack(columns).T.astype(np.float64), info, verbose="error")
+    # one bin per push, as a live system sends each bin when it is computed
     player = ReplayPlayer(raw, name=f"neurodeck-replay-{uuid.uuid4().hex[:8]}", speed=speed,
-                          wait_s=wait_s, hold=hold)
+                          wait_s=wait_s, hold=hold, chunk_size=1)
     return player.start()

@@ -50,6 +50,25 @@ def _event_classes(spec: dict) -> dict[str, str]:
 FLASH_PREFIX = "stim/"
 
 
+# Decoders whose predict() is, in their own code, ``classes_[predict_proba(X).argmax(1)]``:
+# the session asks them for probabilities once and takes the label the same way, instead of
+# computing every window's features twice (predict, then predict_proba).
+LABELS_FROM_PROBA = (("decoders.classical", "LinearHeadDecoder"), ("decoders.simpleconv", "EEGSimpleConv"),
+                     ("decoders.erp_net", "EEGNetERP"))
+
+
+def labels_from_proba(decoder) -> bool:
+    """Whether ``decoder``'s predict() is one of `LABELS_FROM_PROBA`'s (inherited, not overridden)."""
+    import sys
+
+    predict = getattr(type(decoder), "predict", None)
+    for module, name in LABELS_FROM_PROBA:
+        cls = getattr(sys.modules.get(module), name, None)   # a decoder's class has loaded its module
+        if cls is not None and predict is cls.predict:
+            return True
+    return False
+
+
 def erp_paradigm(spec: dict) -> bool:
     """Whether a bundle's input spec is one of ERP epochs (paradigm erp or speller)."""
     return (spec.get("options") or {}).get("paradigm") in ("erp", "speller")
@@ -176,6 +195,7 @@ class ClassificationSession(StreamSession):
             self.capacity += int(60 * source.sfreq)
         self.idle_s = 0.0
         self.ignored_channels = self.prep.ignored
+        self._single_pass = labels_from_proba(decoder)
         self.confusion = np.zeros((len(self.class_names),) * 2, int)
         self._reset_buffer()
 
@@ -192,14 +212,12 @@ class ClassificationSession(StreamSession):
         """
         from mne_lsl.lsl import local_clock
 
-        from decoders.evaluation import predict_with_proba
-
         began = time.perf_counter()
         kept = self.prep._cov_sum, self.prep._n_seen
         rng = np.random.default_rng(0)
         segment = rng.normal(scale=1e-5, size=(len(self.source.ch_names), self.prep.span))
         for _ in range(repeats):
-            predict_with_proba(self.decoder, self.prep.prepare(segment))
+            self._predict(self.prep.prepare(segment))
             local_clock()
         self.prep._cov_sum, self.prep._n_seen = kept
         self.warm_up_s = time.perf_counter() - began
@@ -227,6 +245,10 @@ class ClassificationSession(StreamSession):
         self.total += n
 
     def _segment(self, first: int, n: int) -> np.ndarray:
+        """Samples ``first`` to ``first + n`` (a view unless they wrap round the ring)."""
+        start = first % self.capacity
+        if start + n <= self.capacity:
+            return self.buf[:, start:start + n]
         idx = (first + np.arange(n)) % self.capacity
         return self.buf[:, idx]
 
@@ -242,15 +264,23 @@ class ClassificationSession(StreamSession):
         return oldest + int(np.argmin(np.abs(times - stamp)))
 
     # ------------------------------------------------------------------ decisions
+    def _predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(labels, probabilities or None) of the windows ``X``, as `decoders.evaluation.predict_with_proba`."""
+        if self._single_pass:
+            proba = np.asarray(self.decoder.predict_proba(X))
+            return self.decoder.classes_[proba.argmax(axis=1)], proba
+        from decoders.evaluation import predict_with_proba
+
+        y_pred, proba, _ = predict_with_proba(self.decoder, X)
+        return y_pred, proba
+
     def _decide(self, start: int, truth: str | None = None, marker: str | None = None) -> dict:
         from mne_lsl.lsl import local_clock
-
-        from decoders.evaluation import predict_with_proba
 
         first = start - self.prep.margin
         last = first + self.prep.span - 1
         X = self.prep.prepare(self._segment(first, self.prep.span))
-        y_pred, proba, _ = predict_with_proba(self.decoder, X)
+        y_pred, proba = self._predict(X)
         now = local_clock()
         k = int(np.ravel(y_pred)[0])
         sample_time = float(self.stamps[last % self.capacity])
