@@ -51,6 +51,10 @@ class SimpleConvNetworkParams(DecoderParams):
     small_data_trials: int = Field(300, ge=0, description="auto recipe: fewer training trials than this use the small-data recipe.")
     small_data_band_hz: tuple[float, float] = Field((8.0, 30.0),
                                                     description="Band-pass [low, high] (Hz) of the small-data recipe.")
+    fine_tune_mode: Literal["continue", "pooled"] = Field(
+        "continue", description="continue: fine-tuning trains the pretrained network on the new subject's trials "
+                                "(published); pooled: a fresh network is trained on the pretraining subjects' "
+                                "trials together with the new subject's (each subject aligned on its own).")
 
 
 # the reference's training: Adam, batch 16 within-subject, step schedule, no weight decay; and
@@ -113,6 +117,7 @@ class EEGSimpleConv(NeuralDecoder, ClassifierDecoder):
         self.subjects_ = list(dict.fromkeys(groups.tolist()))
         self.n_chans_, self.n_times_ = X.shape[1], X.shape[2]
         self.band_hz_ = _recipe_band(p, len(X))
+        X_raw = X
 
         from .training import seed_everything
 
@@ -144,13 +149,23 @@ class EEGSimpleConv(NeuralDecoder, ClassifierDecoder):
         if self.band_hz_ is not None:
             _recalibrate_batchnorm(self.pipeline_.net, train[0])
         self._default_subject = self.subjects_[0] if len(self.subjects_) == 1 else None
+        self.recipe_ = recipe_statement(p, len(X), len(self.subjects_), self.band_hz_)
+        if context is not None:
+            context.log(f"eeg-simpleconv recipe: {self.recipe_}")
+        if p.fine_tune_mode == "pooled":   # kept in memory only (not saved): a pooled fine-tune trains on them again
+            self._source_trials = (X_raw, np.asarray(y), groups)
         return self
+
+    def fold_facts(self) -> dict[str, Any]:
+        """What the last fit or fine-tune chose from its data (for the run's metrics.json)."""
+        return {"recipe": getattr(self, "recipe_", None)}
 
     def fine_tune(self, X, y, *, subject=None, context: TrainingContext | None = None):
         """Continue training a fitted model on a new subject's trials (reference: 60 epochs, batch 16).
 
         The new subject's alignment comes from these trials; the z-score statistics of the
-        original training data are kept.
+        original training data are kept. With ``fine_tune_mode: pooled`` a fresh network is
+        trained instead on the trials of `fit` together with these (`fit` on both).
         """
         import torch
 
@@ -163,6 +178,8 @@ class EEGSimpleConv(NeuralDecoder, ClassifierDecoder):
             raise InputError(f"fine-tuning labels {unknown} were not among the trained classes "
                              f"{self.classes_.tolist()}.")
         groups = _groups(subject, len(X), default="fine-tune")
+        if p.fine_tune_mode == "pooled":
+            return self._fine_tune_pooled(X, y, groups, context)
         X = self._bandpassed(X)
         for s in dict.fromkeys(groups.tolist()):
             if p.align:
@@ -177,6 +194,26 @@ class EEGSimpleConv(NeuralDecoder, ClassifierDecoder):
         self.fine_tune_history_ = self._train(p, arrays, None, context, device,
                                               epochs=p.fine_tune_epochs, batch_size=p.fine_tune_batch_size,
                                               lr=p.fine_tune_lr, subject_weight=0.0, checkpoint=checkpoint)
+        subjects = list(dict.fromkeys(groups.tolist()))
+        self._default_subject = subjects[0] if len(subjects) == 1 else None
+        self.recipe_ = (f"{self.recipe_}; then fine-tuned {p.fine_tune_epochs} epochs on {len(X)} trials of "
+                        f"subject(s) {', '.join(subjects)}")
+        if context is not None:
+            context.log(f"eeg-simpleconv recipe: {self.recipe_}")
+        return self
+
+    def _fine_tune_pooled(self, X, y, groups, context) -> "EEGSimpleConv":
+        source = getattr(self, "_source_trials", None)
+        if source is None:
+            raise ParameterError("eeg-simpleconv: fine_tune_mode 'pooled' needs the trials of fit, which a "
+                                 "loaded model does not keep.", hint="Use fine_tune_mode: continue.")
+        Xs, ys, gs = source
+        overlap = sorted(set(gs.tolist()) & set(groups.tolist()))
+        if overlap:
+            raise InputError(f"eeg-simpleconv: pooled fine-tuning got trials of subject(s) {overlap}, which "
+                             "the pretraining already used; fine-tune on a new subject.")
+        self.fit(np.concatenate([Xs, X]), np.concatenate([ys, y]), subject=np.concatenate([gs, groups]),
+                 context=context)
         subjects = list(dict.fromkeys(groups.tolist()))
         self._default_subject = subjects[0] if len(subjects) == 1 else None
         return self
@@ -425,6 +462,22 @@ def _recalibrate_batchnorm(net, inputs) -> None:
     for m, momentum in zip(norms, saved):
         m.momentum = momentum
     net.train(was_training)
+
+
+def recipe_statement(p, n_trials: int, n_subjects: int, band: tuple[float, float] | None) -> str:
+    """The recipe a fit used and the rule that chose it from the data, in one line (for the run log)."""
+    if band is not None:
+        why = ("recipe: small-data" if p.recipe == "small-data" else
+               f"{n_trials} training trials < small_data_trials={p.small_data_trials}")
+        text = f"small-data: input band-passed {band[0]:g}-{band[1]:g} Hz, BatchNorm recalibrated ({why})"
+    else:
+        why = ("recipe: published" if p.recipe == "published" else
+               f"{n_trials} training trials >= small_data_trials={p.small_data_trials}"
+               if n_trials >= p.small_data_trials else "no sampling rate known for the band-pass")
+        text = f"published: broadband input ({why})"
+    align = "Euclidean alignment per subject" if p.align else "no alignment"
+    return (f"{text}; {align}; trained on {n_trials} trials of {n_subjects} subject(s) "
+            f"({p.epochs} epochs, validation fraction {p.val_fraction:g})")
 
 
 def _recipe_band(p, n_trials: int) -> tuple[float, float] | None:
