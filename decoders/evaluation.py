@@ -150,6 +150,9 @@ def evaluate(data: DecodingSet, decoder: DecoderSource, protocol: str = "kfold",
             fold_ctx.log(f"training on {len(split.train)} samples ({split.label})")
             model, fit_seconds = _fit(factory(), data, split.train, fold_ctx)
         context.check_cancel()
+        facts = getattr(model, "fold_facts", None)   # what the decoder chose from this fold's data
+        if callable(facts):
+            split.info.update(facts())
         result = _test(model, data, split, task, fit_seconds, fold_ctx)
         result.history = progress.history.pop(split.fold, [])
         results[split.fold] = result
