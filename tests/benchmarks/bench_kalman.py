@@ -5,11 +5,22 @@ For each decoder: fit time, accuracy on bins [5000, 6000) after training on [0, 
 ``step`` (10 features -> 2-D velocity): median and 99th percentile over 3 passes of the
 1000 test bins, timed with perf_counter_ns around the call alone.
 
-Run from the repository root:  python tests/benchmarks/bench_kalman.py
-Writes tests/benchmarks/results/kalman.json and prints a table.
+Issue 23 adds training-size curves (``--part sizes``): the same test bins for every size and
+arm, nRMSE of Kalman, Wiener, the DKF (validation-chosen observation model) and the DKF
+before issue 23 (``selection: none``) when trained on 250, 500, 1000, 2000 and 5000 bins.
+Each size is trained on up to 4 disjoint contiguous windows of the training range (one for
+5000) and the table gives the mean over windows, the DKF's worst window against Kalman, and
+what the DKF's validation chose. Data: Flint run 1 (2-D velocity, and each velocity
+component alone; test [5000, 6000)) and the simulated center-out task (demo:center-out,
+seed 1, linear cosine tuning; test on its last 800 bins).
+
+Run from the repository root:  python tests/benchmarks/bench_kalman.py [--part reference|sizes|all]
+Writes tests/benchmarks/results/kalman.json (reference) and kalman_sizes.json (sizes) and
+prints the tables.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import platform
 import sys
@@ -29,7 +40,8 @@ REFERENCE = {"kalman": {"nrmse": 0.765, "angle_error": 0.888},
 DECODERS = {
     "kalman": lambda: KalmanFilterDecoder(center=False),
     "kalman (centred)": lambda: KalmanFilterDecoder(),
-    "dkf-nw": lambda: DiscriminativeKalmanFilter(),
+    "dkf-nw": lambda: DiscriminativeKalmanFilter(),                      # validation-chosen (issue 23)
+    "dkf-nw before": lambda: DiscriminativeKalmanFilter(selection="none"),   # as before issue 23
     "dkf-nw robust": lambda: DiscriminativeKalmanFilter(robust=True),
     "dkf-neural": lambda: DiscriminativeKalmanFilter(f="neural"),
     "wiener (5 lags)": lambda: WienerFilter(lags=5),
@@ -56,7 +68,7 @@ def _step_costs(decoder, X, passes: int) -> np.ndarray:
     return np.array(costs, dtype=float) / 1e3
 
 
-def main() -> dict:
+def reference_table() -> dict:
     folder = REPO.parent / "shared" / "datasets" / "flint-run1"
     x = np.loadtxt(folder / "x.csv", delimiter=",")
     z = np.loadtxt(folder / "z.csv", delimiter=",")
@@ -94,6 +106,109 @@ def main() -> dict:
               f"{r['angle_error']:7.3f} {r['r2']:6.3f} {r['step_median_us']:8.1f} {r['step_p99_us']:8.1f}")
     print(f"wrote {out}")
     return result
+
+
+SIZES = (250, 500, 1000, 2000, 5000)
+MAX_WINDOWS = 4
+SIZE_ARMS = {
+    "kalman": lambda data: KalmanFilterDecoder(center=data["kalman_center"]),
+    "wiener": lambda data: WienerFilter(lags=5),
+    "dkf": lambda data: DiscriminativeKalmanFilter(center=data["kalman_center"]),   # as the shipped recipe
+    "dkf before": lambda data: DiscriminativeKalmanFilter(selection="none"),  # flint-dkf.yaml before issue 23
+}
+
+
+def size_datasets() -> list[dict]:
+    """(name, train X/y, test X/y, Kalman centring as shipped) for the size curves."""
+    from data import load_dataset
+
+    folder = REPO.parent / "shared" / "datasets" / "flint-run1"
+    x = np.loadtxt(folder / "x.csv", delimiter=",")
+    z = np.loadtxt(folder / "z.csv", delimiter=",")
+    out = []
+    for name, cols in (("flint velocity (x, y)", [0, 1]), ("flint velocity x", [0]), ("flint velocity y", [1])):
+        out.append({"name": name, "X": x[:5000], "y": z[:5000, cols], "Xt": x[5000:6000], "yt": z[5000:6000, cols],
+                    "kalman_center": False})   # as resources/experiments/flint-kalman.yaml
+    demo = load_dataset({"source": "demo:center-out", "seed": 1})
+    n = len(demo.X) - 800
+    out.append({"name": "demo:center-out (seed 1)", "X": demo.X[:n], "y": demo.y[:n], "Xt": demo.X[n:],
+                "yt": demo.y[n:], "kalman_center": True})   # as demo-center-out-kalman.yaml
+    return out
+
+
+def size_curves() -> dict:
+    rows = []
+    for data in size_datasets():
+        for size in SIZES:
+            if size > len(data["X"]):
+                continue
+            starts = list(range(0, len(data["X"]) - size + 1, size))[:MAX_WINDOWS]
+            per_arm = {arm: [] for arm in SIZE_ARMS}
+            chosen, fit_s = [], []
+            for start in starts:
+                X, y = data["X"][start:start + size], data["y"][start:start + size]
+                for arm, make in SIZE_ARMS.items():
+                    decoder = make(data)
+                    t0 = time.perf_counter()
+                    decoder.fit(X, y)
+                    if arm == "dkf":
+                        fit_s.append(time.perf_counter() - t0)
+                        chosen.append(decoder.selection_)
+                    per_arm[arm].append(regression(data["yt"], decoder.predict(data["Xt"]))["nrmse"])
+            gaps = np.subtract(per_arm["dkf"], per_arm["kalman"])
+            rows.append({"data": data["name"], "size": size, "windows": starts,
+                         "nrmse": {arm: float(np.mean(v)) for arm, v in per_arm.items()},
+                         "nrmse_per_window": per_arm, "dkf_minus_kalman_worst": float(gaps.max()),
+                         "dkf_fit_s": float(np.median(fit_s)),
+                         "dkf_chosen": [_short_choice(c) for c in chosen], "dkf_selection": chosen})
+            _print_size_row(rows[-1])
+    result = {"benchmark": "kalman-sizes", "date": time.strftime("%Y-%m-%d"),
+              "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+              "load_average_1min": round(__import__("os").getloadavg()[0], 2),
+              "protocol": "per size: up to 4 disjoint contiguous training windows from the start of the training "
+                          "range; the same test bins for every size and arm; nRMSE = RMSE / RMS of the truth",
+              "rows": rows}
+    out = REPO / "tests" / "benchmarks" / "results" / "kalman_sizes.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    print(f"wrote {out}")
+    return result
+
+
+def _short_choice(selection: dict | None) -> str:
+    if not selection:
+        return "-"
+    if selection.get("kalman_limit"):
+        return "kalman-limit"
+    f = "lin" if selection["f"] == "linear" else f"nw x{selection['bandwidth_scale']:g}"
+    return f"{f} q{selection['q_shrinkage']:g}"
+
+
+_printed_header = False
+
+
+def _print_size_row(row: dict) -> None:
+    global _printed_header
+    if not _printed_header:
+        print(f"{'data':<26} {'bins':>5} {'win':>3} " + " ".join(f"{a:>10}" for a in SIZE_ARMS)
+              + f" {'worst dkf-kf':>12} {'dkf fit s':>9}  chosen")
+        _printed_header = True
+    print(f"{row['data']:<26} {row['size']:5d} {len(row['windows']):3d} "
+          + " ".join(f"{row['nrmse'][a]:10.3f}" for a in SIZE_ARMS)
+          + f" {row['dkf_minus_kalman_worst']:+12.3f} {row['dkf_fit_s']:9.1f}  {', '.join(row['dkf_chosen'])}",
+          flush=True)
+
+
+def main() -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=("reference", "sizes", "all"), default="all")
+    part = parser.parse_args().part
+    out = {}
+    if part in ("reference", "all"):
+        out["reference"] = reference_table()
+    if part in ("sizes", "all"):
+        out["sizes"] = size_curves()
+    return out
 
 
 if __name__ == "__main__":
