@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 MAX_OUTPUTS = 8        # maps drawn per figure (the first ones)
 N_TIME_WINDOWS = 5     # topomaps along time
 MIN_POSITIONED = 3
+FULL_HEAD = 20         # channels from which topomaps extrapolate to the whole head (fewer: only near them)
 TOP_PAIRS = 20
 TOP_VOXELS = 8
 
@@ -94,7 +95,8 @@ def _topomaps(fig: Figure, rows: list[tuple[str, np.ndarray]], names: list[str],
     image = None
     for ax, (label, v) in zip(axes, rows):
         image, _ = mne.viz.plot_topomap(v[keep], info, axes=ax, show=False, vlim=vlim, contours=4,
-                                        cmap="RdBu_r" if signed else "Reds", sensors=True, extrapolate="local")
+                                        cmap="RdBu_r" if signed else "Reds", sensors=True,
+                                        extrapolate="local" if len(keep) < FULL_HEAD else "head")
         ax.set_title(label, fontsize=8)
     for ax in axes[len(rows):]:
         ax.set_axis_off()
