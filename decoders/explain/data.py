@@ -42,6 +42,7 @@ def explain_inputs(data, class_names: list[str] | None = None) -> tuple[np.ndarr
         context["subject"] = np.asarray(data.subject)
         if data.stimuli is not None and np.ndim(data.stimuli) == 3:
             context["image_shape"] = list(np.shape(data.stimuli)[1:])
+            context["stimuli"] = np.asarray(data.stimuli)   # the images seen (MindBridge's attributions)
         return np.asarray(data.X), data.y, context
     if data.ch_names:
         context["ch_names"] = list(data.ch_names)
@@ -49,6 +50,8 @@ def explain_inputs(data, class_names: list[str] | None = None) -> tuple[np.ndarr
         context["sfreq"] = float(data.sfreq)
     if data.times is not None and data.kind == "trials" and len(data.times) == np.shape(data.X)[-1]:
         context["times"] = np.asarray(data.times, float)
+    if data.tr is not None:
+        context["tr"] = np.asarray(data.tr, float)   # one TR per subject (BrainMAE's windows)
     if data.modality == "fmri-roi":
         context["roi_names"] = list(data.ch_names)
         if data.provenance.get("networks"):
