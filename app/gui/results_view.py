@@ -134,6 +134,9 @@ class ResultsView(QWidget):
         self.details.addTab(subjects_tab, "By subject")
         self.details.addTab(figure_scroll, "Figures")
         self.details.addTab(self.compare, "Compare")
+        from .explain_view import ExplainPane   # maps of the run's final model (issue 22)
+        self.explain = ExplainPane(self.wb)
+        self.details.addTab(self.explain, "Explain")
         self.details.currentChanged.connect(
             lambda _i: self._show_figures() if self.details.currentWidget() is self.figure_scroll else None)
         self.details_title = QLabel("Select a run to see its curves, metrics and figures.")
@@ -232,6 +235,7 @@ class ResultsView(QWidget):
 
     def show_run(self, run) -> None:
         self.details_title.setText(f"{run.name} · {run.decoder} on {run.dataset} · {run.protocol} · {run.device}")
+        self.explain.set_run(run)
         history = read_history(run.path)
         self.loss_plot.reset()
         self.score_plot.reset()

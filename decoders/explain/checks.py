@@ -89,16 +89,18 @@ def _maps(explanations) -> dict[str, np.ndarray]:
 
 
 def _forward_order(module, run):
-    """Names of the parameterised submodules of ``module`` in the order ``run()`` first calls
-    them (the root's own parameters, used without calling the root, count as the first
-    layer), and what ``run()`` returned. Hooks travel with the explainer's copies of the module."""
+    """Names of the parameterised submodules of ``module`` in the order of their last call by
+    ``run()`` (so a network run once per subject, MindBridge, ends with its shared head; the
+    root's own parameters, used without calling the root, count as the first layer), and what
+    ``run()`` returned. Hooks travel with the explainer's copies of the module."""
     order: list[str] = []
     root = type(module).__name__
     handles = []
     for name, m in module.named_modules():
         if any(True for _ in m.parameters(recurse=False)):
             handles.append(m.register_forward_pre_hook(
-                lambda _mod, _inp, name=name or root: order.append(name) if name not in order else None))
+                lambda _mod, _inp, name=name or root: (order.remove(name) if name in order else None,
+                                                       order.append(name))))
     try:
         result = run()
     finally:
