@@ -110,6 +110,7 @@ def test_explain_tab_roi_run_and_a_run_without_model(qtbot, tmp_path):
     titles = [pane.figure_box.itemText(i) for i in range(pane.figure_box.count())]
     assert any(t.startswith("integrated-gradients-roi-pairs (roi-pair)") for t in titles), titles
     assert any(t.startswith("integrated-gradients (roi)") for t in titles), titles
+    assert any(t.startswith("integrated-gradients-roi-pairs-matrix (roi x roi): control") for t in titles), titles
     pane.set_run(workspace.read_run(no_model))
     assert pane.result is None and pane.figure_box.count() == 0
     assert "saved no model" in pane.status.text() and not pane.explain_button.isEnabled()
@@ -131,7 +132,10 @@ def screenshots(qtbot, tmp_path, folder="/tmp/nd-shots"):
         pane = explain_in_view(qtbot, view, run_dir, samples=20)
         if kind == "roi":
             titles = [pane.figure_box.itemText(i) for i in range(pane.figure_box.count())]
-            pane.figure_box.setCurrentIndex(next(i for i, t in enumerate(titles) if "roi-pairs" in t))
+            pane.figure_box.setCurrentIndex(next(i for i, t in enumerate(titles) if "roi-pairs-matrix" in t))
+        from PySide6.QtWidgets import QSplitter
+
+        view.findChild(QSplitter).setSizes([110, 690])   # room for the figure
         for name in ("light", "dark"):
             theme.apply(QApplication.instance(), name, view)
             qtbot.wait(300)

@@ -81,7 +81,38 @@ def explain_run(run_dir: str | Path, max_per_class: int = 30) -> ExplainedRun:
     for e in explanations:
         for name, fig in figures(e, background) or fallback_figures(e):
             drawn.append((_figure_title(e, name), fig))
+        matrix = pair_matrix(e)
+        if matrix is not None:
+            for name, fig in figures(matrix):
+                drawn.append((_figure_title(matrix, name), fig))
     return ExplainedRun(run_dir, decoder.name, explanations, drawn, len(X))
+
+
+def pair_matrix(explanation):
+    """An ROI-pair map as an ROI x ROI matrix (symmetric, zero diagonal), or None when the
+    map is not over ROI pairs named ``"A-B"`` of one ROI list."""
+    import numpy as np
+
+    from decoders.explain import Axis, Explanation
+
+    kinds = [a.kind for a in explanation.axes]
+    rois = explanation.extra.get("roi_names")
+    if kinds != ["roi_pair"]:
+        return None
+    pairs = [str(p) for p in explanation.axis("roi_pair").values]
+    if not rois:
+        rois = list(dict.fromkeys(r for p in pairs for r in p.split("-", 1)))
+    index = {r: i for i, r in enumerate(rois)}
+    try:
+        ij = [tuple(index[r] for r in p.split("-", 1)) for p in pairs]
+    except KeyError:
+        return None
+    maps = np.zeros((len(explanation.outputs), len(rois), len(rois)))
+    for k, (i, j) in enumerate(ij):
+        maps[:, i, j] = maps[:, j, i] = explanation.maps[:, k]
+    return Explanation(f"{explanation.method}-matrix", maps, explanation.outputs,
+                       (Axis("roi", tuple(rois)), Axis("roi", tuple(rois))), explanation.decoder,
+                       {**explanation.extra, "how": explanation.extra.get("how", "") + " (as an ROI x ROI matrix)"})
 
 
 def fallback_figures(explanation) -> list:

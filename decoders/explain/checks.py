@@ -96,11 +96,17 @@ def _forward_order(module, run):
     order: list[str] = []
     root = type(module).__name__
     handles = []
+
+    def called(name):
+        def hook(_module, _inputs):   # returns None: the inputs pass unchanged
+            if name in order:
+                order.remove(name)
+            order.append(name)
+        return hook
+
     for name, m in module.named_modules():
         if any(True for _ in m.parameters(recurse=False)):
-            handles.append(m.register_forward_pre_hook(
-                lambda _mod, _inp, name=name or root: (order.remove(name) if name in order else None,
-                                                       order.append(name))))
+            handles.append(m.register_forward_pre_hook(called(name or root)))
     try:
         result = run()
     finally:

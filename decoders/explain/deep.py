@@ -378,7 +378,7 @@ def explain_brainmae(decoder, X, y, context) -> list[Explanation]:
         names = tuple(f"{roi_names[i]}-{roi_names[j]}" for i, j in zip(*iu))
         found.append(Explanation("integrated-gradients-roi-pairs", np.stack(pairs), outputs,
                                  (Axis("roi_pair", names),), decoder.name,
-                                 {"signed": True, "networks": context.get("networks"),
+                                 {"signed": True, "networks": context.get("networks"), "roi_names": list(roi_names),
                                   "how": "layer integrated gradients at the head's input: the learned "
                                          "similarity of each ROI pair's tokens"}))
     else:
