@@ -26,7 +26,7 @@ selection, is left out; the mean gap too), the run's own timings, the whole run'
 (torch.cuda.max_memory_allocated).
 
     python tests/benchmarks/bench_gpu.py --prepare .gpu/data          # here, with MNE
-    python tests/benchmarks/bench_gpu.py --device cpu --data .gpu/data --out tests/benchmarks/results/gpu_cpu_side.json
+    OMP_NUM_THREADS=1 python tests/benchmarks/bench_gpu.py --device cpu --data .gpu/data --out tests/benchmarks/results/gpu_cpu_side.json
     python tests/benchmarks/bench_gpu.py --device cuda --data .gpu/data --out $OUT/gpu_cuda.json
     python tests/benchmarks/bench_gpu.py --compare tests/benchmarks/results/gpu_cpu_side.json GPU_JSON
 """
@@ -49,34 +49,59 @@ sys.path.insert(0, str(REPO))
 EXPERIMENTS = REPO / "resources" / "experiments"
 DATASETS = REPO.parent / "shared" / "datasets"
 
-# name -> (shipped file, changes to it, saved-data file name or None, headline metric)
+SHARED = "../shared/datasets/"   # the shipped files' data paths, relative to the repository root
+
+# The experiments, copied from the shipped files of commit 077d759 (resources/experiments/, named
+# in "file") with the changes listed in "changes", so that both sides of a comparison run the
+# same recipe even when a shipped file changes later. "saved": the --prepare file of its data.
 BENCHMARKS = {
-    "eeg-simpleconv": ("eegbci-simpleconv.yaml",
-                       {"dataset": {"subjects": [1], "runs": [4, 8, 12]}},
-                       "eegbci-s1-r4-8-12.npz", "accuracy"),
-    "eegnet-erp": ("bci2000-p300-oddball-eegnet.yaml", {}, "bci2000-eeg2.npz", "roc_auc"),
-    "brainmae": ("demo-resting-state-brainmae.yaml", {}, None, "roc_auc"),
-    "mindbridge": ("fmri-recon-mindbridge.yaml", {"decoder": {"params": {"epochs": 60}}},
-                   "fmri-recon.npz", "pixcorr"),
+    "eegnet-erp": {
+        "file": "bci2000-p300-oddball-eegnet.yaml", "changes": "none", "saved": "bci2000-eeg2.npz",
+        "headline": "roc_auc",
+        "config": {"name": "bci2000-p300-oddball-eegnet",
+                   "dataset": {"source": SHARED + "bci2000", "kind": "bci2000", "options": {"paradigm": "erp"},
+                               "runs": ["eeg2_1", "eeg2_2"], "window": [0.0, 0.8],
+                               "preprocessing": {"band": [0.5, 20.0]}},
+                   "decoder": {"name": "eegnet-erp", "preset": "quick", "params": {}},
+                   "training": {"seed": 0},
+                   "evaluation": {"protocol": "calibration", "train_runs": ["eeg2_1"]}}},
+    "mindbridge": {
+        "file": "fmri-recon-mindbridge.yaml", "changes": "epochs 150 -> 60", "saved": "fmri-recon.npz",
+        "headline": "pixcorr",
+        "config": {"name": "fmri-recon-mindbridge",
+                   "dataset": {"kind": "stimulus-pairs",
+                               "sources": [{"source": SHARED + "fmri-recon/digit69_28x28.mat"},
+                                           {"source": SHARED + "fmri-recon/miyawaki_structured_28x28.mat"}],
+                               "options": {"image_order": "F", "subject_names": ["digit69", "miyawaki"]}},
+                   "decoder": {"name": "mindbridge", "params": {"epochs": 60}},
+                   "evaluation": {"protocol": "holdout", "train_range": [0, 197], "test_range": [197, 219]}}},
+    "brainmae": {
+        "file": "demo-resting-state-brainmae.yaml", "changes": "none", "saved": None, "headline": "roc_auc",
+        "config": {"name": "demo-resting-state-brainmae",
+                   "dataset": {"source": "demo:resting-state"},
+                   "decoder": {"name": "brainmae", "params": {"dim": 32, "depth": 1, "pretrain_epochs": 3,
+                                                              "epochs": 10, "lr": 0.001}},
+                   "evaluation": {"protocol": "leave-one-site-out"}}},
+    "eeg-simpleconv": {
+        "file": "eegbci-simpleconv.yaml", "changes": "subject 1 and imagined runs 4/8/12 only (45 trials)",
+        "saved": "eegbci-s1-r4-8-12.npz", "headline": "accuracy",
+        "config": {"name": "eegbci-simpleconv",
+                   "dataset": {"source": "eegbci", "data_path": SHARED + "eegbci", "subjects": [1],
+                               "runs": [4, 8, 12], "events": {"T1": "left", "T2": "right"},
+                               "window": [0.0, 3.0]},
+                   "decoder": {"name": "eeg-simpleconv", "preset": "within-subject", "params": {}},
+                   "training": {"seed": 0},
+                   "evaluation": {"protocol": "kfold", "n_folds": 5, "within": "subject"}}},
 }
 
 
 def experiment(name: str, device: str) -> dict:
-    """The benchmark's experiment dict: the shipped file with its changes and this device."""
-    import yaml
-
-    file, changes, _, _ = BENCHMARKS[name]
-    config = yaml.safe_load((EXPERIMENTS / file).read_text(encoding="utf-8"))
-    for section, values in changes.items():
-        for key, value in values.items():
-            if isinstance(value, dict):
-                config[section].setdefault(key, {}).update(value)
-            else:
-                config[section][key] = value
+    """The benchmark's experiment dict on ``device``, data paths made absolute, no final model."""
+    config = copy.deepcopy(BENCHMARKS[name]["config"])
     for part in [config["dataset"], *config["dataset"].get("sources", [])]:
-        for key in ("source", "data_path"):   # shipped paths are relative to the repository root
-            if str(part.get(key, "")).startswith("../shared/datasets/"):
-                part[key] = str(DATASETS / part[key][len("../shared/datasets/"):])
+        for key in ("source", "data_path"):
+            if str(part.get(key, "")).startswith(SHARED):
+                part[key] = str(DATASETS / part[key][len(SHARED):])
     config.setdefault("training", {})["device"] = device
     config["output"] = {"runs_dir": "runs", "save_model": False, "figures": False}
     return config
@@ -87,7 +112,8 @@ def prepare(folder: Path) -> None:
     from data.loading import load_dataset
 
     folder.mkdir(parents=True, exist_ok=True)
-    for name, (_, _, saved, _) in BENCHMARKS.items():
+    for name, bench in BENCHMARKS.items():
+        saved = bench["saved"]
         if saved is None:
             continue
         spec = dict(experiment(name, "cpu")["dataset"], cache=False)
@@ -140,7 +166,7 @@ def run_one(name: str, device: str, data_dir: Path | None) -> dict:
     from decoders.events import EpochEnd, LogMessage
 
     config = experiment(name, device)
-    saved = BENCHMARKS[name][2]
+    saved = BENCHMARKS[name]["saved"]
     events: list = []
 
     def on_event(event) -> None:
@@ -156,16 +182,18 @@ def run_one(name: str, device: str, data_dir: Path | None) -> dict:
         t0 = time.perf_counter()
         result = run_experiment(config, on_event=on_event, out_dir=runs)
         wall = time.perf_counter() - t0
+        resolved = (Path(result.run_dir) / "config.yaml").read_text(encoding="utf-8")
     metrics = result.metrics
     summary = {k: v["mean"] for k, v in metrics["summary"].items() if isinstance(v, dict) and "mean" in v}
-    headline = BENCHMARKS[name][3]
+    headline = BENCHMARKS[name]["headline"]
     row = {
-        "benchmark": name, "experiment": BENCHMARKS[name][0], "changes": BENCHMARKS[name][1],
+        "benchmark": name, "experiment": BENCHMARKS[name]["file"], "changes": BENCHMARKS[name]["changes"],
         "device": metrics["device"], "n_samples": metrics["n_samples"], "protocol": metrics["protocol"],
         "n_folds": len(metrics["folds"]), "wall_seconds": wall,
         "timings": metrics["timings"], **epoch_times(events),
         "headline": headline, "headline_value": summary.get(headline), "summary": summary,
         "peak_gpu_memory_mb": torch.cuda.max_memory_allocated() / 2**20 if on_cuda else None,
+        "resolved_config": resolved,
     }
     return row
 
