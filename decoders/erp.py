@@ -1,7 +1,10 @@
 """Classical ERP (P300) decoders on stimulus-locked epochs.
 
 - ``erp-lda``: shrinkage LDA on the epochs' amplitudes, optionally averaged in time bins
-  (the BCI2000 / OpenViBE classic; Krusienski et al. 2006).
+  (the BCI2000 / OpenViBE classic; Krusienski et al. 2006). ``bin_samples: auto`` chooses the
+  bin among `AUTO_BINS` by an inner cross-validation on the training epochs only (contiguous
+  blocks of epochs in time order, so overlapping epochs rarely straddle a fold), logged as it
+  fits and kept in the bundle.
 - ``xdawn-ts-lr``: xDAWN spatial filters and class prototypes -> the covariance of each epoch
   stacked with the prototypes (pyRiemann ``XdawnCovariances``) -> Riemannian tangent space ->
   logistic regression (MOABB's standard P300 pipeline).
@@ -11,18 +14,53 @@ decoder restored from a bundle predicts exactly like the one just fitted.
 """
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from .base import DecoderParams, ParameterError, TensorSpec
 from .classical import _ClassicalDecoder, _shrinkage_lda, fit_tangent_lr, tangent_vectors
 
 
+AUTO_BINS = (1, 2, 3, 4, 5)   # bin_samples tried by "auto"
+INNER_FOLDS = 5
+
+
 class ERPLDAParams(DecoderParams):
-    bin_samples: int = Field(1, ge=1, description="Average this many consecutive samples of each epoch into one "
-                                                 "feature (1: every sample of the decimated epoch).")
+    bin_samples: int | Literal["auto"] = Field(
+        1, description="Average this many consecutive samples of each epoch into one feature (1: every "
+                       "sample of the decimated epoch); auto: the one of 1-5 with the best mean ROC AUC in a "
+                       "5-fold cross-validation on the training epochs (contiguous blocks in time order).")
+
+    @field_validator("bin_samples")
+    @classmethod
+    def _positive(cls, value):
+        if value != "auto" and value < 1:
+            raise ValueError("bin_samples must be 1 or more, or 'auto'.")
+        return value
+
+
+def inner_cv_auc(features_of, X: np.ndarray, y: np.ndarray, n_folds: int = INNER_FOLDS) -> float:
+    """Mean ROC AUC of shrinkage LDA on ``features_of(X)`` over ``n_folds`` contiguous blocks of
+    the epochs (in the order given, i.e. time); folds whose test block holds one class only are
+    skipped. The positive class is the larger label (``target`` sorts after ``nontarget``)."""
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import KFold
+
+    features = features_of(X)
+    positive = np.unique(y)[-1]
+    scores = []
+    for train, test in KFold(n_splits=n_folds).split(features):
+        if len(np.unique(y[test])) < 2 or len(np.unique(y[train])) < 2:
+            continue
+        clf = _shrinkage_lda(features[train], y[train])
+        proba = clf.proba(features[test])
+        scores.append(roc_auc_score(y[test] == positive, proba[:, list(clf.classes).index(positive)]))
+    if not scores:
+        raise ParameterError(f"erp-lda: bin_samples auto needs both classes in at least one of {n_folds} "
+                             "contiguous blocks of the training epochs; give bin_samples a number.")
+    return float(np.mean(scores))
 
 
 class ERPShrinkageLDA(_ClassicalDecoder):
@@ -34,12 +72,48 @@ class ERPShrinkageLDA(_ClassicalDecoder):
     paradigms: ClassVar[tuple[str, ...]] = ("erp", "speller")
     Params = ERPLDAParams
 
+    def fit(self, X, y=None, *, subject=None, session=None, context=None):
+        from .events import TrainingContext
+
+        self._context = context or TrainingContext()
+        try:
+            return super().fit(X, y, subject=subject, session=session, context=self._context)
+        finally:
+            del self._context
+
     def _fit(self, p, X, y):
         self.n_times_ = X.shape[2]
+        self.bin_samples_ = p.bin_samples
+        self.inner_cv_ = {}
+        if p.bin_samples == "auto":
+            tried = [b for b in AUTO_BINS if b <= X.shape[2]]
+            scores = {b: inner_cv_auc(lambda Z, b=b: self._binned(Z, b), X, y) for b in tried}
+            self.bin_samples_ = max(tried, key=lambda b: (scores[b], -b))   # ties: the finer bin
+            self.inner_cv_ = {str(b): round(v, 4) for b, v in scores.items()}
+            self._context.log(f"{self.name}: bin_samples auto -> {self.bin_samples_} (inner {INNER_FOLDS}-fold "
+                              "ROC AUC on the training epochs: "
+                              + ", ".join(f"{b}: {v:.3f}" for b, v in scores.items()) + ")")
         self.clf_ = _shrinkage_lda(self._features(X), y)
 
+    def get_state(self):
+        arrays, extra = super().get_state()
+        extra = {**extra, "bin_samples": int(self.bin_samples_)}
+        if getattr(self, "inner_cv_", None):
+            extra["bin_samples_inner_auc"] = self.inner_cv_   # what auto chose from
+        return arrays, extra
+
+    def set_state(self, arrays, extra):
+        super().set_state(arrays, extra)
+        chosen = extra.get("bin_samples", self.validated_params().bin_samples)   # older bundles: the parameter
+        if chosen == "auto":
+            raise ParameterError("erp-lda: this bundle says bin_samples auto but not the value chosen.")
+        self.bin_samples_ = int(chosen)
+        return self
+
     def _features(self, X):
-        b = self.validated_params().bin_samples
+        return self._binned(X, self.bin_samples_)
+
+    def _binned(self, X, b: int):
         n = X.shape[2] // b
         if n == 0:
             raise ParameterError(f"erp-lda: bin_samples={b} exceeds the {X.shape[2]} samples of an epoch.")

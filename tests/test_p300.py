@@ -130,6 +130,35 @@ def test_erp_decoders_beat_chance_on_a_held_out_file(name, spell, oddball):
         assert np.allclose(restored.predict_proba(data.X[te]), proba, atol=1e-5)
 
 
+def test_erp_lda_auto_bins_chosen_inside_the_training_file(spell):
+    """bin_samples auto: the bin with the best inner-CV AUC on the training epochs, said in the
+    log, kept in the bundle (a restored model predicts alike); the test file is never seen."""
+    import decoders
+    from decoders.erp import AUTO_BINS, inner_cv_auc
+    from decoders.events import TrainingContext
+
+    tr, te = _split(spell, "eeg3_1")
+    seen = []
+    model = decoders.create("erp-lda", {"bin_samples": "auto"})
+    model.fit(spell.X[tr], spell.y[tr], context=TrainingContext(seen.append))
+    scores = {int(b): v for b, v in model.inner_cv_.items()}
+    assert sorted(scores) == list(AUTO_BINS) and model.bin_samples_ == max(scores, key=scores.get)
+    binned = decoders.create("erp-lda", {"bin_samples": model.bin_samples_})
+    assert scores[model.bin_samples_] == pytest.approx(
+        inner_cv_auc(lambda Z: binned._binned(Z, model.bin_samples_), spell.X[tr], spell.y[tr]), abs=1e-4)
+    logged = [e.message for e in seen if "bin_samples auto" in getattr(e, "message", "")]
+    assert logged and f"-> {model.bin_samples_} " in logged[0]
+    proba = model.predict_proba(spell.X[te])
+    assert roc_auc_score(spell.y[te], proba[:, 1]) > 0.85
+    arrays, extra = model.get_state()
+    assert extra["bin_samples"] == model.bin_samples_ and extra["bin_samples_inner_auc"] == model.inner_cv_
+    restored = decoders.create("erp-lda", {"bin_samples": "auto"}).set_state(arrays, extra)
+    assert np.allclose(restored.predict_proba(spell.X[te]), proba)
+    for bad in (0, "best"):
+        with pytest.raises(decoders.ParameterError, match="bin_samples"):
+            decoders.create("erp-lda", {"bin_samples": bad})
+
+
 def test_calibration_run_spells_the_spelling_run(spell):
     import decoders
 
