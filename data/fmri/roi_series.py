@@ -131,10 +131,11 @@ def _is_number(token: str) -> bool:
 
 def _numbers(tokens: list[str], line: int) -> list[float]:
     """One row of numbers; a token that is not one names its line (a row is never dropped)."""
-    bad = next((t for t in tokens if not _is_number(t)), None)
-    if bad is not None:
-        raise ValueError(f"line {line}: {bad[:40]!r} is not a number")
-    return [float(t) for t in tokens]
+    try:
+        return [float(t) for t in tokens]
+    except ValueError:   # parse once; look for the culprit only when there is one
+        bad = next(t for t in tokens if not _is_number(t))
+        raise ValueError(f"line {line}: {bad[:40]!r} is not a number") from None
 
 
 def read_roi_file(path: Path) -> np.ndarray:
