@@ -35,9 +35,14 @@ BASELINE = "tangent-space"
 # arm -> (experiment file stem, decoder parameter overrides, whether the decoder has a seed)
 ARMS: dict[str, tuple[str, dict, bool]] = {
     BASELINE: ("eegbci-tangent-space", {}, False),
-    # the shipped files as they are (the recipe each one chooses from its data)
-    "within-pooled": ("eegbci-simpleconv", {}, True),
-    "finetune": ("eegbci-finetune", {}, True),
+    # the shipped files as they are
+    "within-shipped": ("eegbci-simpleconv", {}, True),
+    "finetune-shipped": ("eegbci-finetune", {}, True),
+    # issue 23 candidates (quick network, auto recipe -> 8-30 Hz band below 300 trials); both lost
+    "within-pooled": ("eegbci-simpleconv", {"preset": "quick", "protocol": "finetune", "recipe": "auto",
+                                            "val_fraction": 0.0, "fine_tune_mode": "pooled"}, True),
+    "finetune": ("eegbci-finetune", {"preset": "quick", "recipe": "auto", "val_fraction": 0.0,
+                                     "fine_tune_mode": "continue", "batch_size": 16}, True),
 }
 
 
@@ -50,7 +55,12 @@ def run_arm(arm: str, seed: int, runs_dir: Path, device: str) -> Path:
     config = load_config(REPO / "resources" / "experiments" / f"{stem}.yaml")
     config.output.save_model = False
     config.training.device = device
-    params = dict(config.decoder.params)
+    params = {k: v for k, v in config.decoder.params.items() if k != "batch_size" or "preset" not in overrides}
+    overrides = dict(overrides)
+    if "preset" in overrides:
+        config.decoder.preset = overrides.pop("preset")
+    if "protocol" in overrides:
+        config.evaluation.protocol = overrides.pop("protocol")
     params.update(overrides)
     if seeded:
         params["seed"] = seed
