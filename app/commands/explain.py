@@ -133,7 +133,12 @@ def write_explanation(explanation, folder: Path, prefix: str, *, figures: bool =
 
 def _background(data):
     """The mean of the set's first NIfTI image, drawn under voxel maps (None for other data)."""
-    files = [f for f in data.provenance.get("files", []) if str(f).endswith((".nii", ".nii.gz"))]
+    from fnmatch import fnmatch
+
+    from data import sources
+
+    patterns = sources.kind("nifti").extensions
+    files = [f for f in data.provenance.get("files", []) if any(fnmatch(Path(f).name, p) for p in patterns)]
     if data.modality != "fmri" or not files:
         return None
     from nilearn.image import mean_img

@@ -12,6 +12,8 @@ from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from ..explain_figures import standard_positions
+
 PARADIGMS = ("erp", "speller")
 N_PEAKS = 3           # topomaps drawn
 PEAK_GAP_S = 0.1      # peaks closer than this are one peak
@@ -31,18 +33,6 @@ def peak_latencies(diff: np.ndarray, times: np.ndarray, n: int = N_PEAKS,
     if len(peaks) == 0:
         peaks = np.array([int(np.argmax(gfp))])
     return sorted(int(k) for k in peaks[np.argsort(gfp[peaks])[::-1][:n]])
-
-
-def standard_positions(ch_names) -> dict[str, np.ndarray]:
-    """Channel name -> 3-D position on MNE's standard 10-05 montage, for the names it knows
-    (case ignored)."""
-    import mne
-
-    builtin = mne.channels.get_builtin_montages()
-    name = "colin27_1005" if "colin27_1005" in builtin else "standard_1005"   # renamed in MNE 1.13
-    positions = mne.channels.make_standard_montage(name).get_positions()["ch_pos"]
-    known = {k.lower(): v for k, v in positions.items()}
-    return {name: known[name.lower()] for name in ch_names if name.lower() in known}
 
 
 class ErpPane(QWidget):
