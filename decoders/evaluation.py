@@ -53,7 +53,7 @@ class FoldResult:
         for k in ("test_index", "y_true", "y_pred", "proba"):
             value = getattr(self, k)
             out[k] = None if value is None else np.asarray(value).tolist()
-        return _jsonable(out)
+        return jsonable(out)
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "FoldResult":
@@ -73,7 +73,7 @@ class EvaluationResult:
 
     def fold_metrics(self) -> list[dict[str, Any]]:
         """Per-fold metric dicts for metrics.json (metrics plus fold, label and timings)."""
-        return [_jsonable({"fold": f.fold, "label": f.label, **f.info, "n_train": f.n_train,
+        return [jsonable({"fold": f.fold, "label": f.label, **f.info, "n_train": f.n_train,
                            "n_test": len(f.test_index), "fit_seconds": f.fit_seconds,
                            "predict_ms_per_sample": f.predict_ms_per_sample, **f.metrics})
                 for f in self.folds]
@@ -374,12 +374,12 @@ def _headline(m: dict[str, Any], task: Task, paradigm: str | None = None) -> str
     return ", ".join(f"{k} {m[k]:.3f}" for k in keys if k in m)
 
 
-def _jsonable(value):
+def jsonable(value):
     """Numpy scalars and arrays -> plain Python, recursively."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, np.generic):

@@ -101,11 +101,13 @@ def write_explanation(explanation, folder: Path, prefix: str, *, figures: bool =
     """Write one explanation's arrays (and figures) into ``folder``; its index entry."""
     import numpy as np
 
+    from decoders.evaluation import jsonable
+
     stem = f"{prefix}-{explanation.method}"
     if "subject" in explanation.extra:
         stem += f"-{explanation.extra['subject']}"
     arrays = {"maps": explanation.maps, "outputs": np.array(explanation.outputs),
-              "extra": np.array(json.dumps(_jsonable(explanation.extra)))}
+              "extra": np.array(json.dumps(jsonable(explanation.extra)))}
     for i, axis in enumerate(explanation.axes):
         arrays[f"axis{i}_kind"] = np.array(axis.kind)
         arrays[f"axis{i}_values"] = np.array(axis.values)
@@ -144,17 +146,3 @@ def _background(data):
     from nilearn.image import mean_img
 
     return mean_img(files[0], copy_header=True)
-
-
-def _jsonable(value):
-    import numpy as np
-
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value

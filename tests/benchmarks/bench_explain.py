@@ -103,11 +103,13 @@ def eegbci() -> dict:
     return out
 
 
-def p300() -> dict:
-    import decoders
+def p300_oddball():
+    """The eeg2 oddball epochs (0-0.8 s, 0.5-20 Hz) as explain reads them: data, X, y, context.
+
+    The eeg2_*.dat headers name no channel; BCI2000's eeg64.loc beside them is its 64-channel
+    cap in channel order (EEGLAB .loc: index, angle, radius, label), so its labels name them."""
     from data import sources
     from data.spec import DatasetSpec
-    from decoders.explain import explain
     from decoders.explain.data import explain_inputs
 
     spec = DatasetSpec.model_validate({"source": str(DATASETS / "bci2000"), "kind": "bci2000",
@@ -116,11 +118,18 @@ def p300() -> dict:
     data = sources.load(spec)
     X, y, context = explain_inputs(data)
     if context["ch_names"] == [f"Ch{i + 1}" for i in range(64)]:
-        # eeg2_*.dat headers name no channel; BCI2000's eeg64.loc beside them is its 64-channel
-        # cap in channel order (EEGLAB .loc: index, angle, radius, label)
         lines = (DATASETS / "bci2000" / "eeg64.loc").read_text().split("\n")
         context["ch_names"] = [line.split()[3] for line in lines if line.strip()]
-    names = context["ch_names"] = _clean(context["ch_names"])
+    context["ch_names"] = _clean(context["ch_names"])
+    return data, X, y, context
+
+
+def p300() -> dict:
+    import decoders
+    from decoders.explain import explain
+
+    data, X, y, context = p300_oddball()
+    names = context["ch_names"]
     times = np.asarray(context["times"])
     out = {"epochs": len(data), "targets": int(np.sum(data.y == data.class_names.index("target"))),
            "channels": len(names), "samples": len(times), "sfreq": data.sfreq}

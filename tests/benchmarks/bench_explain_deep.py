@@ -95,21 +95,11 @@ def eegbci() -> dict:
 
 def p300() -> dict:
     import decoders
-    from bench_explain import DATASETS, FRONTAL, PARIETAL, _clean
-    from data import sources
-    from data.spec import DatasetSpec
+    from bench_explain import FRONTAL, PARIETAL, p300_oddball
     from decoders.explain import explain
-    from decoders.explain.data import explain_inputs
 
-    spec = DatasetSpec.model_validate({"source": str(DATASETS / "bci2000"), "kind": "bci2000",
-                                       "options": {"paradigm": "erp"}, "runs": ["eeg2_1", "eeg2_2"],
-                                       "window": [0.0, 0.8], "preprocessing": {"band": [0.5, 20.0]}})
-    data = sources.load(spec)
-    X, y, context = explain_inputs(data)
-    if context["ch_names"] == [f"Ch{i + 1}" for i in range(64)]:
-        lines = (DATASETS / "bci2000" / "eeg64.loc").read_text().split("\n")
-        context["ch_names"] = [line.split()[3] for line in lines if line.strip()]
-    names = context["ch_names"] = _clean(context["ch_names"])
+    data, X, y, context = p300_oddball()
+    names = context["ch_names"]
     params = {**decoders.registry.get("eegnet-erp").presets["quick"], "sfreq": data.sfreq}
     decoder = decoders.create("eegnet-erp", params).fit(X, y)
     found = {e.method: e for e in explain(decoder, X, y, {**context, "ig_steps": STEPS, "max_per_class": PER_CLASS})}
