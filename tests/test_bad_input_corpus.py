@@ -363,18 +363,19 @@ def test_a_genuine_failure_exits_1_and_says_so(tmp_path, monkeypatch, capsys):
 
 def test_online_writes_each_decision_as_it_is_made(good, tmp_path, monkeypatch, capsys):
     """Interrupted after 5 bins, the CSV holds those 5 decisions (written and flushed one by one)."""
-    from app import online
+    from app.online.bins import BinSession
 
     replay = bad.continuous_folder(tmp_path, "replay", 4, 2)
-    original = online.ReplaySource.__iter__
+    original, decided = BinSession._ready, []
 
     def five_then_ctrl_c(self):
-        for t, sample in enumerate(original(self)):
-            if t == 5:
+        for event in original(self):
+            if len(decided) == 5:
                 raise KeyboardInterrupt
-            yield sample
+            decided.append(event)
+            yield event
 
-    monkeypatch.setattr(online.ReplaySource, "__iter__", five_then_ctrl_c)
+    monkeypatch.setattr(BinSession, "_ready", five_then_ctrl_c)
     out = tmp_path / "decisions.csv"
     assert main(["online", str(good["kalman"]), "--replay", str(replay), "--output", str(out)]) == 130
     assert np.loadtxt(out, delimiter=",", skiprows=1).shape == (5, 2)

@@ -89,7 +89,8 @@ def live_session(bundle, *, stream: str | None = None, replay: str | None = None
         player = None
         if replay and continuous:
             player = start_bins_replay(replay, (manifest.get("input") or {}).get("continuous"),
-                                       start=bins[0], stop=bins[1], speed=speed, hold=True)
+                                       start=bins[0], stop=bins[1], speed=speed, hold=True,
+                                       n_targets=getattr(decoder, "n_targets_", None))
         elif replay:
             player = start_replay(replay, speed=speed, hold=True)
         if player is not None:

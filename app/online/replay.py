@@ -156,18 +156,26 @@ TRUTH_PREFIX = "truth/"   # channels of a replayed continuous file that carry it
 
 def start_bins_replay(path: str, continuous: dict | None = None, *, start: int = 0,
                       stop: int | None = None, speed: float = 1.0, wait_s: float = 10.0,
-                      hold: bool = False, rate: float | None = None) -> ReplayPlayer:
+                      hold: bool = False, rate: float | None = None,
+                      n_targets: int | None = None) -> ReplayPlayer:
     """Play a continuous file or folder of feature bins (as `data.continuous` reads it) as an
     LSL stream: one sample per bin, the features as channels, then the targets (when the file
     has them) as channels ``truth/<name>``, at ``rate`` Hz (default: the file's rate, 10 Hz when
     it has none) times ``speed``.
     ``start`` / ``stop`` select bins; ``continuous`` are the bundle's `ContinuousOptions`
-    (lags are the session's business)."""
+    (lags are the session's business). ``n_targets``: what the decoder decodes; a file with
+    another number of targets is refused before anything is played."""
     import mne
+
+    from data.errors import InputError
 
     from .continuous import ReplaySource
 
     source = ReplaySource(path, continuous, start=start, stop=stop)
+    y = source.y
+    if n_targets and y is not None and np.ndim(y) == 2 and y.shape[1] != n_targets:
+        raise InputError(f"the replayed file has {y.shape[1]} targets, but the decoder decodes {n_targets}.",
+                         path=path, hint="Replay data like the data it was trained on.")
     sfreq = rate or 1.0 / source.interval
     columns = [source.X] + ([] if source.y is None else [np.reshape(source.y, (len(source.y), -1))])
     names = list(source.ch_names) + ([] if source.y is None else
