@@ -71,16 +71,23 @@ def _rank(values: np.ndarray, names: list[str], wanted: list[str]) -> dict:
     return {"top5": order[:5], "best_rank_of_region": min(order.index(c) for c in wanted if c in order) + 1}
 
 
-def eegbci() -> dict:
-    import decoders
+def eegbci_s1():
+    """EEGBCI subject 1, left vs right fist imagery (0.5-2.5 s, 8-30 Hz): data, names, context."""
     from data.loading import load_dataset
-    from decoders.explain import explain
 
     data = load_dataset({"source": "eegbci", "data_path": str(DATASETS / "eegbci"), "subjects": [1],
                          "runs": [3, 4, 7, 8, 11, 12], "events": {"T1": "left", "T2": "right"},
                          "window": [0.5, 2.5], "preprocessing": {"band": [8.0, 30.0]}})
     names = _clean(data.ch_names)
     context = {"ch_names": names, "sfreq": data.sfreq, "class_names": data.class_names}
+    return data, names, context
+
+
+def eegbci() -> dict:
+    import decoders
+    from decoders.explain import explain
+
+    data, names, context = eegbci_s1()
     out = {"trials": len(data), "channels": len(names)}
     for name in ("csp-lda", "tangent-space-lr"):
         decoder = decoders.create(name).fit(data.X, data.y)

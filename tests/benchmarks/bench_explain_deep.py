@@ -64,15 +64,10 @@ def _top(values, names, n=6) -> list[str]:
 
 def eegbci() -> dict:
     import decoders
-    from bench_explain import DATASETS, LEFT_MOTOR, RIGHT_MOTOR, _clean
-    from data.loading import load_dataset
+    from bench_explain import LEFT_MOTOR, RIGHT_MOTOR, eegbci_s1
     from decoders.explain import explain
 
-    data = load_dataset({"source": "eegbci", "data_path": str(DATASETS / "eegbci"), "subjects": [1],
-                         "runs": [3, 4, 7, 8, 11, 12], "events": {"T1": "left", "T2": "right"},
-                         "window": [0.5, 2.5], "preprocessing": {"band": [8.0, 30.0]}})
-    names = _clean(data.ch_names)
-    context = {"ch_names": names, "sfreq": data.sfreq, "class_names": data.class_names}
+    data, names, context = eegbci_s1()
     params = {**decoders.registry.get("eeg-simpleconv").presets["quick"], "sfreq": data.sfreq}
     decoder = decoders.create("eeg-simpleconv", params).fit(data.X, data.y, subject=data.subject)
     found = {e.method: e for e in explain(decoder, data.X, data.y, {**context, "ig_steps": STEPS,
