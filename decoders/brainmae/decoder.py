@@ -28,6 +28,11 @@ from ..training_settings import with_training_settings
 from .common import ARCHITECTURE, BrainMAEBase, BrainMAENetworkParams
 
 
+# Windows per forward pass when predicting: bounds the (windows, heads, rois, rois) attention
+# held in memory at once; the outputs do not depend on it.
+_EVAL_BATCH = 256
+
+
 class BrainMAEFineTuneNetworkParams(BrainMAENetworkParams):
     encoder: str | None = Field(None, description="Pretrained encoder: a brainmae-pretrain run folder or bundle (its architecture is used); null: pretrain here or start from scratch.")
     pretrain_epochs: int = Field(0, ge=0, description="Without an encoder: masked-reconstruction epochs on the training subjects before fine-tuning (0: from scratch).")
@@ -125,8 +130,10 @@ class BrainMAEFineTuning(BrainMAEBase):
         W, owner = self._windows(np.asarray(X, dtype=np.float32), tr, self._arch)
         if W.shape[1] != self.n_rois_:
             raise InputError(f"{self.name}: the data have {W.shape[1]} ROIs, the model {self.n_rois_}.")
-        with torch.no_grad():
-            out = self.net_.predict_head(torch.as_tensor(W), self.validated_params().pool)
+        pool = self.validated_params().pool
+        with torch.inference_mode():
+            out = torch.cat([self.net_.predict_head(torch.as_tensor(W[i:i + _EVAL_BATCH]), pool)
+                             for i in range(0, len(W), _EVAL_BATCH)])
             out = (per_window(out) if per_window is not None else out).numpy()
         return np.stack([out[owner == i].mean(axis=0) for i in range(len(X))])
 

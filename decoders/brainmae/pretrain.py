@@ -131,7 +131,7 @@ class BrainMAEPretrain(BrainMAEBase):
         self._require_fitted("net_")
         W, _ = self._windows(np.asarray(X, dtype=np.float32), tr)
         M = mask_segments(W.shape[:3], self.validated_params().mask_ratio, rng)
-        with torch.no_grad():
+        with torch.inference_mode():
             pred = self.net_.reconstruct(torch.as_tensor(W), torch.as_tensor(M)).numpy()
         fills = baseline_fills(W, M)
         return W[M], pred[M], {name: fill[M] for name, fill in fills.items()}
@@ -149,7 +149,7 @@ class BrainMAEPretrain(BrainMAEBase):
 
         self._require_fitted("net_")
         W, owner = self._windows(np.asarray(X, dtype=np.float32), tr)
-        with torch.no_grad():
+        with torch.inference_mode():
             z = self.net_.encode(torch.as_tensor(W)).numpy()
         return np.stack([z[owner == i].mean(axis=0) for i in range(len(X))])
 
