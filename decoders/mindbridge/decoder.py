@@ -10,6 +10,11 @@ the generator), then trains the network with
 (``v``: the subject's pooled voxels, ``e_a`` its embedding, ``b`` another subject drawn per
 batch). ``fine_tune`` is reset-tuning: the named subjects get a fresh embedder and builder and
 only those train; the translator, head and codec stay frozen.
+
+With ``ridge_blend`` > 0 a linear skip path is fitted beside the network: per subject, ridge
+from voxels to pixels (penalty by leave-one-out on the training samples, ``RidgeImages``), and
+``predict`` returns ``ridge_blend * ridge + (1 - ridge_blend) * network``. The weight is fixed
+a priori (0.5: the plain average of two predictors of similar quality), never tuned on test data.
 """
 from __future__ import annotations
 
@@ -49,6 +54,7 @@ class MindBridgeNetworkParams(DecoderParams):
     temperature: float = Field(0.05, gt=0, description="Temperature of the contrastive loss.")
     w_rec: float = Field(1.0, ge=0, description="Weight of the voxel reconstruction loss (builder(embedder(v)) vs v).")
     w_cyc: float = Field(1.0, ge=0, description="Weight of the cycle loss through another subject's builder and embedder.")
+    ridge_blend: float = Field(0.5, ge=0, le=1, description="Weight of the linear skip path (per-subject ridge to pixels, penalty by leave-one-out) averaged with the network's images; 0 = network only.")
     finetune_epochs: int = Field(200, ge=1, description="Epochs of reset-tuning on a new subject.")
     preview_every: int = Field(10, ge=1, description="Epochs between live reconstruction previews.")
     preview_images: int = Field(8, ge=1, description="Validation stimuli shown in the live preview.")
@@ -124,6 +130,7 @@ class MindBridge(ReconstructionScore, NeuralDecoder):
                                       p.dropout, p.translator_dropout, p.pooling)
         self._set_voxel_stats(X, subject, names)
         self.history_ = self._train(X, images, subject, names, context, trainable=None)
+        self.ridge_ = _fit_ridge(X, images, subject, p.ridge_blend)
         return self
 
     def fine_tune(self, X, y=None, *, stimuli=None, subject=None, context: TrainingContext | None = None):
@@ -142,6 +149,12 @@ class MindBridge(ReconstructionScore, NeuralDecoder):
         p = self.validated_params()
         self.history_ = self._train(X, images, subject, names, context, trainable=names,
                                     epochs=p.finetune_epochs)
+        tuned = _fit_ridge(X, images, subject, p.ridge_blend)
+        if tuned is not None:
+            if getattr(self, "ridge_", None) is None:
+                self.ridge_ = tuned
+            else:
+                self.ridge_.models_.update(tuned.models_)
         return self
 
     def _set_voxel_stats(self, X, subject, names) -> None:
@@ -273,10 +286,17 @@ class MindBridge(ReconstructionScore, NeuralDecoder):
         return self.codec_.decode(emb)
 
     def predict(self, X, *, subject=None) -> np.ndarray:
-        """Reconstructed images (n, H, W)."""
+        """Reconstructed images (n, H, W): the network's, averaged with the ridge skip path's
+        (weight ``ridge_blend``) when one was fitted."""
         emb = self.predict_embedding(X, subject=subject)
         self.codec_.net.cpu()
-        return self.codec_.decode(emb)
+        images = self.codec_.decode(emb)
+        ridge = getattr(self, "ridge_", None)
+        if ridge is None:
+            return images
+        b = self.validated_params().ridge_blend
+        linear = ridge.predict(np.asarray(X, np.float32), subject=_subjects(subject, len(X)))
+        return (b * linear + (1 - b) * images).astype(np.float32)
 
     # ------------------------------------------------------------------ bundles
     def get_state(self):
@@ -284,7 +304,10 @@ class MindBridge(ReconstructionScore, NeuralDecoder):
         arrays = {f"net.{k}": v.detach().cpu().numpy() for k, v in self.network_.state_dict().items()}
         arrays.update(self.codec_.state())
         extra = {"subjects": list(self.subjects_), "n_voxels": list(self.network_.n_voxels),
-                 "image_shape": list(self.image_shape_), "codec": self.codec_.config()}
+                 "image_shape": list(self.image_shape_), "codec": self.codec_.config(), "ridge": None}
+        if getattr(self, "ridge_", None) is not None:
+            ridge_arrays, extra["ridge"] = self.ridge_.get_state()
+            arrays.update({f"ridge.{k}": v for k, v in ridge_arrays.items()})
         return arrays, extra
 
     def set_state(self, arrays, extra):
@@ -309,7 +332,22 @@ class MindBridge(ReconstructionScore, NeuralDecoder):
         self.network_ = net.eval()
         self.subjects_ = subjects
         self.image_shape_ = tuple(extra["image_shape"])
+        self.ridge_ = None
+        if extra.get("ridge"):
+            from ..ridge_images import RidgeImages
+
+            self.ridge_ = RidgeImages().set_state(
+                {k[6:]: v for k, v in arrays.items() if k.startswith("ridge.")}, extra["ridge"])
         return self
+
+
+def _fit_ridge(X, images, subject, blend: float):
+    """The linear skip path: per-subject ridge to pixels (leave-one-out penalty), or None."""
+    if blend <= 0:
+        return None
+    from ..ridge_images import RidgeImages
+
+    return RidgeImages(target="pixels").fit(X, stimuli=images, subject=subject)
 
 
 def _soft_contrastive(pred, target, temperature: float):

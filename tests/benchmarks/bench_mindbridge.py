@@ -77,6 +77,7 @@ def fit(model, data, rows):
 
 def models(params):
     return {"mindbridge": lambda: MindBridge(**params),
+            "mindbridge-no-skip": lambda: MindBridge(**{**params, "ridge_blend": 0.0}),
             "ridge-pixels": lambda: RidgeImages(),
             "ridge-embedding": lambda: RidgeImages(target="embedding",
                                                    codec_epochs=params.get("codec_epochs", 300))}
@@ -97,7 +98,8 @@ def holdout(data, params) -> dict:
     return out
 
 
-def cross_validation(data, params, n_folds: int = 5) -> dict:
+def cv_folds(data, n_folds: int = 5) -> list[np.ndarray]:
+    """Test rows of each fold: digit69 shuffled (KFold, seed 0), miyawaki grouped by image."""
     from sklearn.model_selection import GroupKFold, KFold
 
     folds = [[] for _ in range(n_folds)]
@@ -111,9 +113,14 @@ def cross_validation(data, params, n_folds: int = 5) -> dict:
             splits = KFold(n_splits=n_folds, shuffle=True, random_state=0).split(idx)
         for k, (_, te) in enumerate(splits):
             folds[k].append(idx[te])
+    return [np.concatenate(f) for f in folds]
+
+
+def cross_validation(data, params, n_folds: int = 5) -> dict:
+    folds = cv_folds(data, n_folds)
     per = {name: {s: [] for s in data.subjects} for name in models(params)}
     for k in range(n_folds):
-        test = np.concatenate(folds[k])
+        test = folds[k]
         train = np.setdiff1d(np.arange(len(data)), test)
         for name, make in models(params).items():
             model = make()
