@@ -37,6 +37,7 @@ class Case:
     bound: float = 0.0
     narrow: dict = field(default_factory=dict)   # dotted key -> value, to shorten the run
     beat: str | None = None                      # a baseline metric of the same run to exceed
+    known_failure: str | None = None             # measured not to beat chance: why (strict xfail)
 
 
 FIRST_SUBJECT = {"evaluation.test_subjects": [1]}   # the fine-tune / cross-subject folds of subject 1 only
@@ -47,7 +48,9 @@ HEAVY_CASES = {
     "eegbci-finetune": Case(narrow=FIRST_SUBJECT),
     "eegbci-finetune-band": Case(narrow=FIRST_SUBJECT),
     "eegbci-finetune-subject-head": Case(narrow=FIRST_SUBJECT),
-    "eegbci-loso-cross-subject": Case(narrow=FIRST_SUBJECT),
+    "eegbci-loso-cross-subject": Case(known_failure=(
+        "zero-shot from two training subjects: pooled AUC 0.532 over the 3 folds (p = 0.19), subject 1 "
+        "alone 0.590 (p = 0.07), 2026-12-05; fine-tuning on the target (eegbci-finetune) is needed")),
 }
 CASES = {
     "bci2000-p300-oddball-eegnet": Case(),
@@ -135,8 +138,13 @@ def test_deep_example_beats_chance(name, tmp_path, monkeypatch):
     _check(name, CASES[name], _narrowed(name, CASES[name].narrow), tmp_path)
 
 
+def _params(cases: dict) -> list:
+    return [pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=case.known_failure))
+            if case.known_failure else name for name, case in sorted(cases.items())]
+
+
 @pytest.mark.heavy
-@pytest.mark.parametrize("name", sorted(HEAVY_CASES))
+@pytest.mark.parametrize("name", _params(HEAVY_CASES))
 def test_long_example_beats_chance(name, tmp_path, monkeypatch):
     monkeypatch.chdir(EXAMPLES.parents[1])
     _check(name, HEAVY_CASES[name], _narrowed(name, HEAVY_CASES[name].narrow), tmp_path)
