@@ -11,7 +11,7 @@ from pydantic import Field
 from data.errors import InputError
 
 from .base import Decoder, DecoderParams, Task, state_list
-from .mindbridge.decoder import ReconstructionScore
+from .reconstruction import ReconstructionScore
 
 
 class RidgeImagesParams(DecoderParams):
@@ -39,7 +39,8 @@ class RidgeImages(ReconstructionScore, Decoder):
     def fit(self, X, y=None, *, stimuli=None, subject=None, context=None):
         from sklearn.linear_model import RidgeCV
 
-        from .mindbridge.decoder import _inputs, _voxel_count
+        from .reconstruction import inputs as _inputs
+        from .reconstruction import voxel_count as _voxel_count
 
         p = self.validated_params()
         X, images, subject = _inputs(X, y, stimuli, subject, "fit")
@@ -66,7 +67,7 @@ class RidgeImages(ReconstructionScore, Decoder):
 
     def predict_embedding(self, X, *, subject=None) -> np.ndarray:
         """Ridge outputs: embeddings (target: embedding) or flat pixels (target: pixels)."""
-        from .mindbridge.decoder import _subjects
+        from .reconstruction import subject_array as _subjects
 
         self._require_fitted("models_")
         X = np.asarray(X, np.float32)

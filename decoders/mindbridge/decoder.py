@@ -29,6 +29,10 @@ from data.errors import InputError
 from ..base import DecoderParams, Task, state_list
 from ..events import EpochEnd, ImageReconstruction, TrainingContext
 from ..neural import NeuralDecoder
+from ..reconstruction import ReconstructionScore
+from ..reconstruction import inputs as _inputs
+from ..reconstruction import subject_array as _subjects
+from ..reconstruction import voxel_count as _voxel_count
 from ..training_settings import with_training_settings
 
 LOSS_TERMS = ("emb", "pix", "clip", "rec", "cyc")
@@ -67,18 +71,6 @@ MindBridgeParams = with_training_settings(
 
 QUICK = {"pooled": 128, "hidden": 64, "rank": 8, "blocks": 1, "emb_dim": 16, "codec_hidden": 64,
          "codec_epochs": 60, "epochs": 40, "finetune_epochs": 40}
-
-
-class ReconstructionScore:
-    """``score``: mean PixCorr of the reconstructions (``y`` or ``stimuli``: the true images)."""
-
-    def score(self, X, y=None, *, stimuli=None, subject=None) -> float:
-        from .. import metrics
-
-        images = stimuli if stimuli is not None else y
-        if images is None:
-            raise InputError(f"{self.name}.score: needs the true images (y or stimuli).")
-        return metrics.pixcorr(images, self.predict(X, subject=subject))
 
 
 class MindBridge(ReconstructionScore, NeuralDecoder):
@@ -360,36 +352,3 @@ def _soft_contrastive(pred, target, temperature: float):
     logits = a @ b.T / temperature
     return 0.5 * (torch.sum(-soft * F.log_softmax(logits, 1), 1).mean()
                   + torch.sum(-soft * F.log_softmax(logits.T, 1), 1).mean())
-
-
-def _subjects(subject, n: int) -> np.ndarray:
-    if subject is None:
-        return np.full(n, "1")
-    subject = np.asarray(subject).astype(str)
-    if subject.ndim == 0:
-        return np.full(n, str(subject))
-    if len(subject) != n:
-        raise InputError(f"subject has {len(subject)} entries for {n} samples.")
-    return subject
-
-
-def _inputs(X, y, stimuli, subject, where: str):
-    if stimuli is None and y is not None and np.asarray(y).ndim == 3:
-        stimuli = y
-    if stimuli is None:
-        raise InputError(f"mindbridge.{where}: needs the stimuli (images) shown, stimuli=(n, H, W).")
-    X = np.asarray(X, np.float32)
-    images = np.asarray(stimuli, np.float32)
-    if X.ndim != 2 or images.ndim != 3 or len(X) != len(images):
-        raise InputError(f"mindbridge.{where}: X must be (n, n_voxels) and stimuli (n, H, W); got "
-                         f"{X.shape} and {images.shape}.")
-    return X, images, _subjects(subject, len(X))
-
-
-def _voxel_count(block: np.ndarray, subject: str) -> int:
-    """Columns up to the last one holding a value (the rest is padding of wider subjects)."""
-    real = ~np.isnan(block).all(0)
-    n = int(np.flatnonzero(real)[-1]) + 1 if real.any() else 0
-    if n == 0 or np.isnan(block[:, :n]).any():
-        raise InputError(f"subject '{subject}': voxels must be finite, with NaN only as trailing padding.")
-    return n
