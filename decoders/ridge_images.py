@@ -11,7 +11,7 @@ from pydantic import Field
 from data.errors import InputError
 
 from .base import Decoder, DecoderParams, Task, state_list
-from .reconstruction import ReconstructionScore
+from .reconstruction import ReconstructionScore, inputs, subject_array, voxel_count
 
 
 class RidgeImagesParams(DecoderParams):
@@ -39,11 +39,9 @@ class RidgeImages(ReconstructionScore, Decoder):
     def fit(self, X, y=None, *, stimuli=None, subject=None, context=None):
         from sklearn.linear_model import RidgeCV
 
-        from .reconstruction import inputs as _inputs
-        from .reconstruction import voxel_count as _voxel_count
 
         p = self.validated_params()
-        X, images, subject = _inputs(X, y, stimuli, subject, "fit")
+        X, images, subject = inputs(X, y, stimuli, subject, "fit")
         self.image_shape_ = tuple(images.shape[1:])
         targets = images.reshape(len(images), -1)
         self.codec_ = None
@@ -57,7 +55,7 @@ class RidgeImages(ReconstructionScore, Decoder):
         self.models_ = {}
         for s in dict.fromkeys(subject.tolist()):
             rows = subject == s
-            n = _voxel_count(X[rows], s)
+            n = voxel_count(X[rows], s)
             block = X[rows][:, :n]
             mean, std = block.mean(0), block.std(0) + 1e-6
             ridge = RidgeCV(alphas=p.alphas).fit((block - mean) / std, targets[rows])
@@ -67,11 +65,10 @@ class RidgeImages(ReconstructionScore, Decoder):
 
     def predict_embedding(self, X, *, subject=None) -> np.ndarray:
         """Ridge outputs: embeddings (target: embedding) or flat pixels (target: pixels)."""
-        from .reconstruction import subject_array as _subjects
 
         self._require_fitted("models_")
         X = np.asarray(X, np.float32)
-        subject = _subjects(subject, len(X))
+        subject = subject_array(subject, len(X))
         out = None
         for s in dict.fromkeys(subject.tolist()):
             if s not in self.models_:
