@@ -4,6 +4,9 @@ Recipe: Euclidean alignment per subject, per-channel z-score with training stati
 resampling to ``resample_hz``, Adam (lr 1e-3), StepLR x0.1 at 4/5 of the epochs, plain
 cross-entropy with mixup (lambda ~ U(0, 1)), optional subject head (loss = (L_cls + T L_subj)/2),
 optional test-time BatchNorm on each test subject's batch, fine-tuning on a new subject.
+Optionally (ours, ``tangent_weight > 0``) a tangent-space branch (`decoders.simpleconv_tangent`):
+the ``tangent-space-lr`` baseline fitted on the same training trials (for a fine-tune: the new
+subject's), whose class probabilities are averaged with the network's.
 
 Resampling: the reference resamples inside the model with torchaudio's windowed-sinc
 ``Resample``. We use the same filter written in plain torch (`SincResample`, a strided
@@ -55,6 +58,13 @@ class SimpleConvNetworkParams(DecoderParams):
         "continue", description="continue: fine-tuning trains the pretrained network on the new subject's trials "
                                 "(published); pooled: a fresh network is trained on the pretraining subjects' "
                                 "trials together with the new subject's (each subject aligned on its own).")
+    tangent_weight: float = Field(
+        0.0, ge=0, le=1, description="Weight of the tangent-space branch (band-passed OAS covariances, tangent space + "
+                                     "logistic regression, fitted on the same training trials; for a fine-tune on "
+                                     "the new subject's): probabilities = (1 - w) * network + w * branch. 0: no "
+                                     "branch. Fixed by the user, not tuned on the data.")
+    tangent_band_hz: tuple[float, float] | None = Field(
+        (8.0, 30.0), description="Band-pass [low, high] (Hz) of the tangent-space branch's trials; null: broadband.")
 
 
 # the reference's training: Adam, batch 16 within-subject, step schedule, no weight decay; and
@@ -150,6 +160,7 @@ class EEGSimpleConv(NeuralDecoder, ClassifierDecoder):
             _recalibrate_batchnorm(self.pipeline_.net, train[0])
         self._default_subject = self.subjects_[0] if len(self.subjects_) == 1 else None
         self.recipe_ = recipe_statement(p, len(X), len(self.subjects_), self.band_hz_)
+        self._fit_branch(p, X_raw, np.asarray(y))
         if context is not None:
             context.log(f"eeg-simpleconv recipe: {self.recipe_}")
         if p.fine_tune_mode == "pooled":   # kept in memory only (not saved): a pooled fine-tune trains on them again
@@ -158,7 +169,25 @@ class EEGSimpleConv(NeuralDecoder, ClassifierDecoder):
 
     def fold_facts(self) -> dict[str, Any]:
         """What the last fit or fine-tune chose from its data (for the run's metrics.json)."""
-        return {"recipe": getattr(self, "recipe_", None)}
+        return {"recipe": getattr(self, "recipe_", None), "tangent_weight": self.validated_params().tangent_weight}
+
+    def _fit_branch(self, p, X: np.ndarray, y: np.ndarray) -> None:
+        """Fit the tangent-space branch on these trials (none when tangent_weight is 0); states it in the recipe."""
+        self.branch_ = None
+        if p.tangent_weight <= 0:
+            return
+        from .simpleconv_tangent import TangentBranch
+
+        missing = sorted(set(self.classes_.tolist()) - set(np.asarray(y).tolist()))
+        if missing:
+            raise InputError(f"eeg-simpleconv: the tangent-space branch needs trials of every class; "
+                             f"{missing} have none here.")
+        if p.tangent_band_hz is not None and p.sfreq is None:
+            raise ParameterError("eeg-simpleconv: the tangent-space branch band-passes its trials and needs sfreq.",
+                                 hint="Set sfreq, or tangent_band_hz: null.")
+        self.branch_ = TangentBranch(p.sfreq, p.tangent_band_hz).fit(X, y)
+        self.recipe_ += (f"; {self.branch_.describe()}, probabilities averaged with the network's at weight "
+                         f"{p.tangent_weight:g} (tangent_weight, fixed a priori)")
 
     def fine_tune(self, X, y, *, subject=None, context: TrainingContext | None = None):
         """Continue training a fitted model on a new subject's trials (reference: 60 epochs, batch 16).
@@ -180,6 +209,7 @@ class EEGSimpleConv(NeuralDecoder, ClassifierDecoder):
         groups = _groups(subject, len(X), default="fine-tune")
         if p.fine_tune_mode == "pooled":
             return self._fine_tune_pooled(X, y, groups, context)
+        X_raw = X
         X = self._bandpassed(X)
         for s in dict.fromkeys(groups.tolist()):
             if p.align:
@@ -196,8 +226,9 @@ class EEGSimpleConv(NeuralDecoder, ClassifierDecoder):
                                               lr=p.fine_tune_lr, subject_weight=0.0, checkpoint=checkpoint)
         subjects = list(dict.fromkeys(groups.tolist()))
         self._default_subject = subjects[0] if len(subjects) == 1 else None
-        self.recipe_ = (f"{self.recipe_}; then fine-tuned {p.fine_tune_epochs} epochs on {len(X)} trials of "
-                        f"subject(s) {', '.join(subjects)}")
+        self.recipe_ = (f"{_network_recipe(self.recipe_)}; then fine-tuned {p.fine_tune_epochs} epochs on {len(X)} "
+                        f"trials of subject(s) {', '.join(subjects)}")
+        self._fit_branch(p, X_raw, y)
         if context is not None:
             context.log(f"eeg-simpleconv recipe: {self.recipe_}")
         return self
@@ -214,6 +245,11 @@ class EEGSimpleConv(NeuralDecoder, ClassifierDecoder):
                              "the pretraining already used; fine-tune on a new subject.")
         self.fit(np.concatenate([Xs, X]), np.concatenate([ys, y]), subject=np.concatenate([gs, groups]),
                  context=context)
+        if self.branch_ is not None:   # the branch is the new subject's own, as in a continued fine-tune
+            self.recipe_ = _network_recipe(self.recipe_)
+            self._fit_branch(self.validated_params(), X, y)
+            if context is not None:
+                context.log(f"eeg-simpleconv recipe: {self.recipe_}")
         subjects = list(dict.fromkeys(groups.tolist()))
         self._default_subject = subjects[0] if len(subjects) == 1 else None
         return self
@@ -263,6 +299,10 @@ class EEGSimpleConv(NeuralDecoder, ClassifierDecoder):
                 parts = [torch.softmax(net(stage(x[i:i + 256].to(device), align)), 1).float().cpu()
                          for i in range(0, len(x), 256)]
                 out[sel] = torch.cat(parts).numpy()
+        if getattr(self, "branch_", None) is not None:
+            from .simpleconv_tangent import blend
+
+            out = blend(out, self.branch_.proba(X), p.tangent_weight)
         return out
 
     def predict(self, X, *, subject=None) -> np.ndarray:
@@ -294,6 +334,12 @@ class EEGSimpleConv(NeuralDecoder, ClassifierDecoder):
         import torch
 
         self._check_fitted()
+        if getattr(self, "branch_", None) is not None:
+            raise ParameterError("eeg-simpleconv: this model averages its network with a tangent-space branch "
+                                 f"(tangent_weight={self.validated_params().tangent_weight:g}), which the exported "
+                                 "network alone (ONNX / TorchScript) would leave out; export refused.",
+                                 hint="Use the bundle (neurodeck predict / online run it with the branch), or "
+                                      "train with tangent_weight: 0 to export the network.")
         pipe = copy.deepcopy(self.pipeline_).cpu().eval()
         key = subject if subject is not None else self._default_subject
         if self.validated_params().align and key in self.alignments_:
@@ -310,6 +356,10 @@ class EEGSimpleConv(NeuralDecoder, ClassifierDecoder):
                  "subjects": self.subjects_, "aligned_subjects": list(self.alignments_),
                  "n_subject_outputs": self._n_subject_outputs(), "default_subject": self._default_subject,
                  "band_hz": None if self.band_hz_ is None else list(self.band_hz_)}
+        branch = getattr(self, "branch_", None)
+        if branch is not None:   # absent key: a model without the branch (and every bundle saved before it)
+            arrays.update(branch.arrays())
+            extra["tangent_branch"] = branch.extra()
         return arrays, extra
 
     def expected_tensors(self, extra: dict[str, Any]) -> dict[str, TensorSpec]:
@@ -324,6 +374,10 @@ class EEGSimpleConv(NeuralDecoder, ClassifierDecoder):
                  for k, v in net.state_dict().items()}
         for i in range(len(state_list(extra, "aligned_subjects"))):
             specs[f"align.{i}"] = TensorSpec((n_chans, n_chans))
+        if extra.get("tangent_branch") is not None:
+            from .simpleconv_tangent import TangentBranch
+
+            specs.update(TangentBranch.tensors(n_chans, len(probe.classes_)))
         return specs
 
     def set_state(self, arrays: dict[str, np.ndarray], extra: dict[str, Any]) -> "EEGSimpleConv":
@@ -341,6 +395,14 @@ class EEGSimpleConv(NeuralDecoder, ClassifierDecoder):
         self.pipeline_ = self.build_network(p, int(extra["n_subject_outputs"]))
         state = {k[len("model."):]: torch.as_tensor(v) for k, v in arrays.items() if k.startswith("model.")}
         self.pipeline_.load_state_dict(state)
+        self.branch_ = None
+        if extra.get("tangent_branch") is not None:
+            from .simpleconv_tangent import TangentBranch
+
+            self.branch_ = TangentBranch.restore(arrays, extra["tangent_branch"], p.sfreq, self.classes_)
+        elif p.tangent_weight > 0:
+            raise InputError("eeg-simpleconv: the parameters ask for a tangent-space branch "
+                             f"(tangent_weight={p.tangent_weight:g}) but the saved state has none.")
         self.history_ = []
         return self
 
@@ -462,6 +524,11 @@ def _recalibrate_batchnorm(net, inputs) -> None:
     for m, momentum in zip(norms, saved):
         m.momentum = momentum
     net.train(was_training)
+
+
+def _network_recipe(recipe: str) -> str:
+    """The recipe line without the tangent-space branch's part (refitted and restated on fine-tuning)."""
+    return recipe.split("; tangent-space branch", 1)[0]
 
 
 def recipe_statement(p, n_trials: int, n_subjects: int, band: tuple[float, float] | None) -> str:
