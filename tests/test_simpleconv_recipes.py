@@ -41,7 +41,7 @@ def test_fit_states_the_recipe_and_the_rule_that_chose_it(three_subjects):
     [line] = [m for m in lines if "recipe" in m]
     assert "small-data" in line and f"{len(X)} training trials < small_data_trials=300" in line
     assert "3 subject(s)" in line
-    assert small.fold_facts() == {"recipe": small.recipe_}
+    assert small.fold_facts() == {"recipe": small.recipe_, "tangent_weight": 0.0}
     broad = EEGSimpleConv(**SMALL, small_data_trials=10).fit(X, y, subject=subj)
     assert broad.recipe_.startswith(f"published: broadband input ({len(X)} training trials >= small_data_trials=10)")
     assert EEGSimpleConv(**SMALL, recipe="published").fit(X, y).recipe_.startswith("published: broadband input (recipe: published)")
