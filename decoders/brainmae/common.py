@@ -29,6 +29,8 @@ class BrainMAENetworkParams(DecoderParams):
     depth: int = Field(2, ge=1, description="Encoder blocks.")
     heads: int = Field(4, ge=1, description="Attention heads (dim must be a multiple).")
     dropout: float = Field(0.1, ge=0, lt=1, description="Dropout in the encoder.")
+    attention_dropout: float | None = Field(None, ge=0, lt=1, description="Dropout of the attention weights (null: dropout). Drawing its mask is about a quarter of a region-aware training step on CPU.")
+    windows_per_subject: int | None = Field(None, ge=1, description="Training: random windows of each subject per epoch, drawn afresh each epoch from the seed (null: every window every epoch).")
     variant: Literal["static-graph", "region-aware", "self-attention"] = Field(
         "region-aware", description="Encoder blocks: static-graph (attention from ROI embeddings only), "
         "region-aware (signal attention biased by embedding similarity), self-attention (no graph prior); "
@@ -77,8 +79,10 @@ class BrainMAEBase(NeuralDecoder):
         from .network import BrainMAENet
 
         self._check_heads(arch)
+        attention_dropout = self.validated_params().attention_dropout
         return BrainMAENet(n_rois, arch["n_segments"], arch["seg_points"], dim=arch["dim"], depth=arch["depth"],
-                           heads=arch["heads"], dropout=arch["dropout"], variant=arch["variant"])
+                           heads=arch["heads"], dropout=arch["dropout"], variant=arch["variant"],
+                           attention_dropout=attention_dropout)
 
     def architecture(self) -> dict[str, Any]:
         p = self.validated_params()

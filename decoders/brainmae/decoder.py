@@ -15,7 +15,7 @@ similarity).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
@@ -61,6 +61,8 @@ class BrainMAEFineTuning(BrainMAEBase):
         repeated for each of its windows); ``loss_fn(net, (windows, targets))``."""
         import torch
 
+        from .sampling import training_batches
+
         p = self.validated_params()
         net, self.arch_ = self._initial_network(X, tr, ctx)
         W, owner = self._windows(X, tr, self.arch_)
@@ -69,7 +71,8 @@ class BrainMAEFineTuning(BrainMAEBase):
         net.head = torch.nn.Linear(net.pooled_size(p.pool, self.arch_["dim"]), n_outputs)
         train, val = _split_by_subject(owner, p.val_fraction, p.seed)
         arrays = lambda rows: (W[rows], targets[owner][rows])  # noqa: E731
-        result = self.train_network(net, loss_fn, arrays(train), arrays(val) if len(val) else None, context=ctx)
+        batches = training_batches(arrays(train), owner[train], p.windows_per_subject, p.batch_size, p.seed)
+        result = self.train_network(net, loss_fn, batches, arrays(val) if len(val) else None, context=ctx)
         self.history_ = result.history
         self.n_rois_ = net.n_rois
         self.net_ = net.cpu().eval()
@@ -91,8 +94,9 @@ class BrainMAEFineTuning(BrainMAEBase):
         ctx.log(f"pretraining the encoder on {len(X)} training subjects ({p.pretrain_epochs} epochs)")
         fields = set(BrainMAEPretrain.Params.model_fields)
         pre = BrainMAEPretrain(**{k: v for k, v in p.model_dump().items() if k in fields})
-        W, _ = pre._windows(X, tr)
-        net = pre.fit_network(W, context=_pretraining_events(ctx), epochs=p.pretrain_epochs, lr=p.pretrain_lr)
+        W, owner = pre._windows(X, tr)
+        net = pre.fit_network(W, owner=owner, context=_pretraining_events(ctx), epochs=p.pretrain_epochs,
+                              lr=p.pretrain_lr)
         return net, arch
 
     def _load_encoder(self, encoder: str, ctx):
@@ -182,10 +186,26 @@ class BrainMAEFineTuning(BrainMAEBase):
         return self
 
 
+class BrainMAEClassifierNetworkParams(BrainMAEFineTuneNetworkParams):
+    head: Literal["network", "logistic"] = Field(
+        "network", description="network: fine-tune the whole network with a linear head; logistic: keep the "
+        "encoder frozen and fit an l2 logistic regression on each subject's standardised pooled token embeddings "
+        "(C chosen by inner leave-one-site-out on the training subjects).")
+    features: Literal["tokens", "tokens+fc"] = Field(
+        "tokens", description="head logistic: the ROI tokens averaged over a subject's windows (tokens), "
+        "or those beside the Fisher-z connectivity of its whole series (tokens+fc).")
+
+
+BrainMAEClassifierParams = with_training_settings(
+    "BrainMAEClassifierParams", BrainMAEClassifierNetworkParams, epochs=10, batch_size=32, optimizer="adamw",
+    lr=1e-3, weight_decay=0.05, schedule="cosine")
+
+
 class BrainMAE(BrainMAEFineTuning, ClassifierDecoder):
     name: ClassVar[str] = "brainmae"
     description: ClassVar[str] = "BrainMAE: region-aware masked autoencoder of ROI series, pretrained then fine-tuned."
     task: ClassVar[Task] = Task.CLASSIFICATION
+    Params: ClassVar[type] = BrainMAEClassifierParams
 
     def fit(self, X, y=None, *, tr=None, subject=None, session=None, context: TrainingContext | None = None):
         p = self.validated_params()
@@ -193,12 +213,47 @@ class BrainMAE(BrainMAEFineTuning, ClassifierDecoder):
             raise InputError(f"{self.name} needs at least two classes to train.")
         X = np.asarray(X, dtype=np.float32)
         self.classes_ = np.unique(y)
+        self.probe_ = None
+        ctx = context or TrainingContext()
+        if p.head == "logistic":
+            return self._fit_probe(X, tr, np.asarray(y), session, ctx)
         codes = np.searchsorted(self.classes_, np.asarray(y))
-        return self._fine_tune(X, tr, codes, len(self.classes_), _head_loss(p.pool), context or TrainingContext())
+        return self._fine_tune(X, tr, codes, len(self.classes_), _head_loss(p.pool), ctx)
+
+    def _fit_probe(self, X, tr, y, session, ctx: TrainingContext):
+        """Frozen encoder (loaded, pretrained here or random) + logistic regression on subject features."""
+        from .probe import fit_probe
+
+        net, self.arch_ = self._initial_network(X, tr, ctx)
+        self.net_, self.n_rois_ = net.cpu().eval(), net.n_rois
+        self.features_ = self.validated_params().features
+        self.history_ = []
+        F = self._subject_features(X, tr)
+        self.probe_ = fit_probe(F, y, session)
+        sel = self.probe_.selection
+        ctx.log(f"{self.name}: frozen encoder, {F.shape[1]} {self.features_} features; C {sel['C']:g} chosen by "
+                f"{sel['scheme']} on the training subjects (inner ROC AUC per C: "
+                + ", ".join(f"{c} {a:.3f}" for c, a in sel["inner_auc"].items()) + ")")
+        return self
+
+    def _subject_features(self, X, tr) -> np.ndarray:
+        from .probe import token_features
+
+        W, owner = self._windows(np.asarray(X, dtype=np.float32), tr, self._arch)
+        if W.shape[1] != self.n_rois_:
+            raise InputError(f"{self.name}: the data have {W.shape[1]} ROIs, the model {self.n_rois_}.")
+        F = token_features(self.net_, W, owner, len(X))
+        if self.features_ == "tokens+fc":
+            from ..connectivity import fisher_z_upper
+
+            F = np.hstack([F, fisher_z_upper(X, self.name)])
+        return F
 
     def predict_proba(self, X, *, tr=None, subject=None) -> np.ndarray:
         import torch
 
+        if getattr(self, "probe_", None) is not None:
+            return self.probe_.proba(self._subject_features(X, tr))
         return self._subject_outputs(X, tr, lambda logits: torch.softmax(logits, dim=1))
 
     def predict(self, X, *, tr=None, subject=None) -> np.ndarray:
@@ -207,13 +262,53 @@ class BrainMAE(BrainMAEFineTuning, ClassifierDecoder):
 
     # ------------------------------------------------------------------------ state
     def _head_extra(self):
-        return {"classes": self.classes_.tolist()}
+        extra = {"classes": self.classes_.tolist()}
+        if getattr(self, "probe_", None) is not None:
+            extra.update(head="logistic", features=self.features_, probe_selection=self.probe_.selection)
+        return extra
 
     def _n_outputs(self, extra) -> int:
         return len(state_list(extra, "classes", min_len=2))
 
+    def _is_probe(self, extra) -> bool:
+        head = extra.get("head", "network")
+        if head not in ("network", "logistic"):
+            raise InputError("state.head must be network or logistic.")
+        if head == "logistic" and extra.get("features") not in ("tokens", "tokens+fc"):
+            raise InputError("state.features must be tokens or tokens+fc.")
+        return head == "logistic"
+
+    def _network_for(self, extra):
+        if not self._is_probe(extra):
+            return super()._network_for(extra)
+        return self.build_network(self._n_rois(extra), self._arch_from(extra))
+
+    def _head_arrays(self):
+        p = getattr(self, "probe_", None)
+        if p is None:
+            return {}
+        return {"probe.mean": p.mean, "probe.scale": p.scale, "probe.coef": p.coef, "probe.intercept": p.intercept}
+
+    def _expected_head_arrays(self, extra) -> dict[str, TensorSpec]:
+        if not self._is_probe(extra):
+            return {}
+        r, dim = self._n_rois(extra), self._arch_from(extra)["dim"]
+        n = r * dim + (r * (r - 1) // 2 if extra["features"] == "tokens+fc" else 0)
+        n_classes = self._n_outputs(extra)
+        n_out = 1 if n_classes == 2 else n_classes
+        return {"probe.mean": TensorSpec((n,)), "probe.scale": TensorSpec((n,)),
+                "probe.coef": TensorSpec((n_out, n)), "probe.intercept": TensorSpec((n_out,))}
+
     def _restore_head(self, arrays, extra) -> None:
+        from .probe import Probe
+
         self.classes_ = np.asarray(extra["classes"])
+        self.probe_ = None
+        if self._is_probe(extra):
+            self.features_ = extra["features"]
+            self.probe_ = Probe(*(np.asarray(arrays[f"probe.{k}"], dtype=np.float64)
+                                  for k in ("mean", "scale", "coef", "intercept")),
+                                classes=self.classes_, selection=dict(extra.get("probe_selection") or {}))
 
 
 def _head_loss(pool: str):

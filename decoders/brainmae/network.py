@@ -37,12 +37,12 @@ class _Block(nn.Module):
 class StaticGraphBlock(_Block):
     """Graph attention whose weights come from the ROI embeddings alone."""
 
-    def __init__(self, dim: int, heads: int, dropout: float):
+    def __init__(self, dim: int, heads: int, dropout: float, attention_dropout: float | None = None):
         super().__init__(dim, dropout)
         self.heads = heads
         self.query, self.key = nn.Linear(dim, dim), nn.Linear(dim, dim)
         self.value, self.out = nn.Linear(dim, dim), nn.Linear(dim, dim)
-        self.drop = nn.Dropout(dropout)
+        self.drop = nn.Dropout(dropout if attention_dropout is None else attention_dropout)
 
     def graph(self, roi_embedding: torch.Tensor) -> torch.Tensor:
         """(heads, rois, rois) attention weights, rows summing to 1, zero diagonal."""
@@ -64,9 +64,11 @@ class StaticGraphBlock(_Block):
 class RegionAwareBlock(_Block):
     """Self-attention on the signal with an embedding-similarity bias and no self-loops."""
 
-    def __init__(self, dim: int, heads: int, dropout: float, graph_prior: bool = True):
+    def __init__(self, dim: int, heads: int, dropout: float, graph_prior: bool = True,
+                 attention_dropout: float | None = None):
         super().__init__(dim, dropout)
-        self.attn = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
+        self.attn = nn.MultiheadAttention(dim, heads, dropout=dropout if attention_dropout is None else attention_dropout,
+                                          batch_first=True)
         self.graph_prior = graph_prior
         self.similarity_scale = nn.Parameter(torch.tensor(1.0)) if graph_prior else None
 
@@ -79,24 +81,26 @@ class RegionAwareBlock(_Block):
         return self.attn(h, h, h, attn_mask=bias, need_weights=False)[0]
 
 
-def _block(variant: str, dim: int, heads: int, dropout: float) -> _Block:
+def _block(variant: str, dim: int, heads: int, dropout: float, attention_dropout: float | None = None) -> _Block:
+    """One encoder block; ``attention_dropout`` (None: ``dropout``) drops attention weights."""
     if variant == "static-graph":
-        return StaticGraphBlock(dim, heads, dropout)
+        return StaticGraphBlock(dim, heads, dropout, attention_dropout)
     if variant == "region-aware":
-        return RegionAwareBlock(dim, heads, dropout)
+        return RegionAwareBlock(dim, heads, dropout, attention_dropout=attention_dropout)
     if variant == "self-attention":
-        return RegionAwareBlock(dim, heads, dropout, graph_prior=False)
+        return RegionAwareBlock(dim, heads, dropout, graph_prior=False, attention_dropout=attention_dropout)
     raise ValueError(f"unknown BrainMAE variant '{variant}' (known: {', '.join(VARIANTS)})")
 
 
 class BrainMAENet(nn.Module):
     def __init__(self, n_rois: int, n_segments: int, seg_points: int, dim: int = 64, depth: int = 2,
-                 heads: int = 4, dropout: float = 0.1, variant: str = "static-graph"):
+                 heads: int = 4, dropout: float = 0.1, variant: str = "static-graph",
+                 attention_dropout: float | None = None):
         super().__init__()
         self.n_rois, self.n_segments, self.seg_points = n_rois, n_segments, seg_points
         self.embed = nn.Linear(n_segments * seg_points + n_segments, dim)
         self.roi_embedding = nn.Parameter(torch.randn(n_rois, dim) * 0.02)
-        self.blocks = nn.ModuleList(_block(variant, dim, heads, dropout) for _ in range(depth))
+        self.blocks = nn.ModuleList(_block(variant, dim, heads, dropout, attention_dropout) for _ in range(depth))
         self.norm = nn.LayerNorm(dim)
         self.decoder = nn.Linear(dim, n_segments * seg_points)
         self.head: nn.Module | None = None

@@ -54,11 +54,15 @@ class BrainMAEPretrain(BrainMAEBase):
         val[rng.permutation(len(X))[:n_val]] = True
         W, owner = self._windows(X[~val], tr[~val])
         self.n_rois_ = W.shape[1]
-        self.net_ = self.fit_network(W, context=context, val=self._val_windows(X[val], tr[val], subject[val], rng))
+        self.net_ = self.fit_network(W, owner=owner, context=context,
+                                     val=self._val_windows(X[val], tr[val], subject[val], rng))
         return self
 
-    def fit_network(self, W, *, context=None, val=None, epochs=None, lr=None):
-        """Train a fresh network on windows ``W``; ``val``: (windows, masks, preview) or None."""
+    def fit_network(self, W, *, owner=None, context=None, val=None, epochs=None, lr=None):
+        """Train a fresh network on windows ``W`` (``owner``: each window's subject, needed
+        with ``windows_per_subject``); ``val``: (windows, masks, preview) or None."""
+        from .sampling import training_batches
+
         p = self.validated_params()
         arch = self.architecture()
         net = self.build_network(W.shape[1], arch)
@@ -69,7 +73,9 @@ class BrainMAEPretrain(BrainMAEBase):
             val_data = val[:2]
             ctx = self._previewing(ctx, net, *val[2])
         overrides = {k: v for k, v in (("epochs", epochs), ("lr", lr)) if v is not None}
-        self.history_ = self.train_network(net, loss_fn, (W,), val_data, context=ctx, **overrides).history
+        per_subject = p.windows_per_subject if owner is not None else None
+        train = training_batches((W,), owner, per_subject, p.batch_size, p.seed)
+        self.history_ = self.train_network(net, loss_fn, train, val_data, context=ctx, **overrides).history
         return net.cpu().eval()
 
     def _val_windows(self, X, tr, subject, rng):
