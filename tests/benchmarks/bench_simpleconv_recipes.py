@@ -44,20 +44,25 @@ BASELINE = "tangent-space"
 # arm -> (experiment file stem, decoder parameter overrides, whether the decoder has a seed)
 ARMS: dict[str, tuple[str, dict, bool]] = {
     BASELINE: ("eegbci-tangent-space", {}, False),
-    # the shipped files as they are
-    "within-shipped": ("eegbci-simpleconv", {}, True),
-    "finetune-shipped": ("eegbci-finetune", {}, True),
+    # the networks of the shipped files (tangent_weight 0: no tangent-space branch). within-shipped is
+    # eegbci-simpleconv.yaml as shipped before 2026-12-05 (published within-subject preset, auto recipe)
+    "within-shipped": ("eegbci-simpleconv", {"preset": "within-subject", "recipe": "auto", "val_fraction": 0.2,
+                                             "tangent_weight": 0.0}, True),
+    "finetune-shipped": ("eegbci-finetune", {"tangent_weight": 0.0}, True),
     # issue 23 candidates (quick network, auto recipe -> 8-30 Hz band below 300 trials); both lost
     "within-pooled": ("eegbci-simpleconv", {"preset": "quick", "protocol": "finetune", "recipe": "auto",
-                                            "val_fraction": 0.0, "fine_tune_mode": "pooled"}, True),
+                                            "val_fraction": 0.0, "fine_tune_mode": "pooled",
+                                            "tangent_weight": 0.0}, True),
     "finetune": ("eegbci-finetune", {"preset": "quick", "recipe": "auto", "val_fraction": 0.0,
-                                     "fine_tune_mode": "continue", "batch_size": 16}, True),
+                                     "fine_tune_mode": "continue", "batch_size": 16, "tangent_weight": 0.0}, True),
     # issue 23, 2026-12-05: within subject with the quick net (auto -> 8-30 Hz below 300 trials),
     # and the tangent-space branch at the a-priori weight 0.5 on the quick and shipped recipes
-    "within-quick": ("eegbci-simpleconv", {"preset": "quick", "recipe": "auto", "val_fraction": 0.0}, True),
+    "within-quick": ("eegbci-simpleconv", {"preset": "quick", "recipe": "auto", "val_fraction": 0.0,
+                                           "tangent_weight": 0.0}, True),
     "within-quick-ts": ("eegbci-simpleconv", {"preset": "quick", "recipe": "auto", "val_fraction": 0.0,
                                               "tangent_weight": 0.5}, True),
-    "within-shipped-ts": ("eegbci-simpleconv", {"tangent_weight": 0.5}, True),
+    "within-shipped-ts": ("eegbci-simpleconv", {"preset": "within-subject", "recipe": "auto", "val_fraction": 0.2,
+                                                "tangent_weight": 0.5}, True),
     "finetune-shipped-ts": ("eegbci-finetune", {"tangent_weight": 0.5}, True),
 }
 # the network-only arm each -ts arm adds the branch to (for the post-hoc check)
@@ -141,7 +146,7 @@ def report(runs_dir: Path, arms: list[str], seeds: list[int], out_json: Path,
         if not per_seed:
             continue
         baseline_acc = add_row(rows, arm, per_seed, baseline_acc)
-        if branch is not None and arm != BASELINE and "tangent_weight" not in ARMS[arm][1]:
+        if branch is not None and arm != BASELINE and not ARMS[arm][1].get("tangent_weight"):
             for weight, name in ((posthoc_weight, f"{arm}+ts{posthoc_weight:g}"), (1.0, f"{arm}:branch-only")):
                 blended = {seed: {**{k: v for k, v in s.items() if k not in ("recipe", "total_seconds")},
                                   **branch.blended(REPO / s["run"] if not Path(s["run"]).is_absolute()
