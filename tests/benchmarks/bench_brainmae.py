@@ -44,6 +44,8 @@ ARMS = {
     # issue 23 item 3: 2 random windows per subject per epoch (~4.7x fewer steps), then also
     # without attention dropout (its mask is ~1/4 of a region-aware step on CPU)
     "scratch-w2": ("brainmae", dict(NETWORK, pretrain_epochs=0, epochs=8, lr=1e-3, windows_per_subject=2)),
+    "scratch-w2-seed1": ("brainmae", dict(NETWORK, pretrain_epochs=0, epochs=8, lr=1e-3, windows_per_subject=2,
+                                          seed=1)),   # the seed's share of the differences
     "scratch-w2-ad0": ("brainmae", dict(NETWORK, pretrain_epochs=0, epochs=8, lr=1e-3, windows_per_subject=2,
                                         attention_dropout=0.0)),
     "fc-lr": ("fc-lr", {}),
