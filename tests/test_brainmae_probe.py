@@ -84,7 +84,7 @@ def test_frozen_encoder_probe_beats_chance_across_sites_and_survives_its_bundle(
         correct += int((model.classes_[proba.argmax(1)] == demo.y[split.test]).sum())
         total += len(split.test)
     assert model.net_.head is None and model.probe_.selection["scheme"] == "leave-one-site-out"
-    assert correct / total > 0.75                               # measured 0.95 (chance 0.5)
+    assert correct / total > 0.75                               # measured 0.91 (chance 0.5; tokens alone 0.39)
     save_bundle(model, tmp_path / "probe", input_spec={"kind": "trials"})
     loaded, manifest = load_bundle(tmp_path / "probe")
     np.testing.assert_allclose(loaded.predict_proba(demo.X[split.test], tr=demo.tr[split.test]), proba,
