@@ -15,6 +15,12 @@ With ``ridge_blend`` > 0 a linear skip path is fitted beside the network: per su
 from voxels to pixels (penalty by leave-one-out on the training samples, ``RidgeImages``), and
 ``predict`` returns ``ridge_blend * ridge + (1 - ridge_blend) * network``. The weight is fixed
 a priori (0.5: the plain average of two predictors of similar quality), never tuned on test data.
+
+With ``intensity_map: auto`` each subject also gets a pixel-intensity map applied after the
+blend (none, isotonic, or histogram matching to its training images; `intensity.choose_map`),
+chosen by PixCorr + SSIM on out-of-fold predictions of its training samples from
+``intensity_folds`` inner fits: restoring the contrast the blend averages away, at the cost of
+that many extra fits. Subjects added by ``fine_tune`` get no map (identity).
 """
 from __future__ import annotations
 
@@ -59,6 +65,8 @@ class MindBridgeNetworkParams(DecoderParams):
     w_rec: float = Field(1.0, ge=0, description="Weight of the voxel reconstruction loss (builder(embedder(v)) vs v).")
     w_cyc: float = Field(1.0, ge=0, description="Weight of the cycle loss through another subject's builder and embedder.")
     ridge_blend: float = Field(0.5, ge=0, le=1, description="Weight of the linear skip path (per-subject ridge to pixels, penalty by leave-one-out) averaged with the network's images; 0 = network only.")
+    intensity_map: str = Field("none", pattern="^(none|auto)$", description="Per-subject pixel-intensity map after the blend: none, or auto (none / isotonic / histogram matching, chosen by PixCorr + SSIM on out-of-fold training predictions; costs intensity_folds extra fits).")
+    intensity_folds: int = Field(5, ge=2, le=20, description="Inner folds whose out-of-fold predictions choose the intensity map (intensity_map: auto).")
     finetune_epochs: int = Field(200, ge=1, description="Epochs of reset-tuning on a new subject.")
     preview_every: int = Field(10, ge=1, description="Epochs between live reconstruction previews.")
     preview_images: int = Field(8, ge=1, description="Validation stimuli shown in the live preview.")
@@ -123,7 +131,51 @@ class MindBridge(ReconstructionScore, NeuralDecoder):
         self._set_voxel_stats(X, subject, names)
         self.history_ = self._train(X, images, subject, names, context, trainable=None)
         self.ridge_ = _fit_ridge(X, images, subject, p.ridge_blend)
+        self.intensity_ = {}
+        if p.intensity_map == "auto":
+            self.intensity_ = self._choose_intensity_maps(X, images, subject, context)
         return self
+
+    def _choose_intensity_maps(self, X, images, subject, context) -> dict:
+        """Per subject, the intensity map scoring best on out-of-fold predictions of its
+        training samples (inner K-fold within each subject; each inner fit sees every subject)."""
+        from sklearn.model_selection import KFold
+
+        from .intensity import choose_map
+
+        p = self.validated_params()
+        folds = np.full(len(X), -1)
+        for s in dict.fromkeys(subject.tolist()):
+            rows = np.flatnonzero(subject == s)
+            if len(rows) >= 2 * p.intensity_folds:
+                for k, (_, held) in enumerate(KFold(p.intensity_folds, shuffle=True,
+                                                     random_state=p.seed).split(rows)):
+                    folds[rows[held]] = k
+        oof = np.zeros(images.shape, np.float32)
+        quiet = replace(context, on_event=None) if context is not None else None
+        params = {**{k: getattr(self, k) for k in self._get_param_names()}, "intensity_map": "none"}
+        for k in range(p.intensity_folds):
+            held = folds == k
+            if not held.any():
+                continue
+            if context is not None:
+                if context.cancelled:
+                    break
+                context.log(f"mindbridge: intensity map, inner fit {k + 1}/{p.intensity_folds}")
+            inner = type(self)(**params).fit(X[~held], stimuli=images[~held], subject=subject[~held],
+                                             context=quiet)
+            oof[held] = inner.predict(X[held], subject=subject[held])
+        maps, self.intensity_scores_, self.intensity_candidates_ = {}, {}, {}
+        for s in dict.fromkeys(subject.tolist()):
+            rows = (subject == s) & (folds >= 0)
+            if not rows.any() or (context is not None and context.cancelled):
+                continue
+            maps[s], scores, self.intensity_candidates_[s] = choose_map(oof[rows], images[rows], folds[rows])
+            self.intensity_scores_[s] = scores
+            if context is not None:
+                context.log(f"mindbridge: subject {s}: intensity map '{maps[s].label}' "
+                            f"(out-of-fold PixCorr + SSIM: {scores})")
+        return maps
 
     def fine_tune(self, X, y=None, *, stimuli=None, subject=None, context: TrainingContext | None = None):
         """Reset-tuning: fresh embedder and builder for each subject named; only they train."""
@@ -138,6 +190,8 @@ class MindBridge(ReconstructionScore, NeuralDecoder):
                 self.network_.add_subject(_voxel_count(X[subject == s], s))
                 self.subjects_.append(s)
         self._set_voxel_stats(X, subject, names)
+        for s in names:   # a map chosen for the old weights no longer applies
+            getattr(self, "intensity_", {}).pop(s, None)
         p = self.validated_params()
         self.history_ = self._train(X, images, subject, names, context, trainable=names,
                                     epochs=p.finetune_epochs)
@@ -284,11 +338,16 @@ class MindBridge(ReconstructionScore, NeuralDecoder):
         self.codec_.net.cpu()
         images = self.codec_.decode(emb)
         ridge = getattr(self, "ridge_", None)
-        if ridge is None:
-            return images
-        b = self.validated_params().ridge_blend
-        linear = ridge.predict(np.asarray(X, np.float32), subject=_subjects(subject, len(X)))
-        return (b * linear + (1 - b) * images).astype(np.float32)
+        subjects = _subjects(subject, len(X))
+        if ridge is not None:
+            b = self.validated_params().ridge_blend
+            linear = ridge.predict(np.asarray(X, np.float32), subject=subjects)
+            images = (b * linear + (1 - b) * images).astype(np.float32)
+        for s, mapping in getattr(self, "intensity_", {}).items():
+            rows = subjects == s
+            if rows.any():
+                images[rows] = mapping.apply(images[rows])
+        return images
 
     # ------------------------------------------------------------------ bundles
     def get_state(self):
@@ -300,6 +359,11 @@ class MindBridge(ReconstructionScore, NeuralDecoder):
         if getattr(self, "ridge_", None) is not None:
             ridge_arrays, extra["ridge"] = self.ridge_.get_state()
             arrays.update({f"ridge.{k}": v for k, v in ridge_arrays.items()})
+        extra["intensity"] = {}
+        for i, (s, mapping) in enumerate(getattr(self, "intensity_", {}).items()):
+            map_arrays, extra["intensity"][s] = mapping.state(f"intensity.{i}")
+            extra["intensity"][s]["index"] = i
+            arrays.update(map_arrays)
         return arrays, extra
 
     def set_state(self, arrays, extra):
@@ -330,7 +394,25 @@ class MindBridge(ReconstructionScore, NeuralDecoder):
 
             self.ridge_ = RidgeImages().set_state(
                 {k[6:]: v for k, v in arrays.items() if k.startswith("ridge.")}, extra["ridge"])
+        self.intensity_ = _intensity_maps(arrays, extra.get("intensity") or {}, subjects)
         return self
+
+
+def _intensity_maps(arrays, entries, subjects) -> dict:
+    """The per-subject intensity maps of a bundle (older bundles have none)."""
+    from .intensity import IntensityMap
+
+    if not isinstance(entries, dict):
+        raise InputError("mindbridge bundle: 'intensity' must map subjects to intensity maps.")
+    maps = {}
+    for s, entry in entries.items():
+        if s not in subjects or not isinstance(entry, dict):
+            raise InputError(f"mindbridge bundle: intensity map for unknown subject '{s}'.")
+        try:
+            maps[s] = IntensityMap.from_state(arrays, entry, f"intensity.{int(entry.get('index', -1))}")
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"mindbridge bundle: subject '{s}': {exc}.") from None
+    return maps
 
 
 def _fit_ridge(X, images, subject, blend: float):

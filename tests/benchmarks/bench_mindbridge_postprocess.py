@@ -1,0 +1,108 @@
+"""Can post-processing recover the SSIM that MindBridge's ridge skip path costs? (issue 23, item 2)
+
+On the files' own holdout of fmri-recon (digit69 90/10, miyawaki 107/12), from one fit per
+seed with ``intensity_map: auto`` (its inner 5-fold fits give out-of-fold blended predictions
+of the training samples): the network alone, ridge alone, the blend at weights 0.25 / 0.5 /
+0.75, and ways to make the blurred blend sharper, each using training data only:
+
+- ``auto``: the decoder's choice per subject among none / isotonic / histogram 0.5 / 1 by
+  out-of-fold PixCorr + SSIM (`decoders.mindbridge.intensity.choose_map`);
+- each candidate forced: ``isotonic`` (a monotone pixel-intensity map fitted on the
+  out-of-fold predictions), ``histogram 0.5 / 1`` (each image's pixel ranks mapped to the
+  quantiles of the subject's training images, mixed 50/50 with the blend, or not mixed);
+- ``latent``: the average of the network's embedding and the codec's embedding of the ridge
+  image, decoded by the codec;
+- ``projection``: the blend encoded and decoded by the codec.
+
+Run from the repository root:  python tests/benchmarks/bench_mindbridge_postprocess.py [--seeds 0,1]
+Writes tests/benchmarks/results/mindbridge-postprocess.json and prints a table.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_mindbridge import REPO, RESULTS, fmri_recon  # noqa: E402
+
+from decoders import metrics  # noqa: E402
+from decoders.mindbridge import MindBridge  # noqa: E402
+
+PARAMS = dict(epochs=150, intensity_map="auto", intensity_folds=5)
+KEYS = ("pixcorr", "ssim", "two_way_pixel")
+
+
+def parts(model, data, rows):
+    """The network's images, the ridge path's images and the network's embeddings for ``rows``."""
+    X, s = data.X[rows], data.subject[rows]
+    emb = model.predict_embedding(X, subject=s)
+    return model.codec_.decode(emb), model.ridge_.predict(np.asarray(X, np.float32), subject=s), emb
+
+
+def seed_arms(data, seed) -> dict:
+    train_rows = np.flatnonzero(data.session == "train")
+    test_rows = np.flatnonzero(data.session == "test")
+    model = MindBridge(**PARAMS, seed=seed).fit(data.X[train_rows], stimuli=data.stimuli[train_rows],
+                                               subject=data.subject[train_rows])
+    net, lin, emb = parts(model, data, test_rows)
+    codec = model.codec_
+    blend = 0.5 * lin + 0.5 * net
+    images = {"network only": net, "ridge only": lin,
+              **{f"blend {w}": w * lin + (1 - w) * net for w in (0.25, 0.5, 0.75)},
+              "blend 0.5 + auto map": model.predict(data.X[test_rows], subject=data.subject[test_rows]),
+              **{f"blend 0.5 + {name}": np.empty_like(blend) for name in ("isotonic", "histogram 0.5", "histogram 1")},
+              "latent average": codec.decode(0.5 * emb + 0.5 * codec.encode(lin.astype(np.float32))),
+              "codec projection of blend": codec.decode(codec.encode(blend.astype(np.float32)))}
+    test_subject = data.subject[test_rows]
+    out = {}
+    for s in data.subjects:
+        r = test_subject == s
+        for name, mapping in model.intensity_candidates_[s].items():
+            if name != "none":
+                images[f"blend 0.5 + {name}"][r] = mapping.apply(blend[r])
+        truth = data.stimuli[test_rows][r]
+        out[s] = {arm: {k: float(v) for k, v in metrics.reconstruction(truth, img[r]).items() if k in KEYS}
+                  for arm, img in images.items()}
+        out[s]["auto choice"] = {"map": model.intensity_[s].label, "oof_scores": model.intensity_scores_[s]}
+    return out
+
+
+def main(argv=None) -> dict:
+    import torch
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", default="0,1")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    data = fmri_recon()
+    t0 = time.perf_counter()
+    per_seed = {seed: seed_arms(data, seed) for seed in seeds}
+    first = per_seed[seeds[0]]
+    mean = {s: {arm: {k: float(np.mean([per_seed[sd][s][arm][k] for sd in seeds])) for k in KEYS}
+                for arm in first[s] if arm != "auto choice"} for s in first}
+    report = {"machine": "2-core x86-64 dev machine, no GPU, shared with other jobs", "params": PARAMS,
+              "seeds": seeds, "seed_mean": mean,
+              "auto_choices": {s: [per_seed[sd][s]["auto choice"]["map"] for sd in seeds] for s in first},
+              "per_seed": {str(k): v for k, v in per_seed.items()},
+              "seconds": round(time.perf_counter() - t0, 1)}
+    print(f"\nholdout, mean over seeds {seeds}\n{'subject':9s} {'arm':28s} " + " ".join(f"{k:>13s}" for k in KEYS))
+    for s, arms in mean.items():
+        for arm, m in arms.items():
+            print(f"{s:9s} {arm:28s} " + " ".join(f"{m[k]:13.3f}" for k in KEYS))
+    print("auto choices per seed:", report["auto_choices"])
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / "mindbridge-postprocess.json"
+    out.write_text(json.dumps(report, indent=1))
+    print(f"wrote {out.relative_to(REPO)}")
+    return report
+
+
+if __name__ == "__main__":
+    main()

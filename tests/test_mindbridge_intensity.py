@@ -1,0 +1,86 @@
+"""MindBridge's per-subject intensity maps (``intensity_map: auto``): the choice on
+out-of-fold predictions, its statement in the training log, bundles, tampered bundles."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from scipy.ndimage import gaussian_filter
+from scipy.stats import spearmanr
+
+from data.loading import load_dataset
+from decoders import metrics
+from decoders.bundle import BundleError, load_bundle, save_bundle
+from decoders.events import LogMessage, TrainingContext
+from decoders.mindbridge import MindBridge
+from decoders.mindbridge.intensity import choose_map, histogram_match
+from tests.simulated_mi import one_blas_thread
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with one_blas_thread():
+        yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def digits(datasets):
+    data = load_dataset({"source": str(datasets / "fmri-recon" / "digit69_28x28.mat"),
+                         "kind": "stimulus-pairs", "options": {"image_order": "F"}})
+    return data.stimuli[data.session == "train"].astype(np.float32)
+
+
+def test_histogram_match_keeps_each_images_pixel_order():
+    rng = np.random.default_rng(0)
+    images = rng.normal(size=(3, 8, 8)).astype(np.float32)
+    quantiles = np.linspace(0, 1, 65).astype(np.float32)
+    matched = histogram_match(images, quantiles, 1.0)
+    for before, after in zip(images, matched):
+        assert spearmanr(before.ravel(), after.ravel())[0] == pytest.approx(1.0)
+        assert 0 <= after.min() < 0.01 and 0.99 < after.max() <= 1   # the reference's range
+    np.testing.assert_allclose(histogram_match(images, quantiles, 0.0), images)
+
+
+def test_blurred_digits_get_a_contrast_map_and_exact_ones_none(digits):
+    """Known structure: blurred, faded real digit images lose contrast, which a map restores
+    (the chosen map must raise PixCorr + SSIM); perfect predictions need no map."""
+    folds = np.arange(len(digits)) % 5
+    blurred = np.stack([0.3 + 0.4 * gaussian_filter(d, 1.2) for d in digits]).astype(np.float32)
+    chosen, scores, _ = choose_map(blurred, digits, folds)
+    assert chosen.kind != "none" and scores[chosen.label] == max(scores.values())
+    before = metrics.pixcorr(digits, blurred) + metrics.ssim(digits, blurred)
+    after = chosen.apply(blurred)
+    assert metrics.pixcorr(digits, after) + metrics.ssim(digits, after) > before + 0.05
+    exact, _, _ = choose_map(digits, digits, folds)
+    assert exact.kind == "none"
+
+
+def test_auto_map_is_stated_applied_and_saved(tmp_path):
+    demo = load_dataset({"source": "demo:visual-fmri"})
+    train, test = demo.session == "train", demo.session == "test"
+    params = dict(MindBridge.presets["tiny"], seed=0, epochs=3, codec_epochs=3, intensity_map="auto",
+                  intensity_folds=2)
+    logs = []
+    context = TrainingContext(lambda e: logs.append(e.message) if isinstance(e, LogMessage) else None,
+                              device="cpu")
+    model = MindBridge(**params).fit(demo.X[train], stimuli=demo.stimuli[train],
+                                     subject=demo.subject[train], context=context)
+    subjects = sorted(set(demo.subject[train].tolist()))
+    assert sorted(model.intensity_) == subjects
+    for s in subjects:
+        assert any(f"subject {s}: intensity map '{model.intensity_[s].label}'" in m for m in logs), logs
+    assert sum("inner fit" in m for m in logs) == 2
+    X, s = demo.X[test], demo.subject[test]
+    save_bundle(model, tmp_path / "mb", input_spec={"kind": "volumes"})
+    loaded, _ = load_bundle(tmp_path / "mb")
+    np.testing.assert_allclose(loaded.predict(X, subject=s), model.predict(X, subject=s), atol=1e-5)
+    manifest = json.loads((tmp_path / "mb" / "manifest.json").read_text())
+    manifest["state"]["intensity"][subjects[0]].update(kind="histogram", mix=5)
+    (tmp_path / "mb" / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="mix 5"):
+        load_bundle(tmp_path / "mb")
