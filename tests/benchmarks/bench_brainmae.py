@@ -2,6 +2,7 @@
 
     python tests/benchmarks/bench_brainmae.py --pretrain [--held-out OHSU] [--epochs 20] [--device cpu]
     python tests/benchmarks/bench_brainmae.py --compare --arm pretrained|scratch|fc-lr|tangent-fc-lr
+    python tests/benchmarks/bench_brainmae.py --pretrained-probes [--pretrain-epochs 20] [--windows-per-subject 2] [--seed 0] [--finetune-only]
     python tests/benchmarks/bench_brainmae.py --table
 
 ``--pretrain``: brainmae-pretrain on the six other sites (no labels), masked-segment R^2 of
@@ -14,7 +15,9 @@ fold on its six training sites only (labels unused) then fine-tuned, the same ne
 scratch, FC + LR and tangent space + LR. Per site accuracy, balanced accuracy and ROC AUC,
 their mean over sites and subject-weighted, and the pooled figures over all predictions.
 Each arm writes results/bench_brainmae_compare_<arm>.json (arms can run as separate
-processes); ``--table`` prints them side by side.
+processes); ``--table`` prints them side by side. ``--pretrained-probes``: one pretraining per
+fold, then the fine-tune and frozen-encoder (``head: logistic``) arms on it (see
+`compare_pretrained`).
 """
 from __future__ import annotations
 
@@ -139,7 +142,8 @@ def _summary(arm: str, per_site: dict, n: dict, y_true, y_pred, proba, seconds: 
     return out
 
 
-def compare_pretrained(pretrain_epochs: int, windows: int, finetune_epochs: int = 8) -> None:
+def compare_pretrained(pretrain_epochs: int, windows: int, finetune_epochs: int = 8, *, seed: int = 0,
+                       finetune_only: bool = False) -> None:
     """One masked-autoencoder pretraining per leave-one-site-out fold (the six training sites'
     series, no labels; the same code path as ``brainmae`` with ``pretrain_epochs``), saved as an
     encoder bundle, then four arms on it: the frozen encoder's pooled tokens -> logistic
@@ -158,12 +162,14 @@ def compare_pretrained(pretrain_epochs: int, windows: int, finetune_epochs: int 
 
     torch.set_num_threads(1)
     d = load_roi_folder(DATA)
-    tag = f"pretrained-e{pretrain_epochs}-w{windows}"
-    common = dict(NETWORK, windows_per_subject=windows)
+    tag = f"pretrained-e{pretrain_epochs}-w{windows}" + (f"-seed{seed}" if seed else "")
+    common = dict(NETWORK, windows_per_subject=windows, seed=seed)
     arms = {f"{tag}-probe-tokens": dict(head="logistic", features="tokens"),
             f"{tag}-probe-tokens-fc": dict(head="logistic", features="tokens+fc"),
             f"{tag}-finetune": dict(head="network", epochs=finetune_epochs, lr=1e-3),
             "fc-probe": None}
+    if finetune_only:
+        arms = {f"{tag}-finetune": arms[f"{tag}-finetune"]}
     acc = {a: dict(per_site={}, y_true=[], y_pred=[], proba=[], seconds=0.0, selection={}) for a in arms}
     n, pretrain_seconds = {}, {}
     fc = fisher_z_upper(d.X)
@@ -237,13 +243,15 @@ def main() -> None:
                     help="one pretraining per fold, then frozen-encoder probes, fine-tuning and the FC probe")
     ap.add_argument("--pretrain-epochs", type=int, default=20)
     ap.add_argument("--windows-per-subject", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--finetune-only", action="store_true", help="with --pretrained-probes: only the fine-tune arm")
     ap.add_argument("--held-out", default="OHSU")
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--device", default="cpu")
     a = ap.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
     if a.pretrained_probes:
-        compare_pretrained(a.pretrain_epochs, a.windows_per_subject)
+        compare_pretrained(a.pretrain_epochs, a.windows_per_subject, seed=a.seed, finetune_only=a.finetune_only)
     elif a.compare:
         compare(a.arm)
     elif a.table:
