@@ -12,18 +12,15 @@ from data.loading import load_dataset
 from decoders import metrics
 from decoders.mindbridge import AutoencoderCodec, ImageCodec, MindBridge
 from decoders.ridge_images import RidgeImages
-from tests.simulated_mi import one_blas_thread
+from tests.simulated_mi import one_thread
 
 TINY = dict(MindBridge.presets["tiny"], seed=0)
 
 
 @pytest.fixture(autouse=True)
 def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with one_blas_thread():
+    with one_thread():
         yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from scipy.ndimage import gaussian_filter
 from scipy.stats import spearmanr
 
@@ -16,16 +15,13 @@ from decoders.bundle import BundleError, load_bundle, save_bundle
 from decoders.events import LogMessage, TrainingContext
 from decoders.mindbridge import MindBridge
 from decoders.mindbridge.intensity import choose_map, histogram_match
-from tests.simulated_mi import one_blas_thread
+from tests.simulated_mi import one_thread
 
 
 @pytest.fixture(autouse=True)
 def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with one_blas_thread():
+    with one_thread():
         yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
