@@ -2,7 +2,8 @@
 
     python tests/benchmarks/bench_brainmae.py --pretrain [--held-out OHSU] [--epochs 20] [--device cpu]
     python tests/benchmarks/bench_brainmae.py --compare --arm pretrained|scratch|fc-lr|tangent-fc-lr
-    python tests/benchmarks/bench_brainmae.py --pretrained-probes [--pretrain-epochs 20] [--windows-per-subject 2] [--seed 0] [--finetune-only]
+    python tests/benchmarks/bench_brainmae.py --compare --arm scratch-w2 --variant static-graph [--dim 64 --depth 2] [--seed 1]
+    python tests/benchmarks/bench_brainmae.py --pretrained-probes [--pretrain-epochs 20] [--windows-per-subject 2] [--seed 0] [--finetune-only] [--variant static-graph] [--dim 64 --depth 2]
     python tests/benchmarks/bench_brainmae.py --table
 
 ``--pretrain``: brainmae-pretrain on the six other sites (no labels), masked-segment R^2 of
@@ -93,13 +94,25 @@ def bench_pretrain(held_out: str, epochs: int, device: str) -> dict:
     return out
 
 
-def compare(arm: str) -> dict:
+def network_tag(variant: str = "region-aware", dim: int = NETWORK["dim"], depth: int = NETWORK["depth"],
+                seed: int = 0) -> str:
+    """Suffix naming an arm's departures from the default network (empty for the default)."""
+    return ("" if variant == "region-aware" else f"-{variant}") + (
+        "" if (dim, depth) == (NETWORK["dim"], NETWORK["depth"]) else f"-d{dim}x{depth}") + (f"-seed{seed}" if seed else "")
+
+
+def compare(arm: str, **network) -> dict:
+    """One arm on the leave-one-site-out folds; ``network`` (variant, dim, depth, seed) overrides
+    a BrainMAE arm's network and is named in the result's arm."""
     import decoders
     from decoders.evaluation import evaluate
 
     torch.set_num_threads(1)
     d = load_roi_folder(DATA)
     name, params = ARMS[arm]
+    if name == "brainmae" and network:
+        params = dict(params, **network)
+        arm = arm + network_tag(**network)
     start, cpu_start = time.perf_counter(), time.process_time()
     result = evaluate(d, lambda: decoders.create(name, params), "leave-one-site-out")
     per_site, n = {}, {}
@@ -143,7 +156,8 @@ def _summary(arm: str, per_site: dict, n: dict, y_true, y_pred, proba, seconds: 
 
 
 def compare_pretrained(pretrain_epochs: int, windows: int, finetune_epochs: int = 8, *, seed: int = 0,
-                       finetune_only: bool = False) -> None:
+                       finetune_only: bool = False, variant: str = "region-aware", dim: int = NETWORK["dim"],
+                       depth: int = NETWORK["depth"]) -> None:
     """One masked-autoencoder pretraining per leave-one-site-out fold (the six training sites'
     series, no labels; the same code path as ``brainmae`` with ``pretrain_epochs``), saved as an
     encoder bundle, then four arms on it: the frozen encoder's pooled tokens -> logistic
@@ -162,8 +176,11 @@ def compare_pretrained(pretrain_epochs: int, windows: int, finetune_epochs: int 
 
     torch.set_num_threads(1)
     d = load_roi_folder(DATA)
-    tag = f"pretrained-e{pretrain_epochs}-w{windows}" + (f"-seed{seed}" if seed else "")
-    common = dict(NETWORK, windows_per_subject=windows, seed=seed)
+    if variant == "region-aware" and (dim, depth) == (NETWORK["dim"], NETWORK["depth"]):   # names of the earlier runs
+        tag = f"pretrained-e{pretrain_epochs}-w{windows}" + (f"-seed{seed}" if seed else "")
+    else:
+        tag = f"pretrained-e{pretrain_epochs}-w{windows}" + network_tag(variant, dim, depth, seed)
+    common = dict(NETWORK, dim=dim, depth=depth, windows_per_subject=windows, seed=seed, variant=variant)
     arms = {f"{tag}-probe-tokens": dict(head="logistic", features="tokens"),
             f"{tag}-probe-tokens-fc": dict(head="logistic", features="tokens+fc"),
             f"{tag}-finetune": dict(head="network", epochs=finetune_epochs, lr=1e-3),
@@ -245,15 +262,22 @@ def main() -> None:
     ap.add_argument("--windows-per-subject", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--finetune-only", action="store_true", help="with --pretrained-probes: only the fine-tune arm")
+    ap.add_argument("--variant", default="region-aware", choices=["region-aware", "static-graph", "self-attention"],
+                    help="--pretrained-probes, or --compare of a BrainMAE arm: the encoder's attention blocks")
+    ap.add_argument("--dim", type=int, default=NETWORK["dim"], help="token width (BrainMAE arms)")
+    ap.add_argument("--depth", type=int, default=NETWORK["depth"], help="encoder blocks (BrainMAE arms)")
     ap.add_argument("--held-out", default="OHSU")
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--device", default="cpu")
     a = ap.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
     if a.pretrained_probes:
-        compare_pretrained(a.pretrain_epochs, a.windows_per_subject, seed=a.seed, finetune_only=a.finetune_only)
+        compare_pretrained(a.pretrain_epochs, a.windows_per_subject, seed=a.seed, finetune_only=a.finetune_only,
+                           variant=a.variant, dim=a.dim, depth=a.depth)
     elif a.compare:
-        compare(a.arm)
+        network = {k: v for k, v in dict(variant=a.variant, dim=a.dim, depth=a.depth, seed=a.seed).items()
+                   if v != dict(variant="region-aware", seed=0, **NETWORK)[k]}
+        compare(a.arm, **network)
     elif a.table:
         table()
     else:
