@@ -94,25 +94,30 @@ def bench_pretrain(held_out: str, epochs: int, device: str) -> dict:
     return out
 
 
-def network_tag(variant: str = "region-aware", dim: int = NETWORK["dim"], depth: int = NETWORK["depth"],
-                seed: int = 0) -> str:
-    """Suffix naming an arm's departures from the default network (empty for the default)."""
-    return ("" if variant == "region-aware" else f"-{variant}") + (
-        "" if (dim, depth) == (NETWORK["dim"], NETWORK["depth"]) else f"-d{dim}x{depth}") + (f"-seed{seed}" if seed else "")
+DEFAULT_NETWORK = dict(variant="region-aware", seed=0, **NETWORK)
+
+
+def network_tag(**network) -> str:
+    """Suffix naming an arm's departures from DEFAULT_NETWORK (empty for the default)."""
+    n = dict(DEFAULT_NETWORK, **network)
+    return ("" if n["variant"] == "region-aware" else f"-{n['variant']}") + (
+        "" if (n["dim"], n["depth"]) == (NETWORK["dim"], NETWORK["depth"]) else f"-d{n['dim']}x{n['depth']}") + (
+        f"-seed{n['seed']}" if n["seed"] else "")
 
 
 def compare(arm: str, **network) -> dict:
-    """One arm on the leave-one-site-out folds; ``network`` (variant, dim, depth, seed) overrides
-    a BrainMAE arm's network and is named in the result's arm."""
+    """One arm on the leave-one-site-out folds; ``network`` (variant, dim, depth, seed) values other
+    than DEFAULT_NETWORK's override a BrainMAE arm's network and are named in the result's arm."""
     import decoders
     from decoders.evaluation import evaluate
 
     torch.set_num_threads(1)
     d = load_roi_folder(DATA)
     name, params = ARMS[arm]
-    if name == "brainmae" and network:
-        params = dict(params, **network)
-        arm = arm + network_tag(**network)
+    changed = {k: v for k, v in network.items() if v != DEFAULT_NETWORK[k]}
+    if name == "brainmae" and changed:
+        params = dict(params, **changed)
+        arm = arm + network_tag(**changed)
     start, cpu_start = time.perf_counter(), time.process_time()
     result = evaluate(d, lambda: decoders.create(name, params), "leave-one-site-out")
     per_site, n = {}, {}
@@ -176,10 +181,7 @@ def compare_pretrained(pretrain_epochs: int, windows: int, finetune_epochs: int 
 
     torch.set_num_threads(1)
     d = load_roi_folder(DATA)
-    if variant == "region-aware" and (dim, depth) == (NETWORK["dim"], NETWORK["depth"]):   # names of the earlier runs
-        tag = f"pretrained-e{pretrain_epochs}-w{windows}" + (f"-seed{seed}" if seed else "")
-    else:
-        tag = f"pretrained-e{pretrain_epochs}-w{windows}" + network_tag(variant, dim, depth, seed)
+    tag = f"pretrained-e{pretrain_epochs}-w{windows}" + network_tag(variant=variant, dim=dim, depth=depth, seed=seed)
     common = dict(NETWORK, dim=dim, depth=depth, windows_per_subject=windows, seed=seed, variant=variant)
     arms = {f"{tag}-probe-tokens": dict(head="logistic", features="tokens"),
             f"{tag}-probe-tokens-fc": dict(head="logistic", features="tokens+fc"),
@@ -275,9 +277,7 @@ def main() -> None:
         compare_pretrained(a.pretrain_epochs, a.windows_per_subject, seed=a.seed, finetune_only=a.finetune_only,
                            variant=a.variant, dim=a.dim, depth=a.depth)
     elif a.compare:
-        network = {k: v for k, v in dict(variant=a.variant, dim=a.dim, depth=a.depth, seed=a.seed).items()
-                   if v != dict(variant="region-aware", seed=0, **NETWORK)[k]}
-        compare(a.arm, **network)
+        compare(a.arm, variant=a.variant, dim=a.dim, depth=a.depth, seed=a.seed)
     elif a.table:
         table()
     else:
