@@ -64,7 +64,8 @@ class SimpleConvNetworkParams(DecoderParams):
                                      "the new subject's): probabilities = (1 - w) * network + w * branch. 0: no "
                                      "branch. Fixed by the user, not tuned on the data.")
     tangent_band_hz: tuple[float, float] | None = Field(
-        (8.0, 30.0), description="Band-pass [low, high] (Hz) of the tangent-space branch's trials; null: broadband.")
+        (8.0, 30.0), description="Band-pass [low, high] (Hz) of the tangent-space branch's trials; null: the trials "
+                                 "as given (e.g. when the dataset is already band-passed).")
 
 
 # the reference's training: Adam, batch 16 within-subject, step schedule, no weight decay; and

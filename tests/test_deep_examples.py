@@ -144,6 +144,7 @@ def _params(cases: dict) -> list:
 
 
 @pytest.mark.heavy
+@pytest.mark.timeout(3600)   # the EEGBCI fine-tune / LOSO examples pretrain across subjects: 5-30 min
 @pytest.mark.parametrize("name", _params(HEAVY_CASES))
 def test_long_example_beats_chance(name, tmp_path, monkeypatch):
     monkeypatch.chdir(EXAMPLES.parents[1])
@@ -151,6 +152,7 @@ def test_long_example_beats_chance(name, tmp_path, monkeypatch):
 
 
 @pytest.mark.heavy
+@pytest.mark.timeout(5400)   # five LOSO runs on 338 subjects: 15-30 min on a 2-core CPU, more when shared
 def test_abide_brainmae_examples_beat_chance(tmp_path, monkeypatch):
     """The ABIDE examples, the fine-tune one on the encoder its pretraining example made."""
     monkeypatch.chdir(EXAMPLES.parents[1])

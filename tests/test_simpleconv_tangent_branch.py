@@ -22,7 +22,7 @@ def single_thread():
 
 @pytest.fixture(scope="module")
 def eegbci_subject1(datasets):
-    """EEGBCI subject 1, left vs right fist, 0-3 s broadband (as eegbci-simpleconv.yaml): the
+    """EEGBCI subject 1, left vs right fist, 0-3 s broadband (as eegbci-finetune.yaml): the
     first of the 5 folds of eegbci-tangent-space.yaml as train / test."""
     from sklearn.model_selection import StratifiedKFold
 

@@ -64,6 +64,16 @@ ARMS: dict[str, tuple[str, dict, bool]] = {
     "within-shipped-ts": ("eegbci-simpleconv", {"preset": "within-subject", "recipe": "auto", "val_fraction": 0.2,
                                                 "tangent_weight": 0.5}, True),
     "finetune-shipped-ts": ("eegbci-finetune", {"tangent_weight": 0.5}, True),
+    # issue 23, 2026-12-06: the continuous recording band-passed 8-30 Hz before epoching (as
+    # eegbci-tangent-space.yaml does), so the branch takes the baseline's own trials (no per-trial
+    # filter: tangent_band_hz null) and the network sees them too (auto recipe filters again)
+    "within-quick-cb-ts": ("eegbci-simpleconv", {"dataset_band": [8.0, 30.0], "preset": "quick", "recipe": "auto",
+                                                 "val_fraction": 0.0, "tangent_weight": 0.5,
+                                                 "tangent_band_hz": None}, True),
+    "within-quick-cb": ("eegbci-simpleconv", {"dataset_band": [8.0, 30.0], "preset": "quick", "recipe": "auto",
+                                              "val_fraction": 0.0, "tangent_weight": 0.0}, True),
+    "finetune-shipped-cb-ts": ("eegbci-finetune", {"dataset_band": [8.0, 30.0], "tangent_weight": 0.5,
+                                                   "tangent_band_hz": None}, True),
 }
 # the network-only arm each -ts arm adds the branch to (for the post-hoc check)
 NET_ONLY = {"within-quick-ts": "within-quick", "within-shipped-ts": "within-shipped",
@@ -85,6 +95,8 @@ def run_arm(arm: str, seed: int, runs_dir: Path, device: str) -> Path:
         config.decoder.preset = overrides.pop("preset")
     if "protocol" in overrides:
         config.evaluation.protocol = overrides.pop("protocol")
+    if "dataset_band" in overrides:
+        config.dataset.preprocessing.band = tuple(overrides.pop("dataset_band"))
     params.update(overrides)
     if seeded:
         params["seed"] = seed
