@@ -46,8 +46,9 @@ class TangentBranch:
         return self.linear.proba(tangent_vectors(self._covariances(X), self.reference))
 
     def describe(self) -> str:
-        band = "unfiltered (the trials as given)" if self.band is None else f"{self.band[0]:g}-{self.band[1]:g} Hz"
-        return f"tangent-space branch ({band} OAS covariances, tangent space + LR on {self.n_trials} trials)"
+        covariances = ("OAS covariances of the trials as given" if self.band is None
+                       else f"{self.band[0]:g}-{self.band[1]:g} Hz OAS covariances")
+        return f"tangent-space branch ({covariances}, tangent space + LR on {self.n_trials} trials)"
 
     # ----------------------------------------------------------------- state
     def arrays(self) -> dict[str, np.ndarray]:

@@ -80,6 +80,32 @@ def test_branch_is_the_tangent_space_baseline_averaged_with_the_network(eegbci_s
         model.module()
 
 
+def test_unfiltered_branch_on_a_band_passed_recording_is_the_baseline_itself(datasets):
+    """eegbci-simpleconv.yaml band-passes the recording before epoching and sets tangent_band_hz
+    null: the branch is then eegbci-tangent-space.yaml's decoder on the very same trials."""
+    from sklearn.model_selection import StratifiedKFold
+
+    from data.loading import load_dataset
+    from decoders.classical import TangentSpaceLR
+
+    with one_thread():
+        ds = load_dataset({"source": "eegbci", "data_path": str(datasets / "eegbci"), "subjects": [1],
+                           "runs": [3, 4, 7, 8, 11, 12], "events": {"T1": "left", "T2": "right"},
+                           "window": [0.0, 3.0], "preprocessing": {"band": [8.0, 30.0]}})
+    X, y = ds.X.astype(np.float32), ds.y
+    train, test = next(StratifiedKFold(5, shuffle=True, random_state=0).split(X, y))
+    model = EEGSimpleConv(**QUICK_TWO_EPOCHS, sfreq=float(ds.sfreq), tangent_weight=0.5,
+                          tangent_band_hz=None).fit(X[train], y[train])
+    assert "tangent-space branch (OAS covariances of the trials as given, tangent space + LR on 72" in model.recipe_
+    baseline = TangentSpaceLR().fit(X[train], y[train]).predict_proba(X[test])
+    np.testing.assert_allclose(model.branch_.proba(X[test]), baseline, atol=1e-6)
+    arrays, extra = model.get_state()
+    assert extra["tangent_branch"]["band_hz"] is None
+    restored = EEGSimpleConv(**QUICK_TWO_EPOCHS, sfreq=float(ds.sfreq), tangent_weight=0.5,
+                             tangent_band_hz=None).set_state(arrays, extra)
+    np.testing.assert_allclose(restored.predict_proba(X[test]), model.predict_proba(X[test]), atol=1e-6)
+
+
 def test_without_the_branch_state_and_export_are_as_before():
     X, y, _ = simulate(n_subjects=1, n_per_class=12, n_chans=6, seconds=1.0, seed=3)
     small = dict(sfreq=100.0, resample_hz=50.0, filters=8, kernel_size=7, epochs=2, device="cpu", val_fraction=0.0)

@@ -160,6 +160,21 @@ def _summary(arm: str, per_site: dict, n: dict, y_true, y_pred, proba, seconds: 
     return out
 
 
+def pretrain_encoder(d, train_index, network: dict, epochs: int, folder: Path) -> float:
+    """Masked-autoencoder pretraining on the series of ``train_index`` (no labels; the code path of
+    ``brainmae`` with ``pretrain_epochs``), saved as an encoder bundle in ``folder``; returns seconds."""
+    from decoders.brainmae.pretrain import BrainMAEPretrain
+    from decoders.bundle import save_bundle
+
+    start = time.perf_counter()
+    pre = BrainMAEPretrain(**network)
+    W, owner = pre._windows(d.X[train_index].astype(np.float32), d.tr[train_index])
+    pre.net_ = pre.fit_network(W, owner=owner, epochs=epochs, lr=1e-3)
+    pre.n_rois_ = W.shape[1]
+    save_bundle(pre, folder, input_spec={"kind": "trials"})
+    return time.perf_counter() - start
+
+
 def compare_pretrained(pretrain_epochs: int, windows: int, finetune_epochs: int = 8, *, seed: int = 0,
                        finetune_only: bool = False, variant: str = "region-aware", dim: int = NETWORK["dim"],
                        depth: int = NETWORK["depth"]) -> None:
@@ -173,9 +188,7 @@ def compare_pretrained(pretrain_epochs: int, windows: int, finetune_epochs: int 
     import tempfile
 
     import decoders
-    from decoders.brainmae.pretrain import BrainMAEPretrain
     from decoders.brainmae.probe import fit_probe
-    from decoders.bundle import save_bundle
     from decoders.connectivity import fisher_z_upper
     from decoders.evaluation import make_splits
 
@@ -196,16 +209,9 @@ def compare_pretrained(pretrain_epochs: int, windows: int, finetune_epochs: int 
         tr_idx, te_idx = split.train, split.test
         site = str(d.session[te_idx[0]])
         n[site] = len(te_idx)
-        start = time.perf_counter()
-        pre = BrainMAEPretrain(**common)
-        W, owner = pre._windows(d.X[tr_idx].astype(np.float32), d.tr[tr_idx])
-        pre.net_ = pre.fit_network(W, owner=owner, epochs=pretrain_epochs, lr=1e-3)
-        pre.n_rois_ = W.shape[1]
-        pretrain_seconds[site] = time.perf_counter() - start
-        print(f"{site}: pretrained in {pretrain_seconds[site]:.0f} s, last loss "
-              f"{pre.history_[-1]['train_loss']:.3f}", flush=True)
         with tempfile.TemporaryDirectory() as tmp:
-            save_bundle(pre, Path(tmp) / "encoder", input_spec={"kind": "trials"})
+            pretrain_seconds[site] = pretrain_encoder(d, tr_idx, common, pretrain_epochs, Path(tmp) / "encoder")
+            print(f"{site}: pretrained in {pretrain_seconds[site]:.0f} s", flush=True)
             for arm, params in arms.items():
                 start = time.perf_counter()
                 if params is None:
