@@ -20,10 +20,9 @@ def single_thread():
         yield
 
 
-@pytest.fixture(scope="module")
-def eegbci_subject1(datasets):
-    """EEGBCI subject 1, left vs right fist, 0-3 s broadband (as eegbci-finetune.yaml): the
-    first of the 5 folds of eegbci-tangent-space.yaml as train / test."""
+def _subject1_first_fold(datasets, band=None):
+    """EEGBCI subject 1, left vs right fist, 0-3 s (the recording band-passed to ``band`` before
+    epoching, or broadband): the first of the 5 folds of eegbci-tangent-space.yaml as train / test."""
     from sklearn.model_selection import StratifiedKFold
 
     from data.loading import load_dataset
@@ -31,9 +30,15 @@ def eegbci_subject1(datasets):
     with one_thread():
         ds = load_dataset({"source": "eegbci", "data_path": str(datasets / "eegbci"), "subjects": [1],
                            "runs": [3, 4, 7, 8, 11, 12], "events": {"T1": "left", "T2": "right"},
-                           "window": [0.0, 3.0]})
+                           "window": [0.0, 3.0], "preprocessing": {"band": band}})
     train, test = next(StratifiedKFold(5, shuffle=True, random_state=0).split(ds.X, ds.y))
     return ds.X.astype(np.float32), ds.y, float(ds.sfreq), train, test
+
+
+@pytest.fixture(scope="module")
+def eegbci_subject1(datasets):
+    """Broadband, as eegbci-finetune.yaml."""
+    return _subject1_first_fold(datasets)
 
 
 def _network_only(model, X):
@@ -83,25 +88,17 @@ def test_branch_is_the_tangent_space_baseline_averaged_with_the_network(eegbci_s
 def test_unfiltered_branch_on_a_band_passed_recording_is_the_baseline_itself(datasets):
     """eegbci-simpleconv.yaml band-passes the recording before epoching and sets tangent_band_hz
     null: the branch is then eegbci-tangent-space.yaml's decoder on the very same trials."""
-    from sklearn.model_selection import StratifiedKFold
-
-    from data.loading import load_dataset
     from decoders.classical import TangentSpaceLR
 
-    with one_thread():
-        ds = load_dataset({"source": "eegbci", "data_path": str(datasets / "eegbci"), "subjects": [1],
-                           "runs": [3, 4, 7, 8, 11, 12], "events": {"T1": "left", "T2": "right"},
-                           "window": [0.0, 3.0], "preprocessing": {"band": [8.0, 30.0]}})
-    X, y = ds.X.astype(np.float32), ds.y
-    train, test = next(StratifiedKFold(5, shuffle=True, random_state=0).split(X, y))
-    model = EEGSimpleConv(**QUICK_TWO_EPOCHS, sfreq=float(ds.sfreq), tangent_weight=0.5,
+    X, y, sfreq, train, test = _subject1_first_fold(datasets, band=[8.0, 30.0])
+    model = EEGSimpleConv(**QUICK_TWO_EPOCHS, sfreq=sfreq, tangent_weight=0.5,
                           tangent_band_hz=None).fit(X[train], y[train])
     assert "tangent-space branch (OAS covariances of the trials as given, tangent space + LR on 72" in model.recipe_
     baseline = TangentSpaceLR().fit(X[train], y[train]).predict_proba(X[test])
     np.testing.assert_allclose(model.branch_.proba(X[test]), baseline, atol=1e-6)
     arrays, extra = model.get_state()
     assert extra["tangent_branch"]["band_hz"] is None
-    restored = EEGSimpleConv(**QUICK_TWO_EPOCHS, sfreq=float(ds.sfreq), tangent_weight=0.5,
+    restored = EEGSimpleConv(**QUICK_TWO_EPOCHS, sfreq=sfreq, tangent_weight=0.5,
                              tangent_band_hz=None).set_state(arrays, extra)
     np.testing.assert_allclose(restored.predict_proba(X[test]), model.predict_proba(X[test]), atol=1e-6)
 
