@@ -70,7 +70,9 @@ def test_auto_map_is_stated_applied_and_saved(tmp_path):
     assert sorted(model.intensity_) == subjects
     for s in subjects:
         assert any(f"subject {s}: intensity map '{model.intensity_[s].label}'" in m for m in logs), logs
-    assert sum("inner fit" in m for m in logs) == 2
+    assert sum("intensity map, inner fit" in m for m in logs) == 2
+    assert any("images of 3 networks averaged" in m for m in logs), logs
+    assert len(model.inner_) == 2 and model.ensemble_subjects_ == list(dict.fromkeys(demo.subject[train].tolist()))
     X, s = demo.X[test], demo.subject[test]
     save_bundle(model, tmp_path / "mb", input_spec={"kind": "volumes"})
     loaded, _ = load_bundle(tmp_path / "mb")
@@ -79,4 +81,43 @@ def test_auto_map_is_stated_applied_and_saved(tmp_path):
     manifest["state"]["intensity"][subjects[0]].update(kind="histogram", mix=5)
     (tmp_path / "mb" / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(BundleError, match="mix 5"):
+        load_bundle(tmp_path / "mb")
+
+
+def test_inner_ensemble_averages_networks_survives_bundles_and_leaves_on_reset_tuning(tmp_path):
+    """With auto, predict averages the full fit's network images with the inner fits'; a
+    bundle keeps them; a subject reset-tuned by fine_tune leaves the ensemble; a bundle whose
+    ensemble names a subject its networks do not know is refused."""
+    demo = load_dataset({"source": "demo:visual-fmri"})
+    train, test = demo.session == "train", demo.session == "test"
+    params = dict(MindBridge.presets["tiny"], seed=0, epochs=3, codec_epochs=3, intensity_map="auto",
+                  intensity_folds=2, ridge_blend=0.0)
+    model = MindBridge(**params).fit(demo.X[train], stimuli=demo.stimuli[train], subject=demo.subject[train])
+    model.intensity_ = {}   # compare the network images themselves
+    X, s = demo.X[test], demo.subject[test]
+    members = [model.predict_network_images(X, subject=s)] + [m.predict_network_images(X, subject=s)
+                                                             for m in model.inner_]
+    np.testing.assert_allclose(model.predict(X, subject=s), np.mean(members, axis=0), atol=1e-6)
+    assert not np.allclose(members[0], members[1], atol=1e-3)   # the inner networks differ
+
+    save_bundle(model, tmp_path / "mb", input_spec={"kind": "volumes"})
+    loaded, _ = load_bundle(tmp_path / "mb")
+    np.testing.assert_allclose(loaded.predict(X, subject=s), model.predict(X, subject=s), atol=1e-5)
+
+    tuned_subject = model.ensemble_subjects_[0]
+    rows = demo.subject[train] == tuned_subject
+    loaded.fine_tune(demo.X[train][rows], stimuli=demo.stimuli[train][rows], subject=demo.subject[train][rows])
+    assert tuned_subject not in loaded.ensemble_subjects_
+    mine = s == tuned_subject
+    np.testing.assert_allclose(loaded.predict(X[mine], subject=s[mine]),
+                               loaded.predict_network_images(X[mine], subject=s[mine]), atol=1e-6)
+    others = ~mine   # the other subjects keep their networks and their ensemble
+    assert others.any()
+    np.testing.assert_allclose(loaded.predict(X[others], subject=s[others]),
+                               model.predict(X[others], subject=s[others]), atol=1e-5)
+
+    manifest = json.loads((tmp_path / "mb" / "manifest.json").read_text())
+    manifest["state"]["ensemble_subjects"] = ["nobody"]
+    (tmp_path / "mb" / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="nobody"):
         load_bundle(tmp_path / "mb")

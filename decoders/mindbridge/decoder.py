@@ -21,6 +21,11 @@ blend (none, isotonic, or histogram matching to its training images; `intensity.
 chosen by PixCorr + SSIM on out-of-fold predictions of its training samples from
 ``intensity_folds`` inner fits: restoring the contrast the blend averages away, at the cost of
 that many extra fits. Subjects added by ``fine_tune`` get no map (identity).
+
+With ``inner_ensemble`` (on by default, used only with ``intensity_map: auto``) those inner fits'
+networks are kept, and for each subject ``predict`` averages their images with the full fit's
+before the blend: a cross-fitted ensemble that costs no extra training (bundles hold every
+network). Subjects that ``fine_tune`` refits leave the ensemble (the inner networks never saw them).
 """
 from __future__ import annotations
 
@@ -67,6 +72,7 @@ class MindBridgeNetworkParams(DecoderParams):
     ridge_blend: float = Field(0.5, ge=0, le=1, description="Weight of the linear skip path (per-subject ridge to pixels, penalty by leave-one-out) averaged with the network's images; 0 = network only.")
     intensity_map: str = Field("none", pattern="^(none|auto)$", description="Per-subject pixel-intensity map after the blend: none, or auto (none / isotonic / histogram matching, chosen by PixCorr + SSIM on out-of-fold training predictions; costs intensity_folds extra fits).")
     intensity_folds: int = Field(5, ge=2, le=20, description="Inner folds whose out-of-fold predictions choose the intensity map (intensity_map: auto).")
+    inner_ensemble: bool = Field(True, description="With intensity_map auto: keep the inner fits' networks and average their images with the full fit's (a cross-fitted ensemble, no extra training; bundles grow accordingly).")
     finetune_epochs: int = Field(200, ge=1, description="Epochs of reset-tuning on a new subject.")
     preview_every: int = Field(10, ge=1, description="Epochs between live reconstruction previews.")
     preview_images: int = Field(8, ge=1, description="Validation stimuli shown in the live preview.")
@@ -131,7 +137,7 @@ class MindBridge(ReconstructionScore, NeuralDecoder):
         self._set_voxel_stats(X, subject, names)
         self.history_ = self._train(X, images, subject, names, context, trainable=None)
         self.ridge_ = _fit_ridge(X, images, subject, p.ridge_blend)
-        self.intensity_ = {}
+        self.intensity_, self.inner_, self.ensemble_subjects_ = {}, [], []
         if p.intensity_map == "auto":
             self.intensity_ = self._choose_intensity_maps(X, images, subject, context)
         return self
@@ -165,6 +171,9 @@ class MindBridge(ReconstructionScore, NeuralDecoder):
             inner = type(self)(**params).fit(X[~held], stimuli=images[~held], subject=subject[~held],
                                              context=quiet)
             oof[held] = inner.predict(X[held], subject=subject[held])
+            if p.inner_ensemble:
+                inner.ridge_ = None   # the ensemble averages networks; the skip path is the full fit's
+                self.inner_.append(inner)
         maps, self.intensity_scores_, self.intensity_candidates_ = {}, {}, {}
         for s in dict.fromkeys(subject.tolist()):
             rows = (subject == s) & (folds >= 0)
@@ -175,6 +184,14 @@ class MindBridge(ReconstructionScore, NeuralDecoder):
             if context is not None:
                 context.log(f"mindbridge: subject {s}: intensity map '{maps[s].label}' "
                             f"(out-of-fold PixCorr + SSIM: {scores})")
+        if self.inner_ and not (context is not None and context.cancelled):
+            self.ensemble_subjects_ = [s for s in dict.fromkeys(subject.tolist())
+                                       if all(s in m.subjects_ for m in self.inner_)]
+            if context is not None:
+                context.log(f"mindbridge: images of {len(self.inner_) + 1} networks averaged (the full fit "
+                            f"and the {len(self.inner_)} inner fits) for {self.ensemble_subjects_}")
+        else:
+            self.inner_ = []
         return maps
 
     def fine_tune(self, X, y=None, *, stimuli=None, subject=None, context: TrainingContext | None = None):
@@ -190,8 +207,9 @@ class MindBridge(ReconstructionScore, NeuralDecoder):
                 self.network_.add_subject(_voxel_count(X[subject == s], s))
                 self.subjects_.append(s)
         self._set_voxel_stats(X, subject, names)
-        for s in names:   # a map chosen for the old weights no longer applies
+        for s in names:   # a map chosen for the old weights no longer applies, nor old inner networks
             getattr(self, "intensity_", {}).pop(s, None)
+        self.ensemble_subjects_ = [s for s in getattr(self, "ensemble_subjects_", []) if s not in names]
         p = self.validated_params()
         self.history_ = self._train(X, images, subject, names, context, trainable=names,
                                     epochs=p.finetune_epochs)
@@ -339,6 +357,7 @@ class MindBridge(ReconstructionScore, NeuralDecoder):
         images = self.codec_.decode(emb)
         ridge = getattr(self, "ridge_", None)
         subjects = _subjects(subject, len(X))
+        images = self._ensemble_average(images, X, subjects)
         if ridge is not None:
             b = self.validated_params().ridge_blend
             linear = ridge.predict(np.asarray(X, np.float32), subject=subjects)
@@ -348,6 +367,22 @@ class MindBridge(ReconstructionScore, NeuralDecoder):
             if rows.any():
                 images[rows] = mapping.apply(images[rows])
         return images
+
+    def _ensemble_average(self, images, X, subjects) -> np.ndarray:
+        """The full fit's network images averaged with the inner fits' (ensemble subjects only)."""
+        inner = getattr(self, "inner_", [])
+        for s in getattr(self, "ensemble_subjects_", []):
+            rows = subjects == s
+            if inner and rows.any():
+                members = [m.predict_network_images(X[rows], subject=subjects[rows]) for m in inner]
+                images[rows] = np.mean([images[rows], *members], axis=0)
+        return images
+
+    def predict_network_images(self, X, *, subject=None) -> np.ndarray:
+        """This fit's network images alone (no ensemble, skip path or intensity map)."""
+        emb = self.predict_embedding(X, subject=subject)
+        self.codec_.net.cpu()
+        return self.codec_.decode(emb)
 
     # ------------------------------------------------------------------ bundles
     def get_state(self):
@@ -364,6 +399,11 @@ class MindBridge(ReconstructionScore, NeuralDecoder):
             map_arrays, extra["intensity"][s] = mapping.state(f"intensity.{i}")
             extra["intensity"][s]["index"] = i
             arrays.update(map_arrays)
+        extra["inner"], extra["ensemble_subjects"] = [], list(getattr(self, "ensemble_subjects_", []))
+        for i, member in enumerate(getattr(self, "inner_", [])):
+            member_arrays, member_extra = member.get_state()
+            arrays.update({f"inner.{i}.{k}": v for k, v in member_arrays.items()})
+            extra["inner"].append({k: member_extra[k] for k in ("subjects", "n_voxels", "image_shape", "codec")})
         return arrays, extra
 
     def set_state(self, arrays, extra):
@@ -395,7 +435,29 @@ class MindBridge(ReconstructionScore, NeuralDecoder):
             self.ridge_ = RidgeImages().set_state(
                 {k[6:]: v for k, v in arrays.items() if k.startswith("ridge.")}, extra["ridge"])
         self.intensity_ = _intensity_maps(arrays, extra.get("intensity") or {}, subjects)
+        self.inner_, self.ensemble_subjects_ = self._inner_networks(arrays, extra)
         return self
+
+    def _inner_networks(self, arrays, extra) -> tuple[list, list]:
+        """The inner fits' networks of a bundle (older bundles have none) and the subjects they serve."""
+        entries, served = extra.get("inner") or [], extra.get("ensemble_subjects") or []
+        if not isinstance(entries, list) or len(entries) > 20 or not isinstance(served, list):
+            raise InputError("mindbridge bundle: 'inner' must list at most 20 inner networks.")
+        params = {k: getattr(self, k) for k in self._get_param_names()}
+        inner = []
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                raise InputError(f"mindbridge bundle: inner network {i} is not described by a mapping.")
+            prefix = f"inner.{i}."
+            member = type(self)(**params).set_state(
+                {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)},
+                {**entry, "ridge": None, "intensity": {}, "inner": []})
+            inner.append(member)
+        served = [str(s) for s in served]
+        for s in served:
+            if s not in self.subjects_ or not all(s in m.subjects_ for m in inner):
+                raise InputError(f"mindbridge bundle: the ensemble names subject '{s}', which its networks do not know.")
+        return inner, (served if inner else [])
 
 
 def _intensity_maps(arrays, entries, subjects) -> dict:

@@ -12,7 +12,10 @@ of the training samples): the network alone, ridge alone, the blend at weights 0
   quantiles of the subject's training images, mixed 50/50 with the blend, or not mixed);
 - ``latent``: the average of the network's embedding and the codec's embedding of the ridge
   image, decoded by the codec;
-- ``projection``: the blend encoded and decoded by the codec.
+- ``projection``: the blend encoded and decoded by the codec;
+- ``inner ensemble``: the network images averaged over the full fit and its 5 inner fits
+  (``inner_ensemble``, the decoder's default with auto), then the blend and the auto map, or
+  the blend alone; the single-network rows come from the same fits.
 
 Run from the repository root:  python tests/benchmarks/bench_mindbridge_postprocess.py [--seeds 0,1]
 Writes tests/benchmarks/results/mindbridge-postprocess.json and prints a table.
@@ -53,16 +56,21 @@ def seed_arms(data, seed) -> dict:
     net, lin, emb = parts(model, data, test_rows)
     codec = model.codec_
     blend = 0.5 * lin + 0.5 * net
+    test_subject = data.subject[test_rows]
+    ensemble_net = model._ensemble_average(net.copy(), data.X[test_rows], test_subject)
+    ensemble_blend = 0.5 * lin + 0.5 * ensemble_net
     images = {"network only": net, "ridge only": lin,
               **{f"blend {w}": w * lin + (1 - w) * net for w in (0.25, 0.5, 0.75)},
-              "blend 0.5 + auto map": model.predict(data.X[test_rows], subject=data.subject[test_rows]),
+              "blend 0.5 + auto map": np.empty_like(blend),
+              "inner ensemble + blend 0.5 + auto map": model.predict(data.X[test_rows], subject=test_subject),
+              "inner ensemble, network only": ensemble_net, "inner ensemble + blend 0.5": ensemble_blend,
               **{f"blend 0.5 + {name}": np.empty_like(blend) for name in ("isotonic", "histogram 0.5", "histogram 1")},
               "latent average": codec.decode(0.5 * emb + 0.5 * codec.encode(lin.astype(np.float32))),
               "codec projection of blend": codec.decode(codec.encode(blend.astype(np.float32)))}
-    test_subject = data.subject[test_rows]
     out = {}
     for s in data.subjects:
         r = test_subject == s
+        images["blend 0.5 + auto map"][r] = model.intensity_[s].apply(blend[r])
         for name, mapping in model.intensity_candidates_[s].items():
             if name != "none":
                 images[f"blend 0.5 + {name}"][r] = mapping.apply(blend[r])
@@ -92,10 +100,10 @@ def main(argv=None) -> dict:
               "auto_choices": {s: [per_seed[sd][s]["auto choice"]["map"] for sd in seeds] for s in first},
               "per_seed": {str(k): v for k, v in per_seed.items()},
               "seconds": round(time.perf_counter() - t0, 1)}
-    print(f"\nholdout, mean over seeds {seeds}\n{'subject':9s} {'arm':28s} " + " ".join(f"{k:>13s}" for k in KEYS))
+    print(f"\nholdout, mean over seeds {seeds}\n{'subject':9s} {'arm':38s} " + " ".join(f"{k:>13s}" for k in KEYS))
     for s, arms in mean.items():
         for arm, m in arms.items():
-            print(f"{s:9s} {arm:28s} " + " ".join(f"{m[k]:13.3f}" for k in KEYS))
+            print(f"{s:9s} {arm:38s} " + " ".join(f"{m[k]:13.3f}" for k in KEYS))
     print("auto choices per seed:", report["auto_choices"])
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / "mindbridge-postprocess.json"
