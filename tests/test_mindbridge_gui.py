@@ -45,7 +45,7 @@ def test_grid_refreshes_and_loss_terms_plot_while_training(qtbot, tmp_path):
     assert refreshed == [1, 2, 3]                        # epochs 2, 4, 6
     assert view.reconstruction.stack.currentWidget() is grid and grid.n_shown == 8
     assert grid.caption.text() == "epoch 6"
-    assert set(grid.term_curves) == {f"train_{t}" for t in ("emb", "pix", "clip", "rec", "cyc")}
+    assert set(grid.term_curves) == {f"train_{t}" for t in ("emb", "pix", "corr", "clip", "rec", "cyc")}
     assert len(grid.term_curves["train_cyc"].xData) == 6
     assert {key for _, key in view.loss_plot.curves} == {"train_loss", "val_loss"}   # the total, as before
     view.grab().save(str(tmp_path / "train-view-mindbridge.png"))

@@ -4,7 +4,8 @@ different voxel counts, and adapts to a new subject by reset-tuning.
 fit(X, stimuli=, subject=) first fits the image codec on the stimuli (the embedding space and
 the generator), then trains the network with
 
-    loss = w_emb * MSE(pred, emb) + w_pix * MSE(decode(pred), image) + w_clip * soft-contrastive
+    loss = w_emb * MSE(pred, emb) + w_pix * MSE(decode(pred), image)
+           + w_corr * (1 - pixel correlation(decode(pred), image)) + w_clip * soft-contrastive
            + w_rec * MSE(builder(embedder(v)), v) + w_cyc * MSE(e_a, embedder_b(builder_b(e_a)))
 
 (``v``: the subject's pooled voxels, ``e_a`` its embedding, ``b`` another subject drawn per
@@ -46,7 +47,7 @@ from ..reconstruction import subject_array as _subjects
 from ..reconstruction import voxel_count as _voxel_count
 from ..training_settings import with_training_settings
 
-LOSS_TERMS = ("emb", "pix", "clip", "rec", "cyc")
+LOSS_TERMS = ("emb", "pix", "corr", "clip", "rec", "cyc")
 
 
 class MindBridgeNetworkParams(DecoderParams):
@@ -65,6 +66,7 @@ class MindBridgeNetworkParams(DecoderParams):
     codec_extra: str = Field("none", pattern="^(none|sklearn-digits)$", description="Extra images for the autoencoder: scikit-learn's digits, resized.")
     w_emb: float = Field(1.0, ge=0, description="Weight of the embedding MSE.")
     w_pix: float = Field(1.0, ge=0, description="Weight of the pixel MSE of the decoded embedding.")
+    w_corr: float = Field(0.0, ge=0, description="Weight of 1 - the per-image pixel correlation of the decoded embedding with the image (PixCorr as a loss).")
     w_clip: float = Field(0.1, ge=0, description="Weight of the soft contrastive loss between predicted and true embeddings.")
     temperature: float = Field(0.05, gt=0, description="Temperature of the contrastive loss.")
     w_rec: float = Field(1.0, ge=0, description="Weight of the voxel reconstruction loss (builder(embedder(v)) vs v).")
@@ -289,11 +291,13 @@ class MindBridge(ReconstructionScore, NeuralDecoder):
                     b = int(torch.randint(n_subjects - 1, (1,), generator=generator))
                     b = b + (b >= k)
                     cyc = cyc + F.mse_loss(net.embedders[b](net.builders[b](e)), e) * len(rows) / len(v)
+            decoded = codec.decode_torch(pred)
             terms = {"emb": F.mse_loss(pred, emb),
-                     "pix": F.mse_loss(codec.decode_torch(pred), img),
+                     "pix": F.mse_loss(decoded, img),
+                     "corr": 1 - _pixel_correlation(decoded, img).mean(),
                      "clip": _soft_contrastive(pred, emb, p.temperature) if len(v) > 1 else v.new_zeros(()),
                      "rec": rec, "cyc": cyc}
-            weights = {"emb": p.w_emb, "pix": p.w_pix, "clip": p.w_clip, "rec": p.w_rec, "cyc": p.w_cyc}
+            weights = {"emb": p.w_emb, "pix": p.w_pix, "corr": p.w_corr, "clip": p.w_clip, "rec": p.w_rec, "cyc": p.w_cyc}
             total = sum(weights[k] * terms[k] for k in LOSS_TERMS)
             return total, {k: terms[k].detach() for k in LOSS_TERMS}
 
@@ -484,6 +488,13 @@ def _fit_ridge(X, images, subject, blend: float):
     from ..ridge_images import RidgeImages
 
     return RidgeImages(target="pixels").fit(X, stimuli=images, subject=subject)
+
+
+def _pixel_correlation(a, b):
+    """Pearson correlation of each row of ``a`` with the same row of ``b`` (flat images)."""
+    a = a - a.mean(1, keepdim=True)
+    b = b - b.mean(1, keepdim=True)
+    return (a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1) + 1e-8)
 
 
 def _soft_contrastive(pred, target, temperature: float):
