@@ -170,3 +170,18 @@ def test_run_and_predict_from_the_command_line(tmp_path, capsys):
     with np.load(out, allow_pickle=False) as z:
         assert z["images"].shape == (50, 28, 28) and set(z["session"]) == {"test"}
         assert not z["seen_in_training"].any()
+
+
+def test_correlation_loss_term_is_one_minus_pixcorr():
+    """The ``corr`` loss term is 1 - the per-image Pearson correlation that PixCorr reports."""
+    from decoders.mindbridge.decoder import _pixel_correlation
+
+    rng = np.random.default_rng(0)
+    a, b = rng.random((5, 49)), rng.random((5, 49))
+    b[1] = 2 * a[1] + 0.3                     # perfectly correlated pair
+    got = _pixel_correlation(torch.as_tensor(a), torch.as_tensor(b)).numpy()
+    want = [np.corrcoef(x, y)[0, 1] for x, y in zip(a, b)]
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    assert got[1] == pytest.approx(1.0)
+    images = a.reshape(5, 7, 7)
+    assert metrics.pixcorr(images, b.reshape(5, 7, 7)) == pytest.approx(np.mean(want), abs=1e-6)
