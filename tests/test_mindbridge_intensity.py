@@ -121,3 +121,17 @@ def test_inner_ensemble_averages_networks_survives_bundles_and_leaves_on_reset_t
     (tmp_path / "mb" / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(BundleError, match="nobody"):
         load_bundle(tmp_path / "mb")
+
+
+def test_bundle_with_absurd_voxel_counts_is_refused_before_allocating(tmp_path):
+    """A hostile manifest claiming 10^12 voxels is refused by name, not by exhausting memory."""
+    demo = load_dataset({"source": "demo:visual-fmri"})
+    train = demo.session == "train"
+    model = MindBridge(**dict(MindBridge.presets["tiny"], seed=0, epochs=1, codec_epochs=1)).fit(
+        demo.X[train], stimuli=demo.stimuli[train], subject=demo.subject[train])
+    save_bundle(model, tmp_path / "mb", input_spec={"kind": "volumes"})
+    manifest = json.loads((tmp_path / "mb" / "manifest.json").read_text())
+    manifest["state"]["n_voxels"][0] = 10**12
+    (tmp_path / "mb" / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="n_voxels"):
+        load_bundle(tmp_path / "mb")

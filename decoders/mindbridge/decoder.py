@@ -356,9 +356,7 @@ class MindBridge(ReconstructionScore, NeuralDecoder):
     def predict(self, X, *, subject=None) -> np.ndarray:
         """Reconstructed images (n, H, W): the network's, averaged with the ridge skip path's
         (weight ``ridge_blend``) when one was fitted."""
-        emb = self.predict_embedding(X, subject=subject)
-        self.codec_.net.cpu()
-        images = self.codec_.decode(emb)
+        images = self.predict_network_images(X, subject=subject)
         ridge = getattr(self, "ridge_", None)
         subjects = _subjects(subject, len(X))
         images = self._ensemble_average(images, X, subjects)
@@ -421,6 +419,10 @@ class MindBridge(ReconstructionScore, NeuralDecoder):
         counts = [int(n) for n in state_list(extra, "n_voxels", 1)]
         if len(subjects) != len(counts):
             raise InputError("mindbridge bundle: 'subjects' and 'n_voxels' differ in length.")
+        stats = np.shape(arrays.get("net.voxel_mean", ()))   # checked before any allocation
+        if stats != (len(counts), max(counts)) or min(counts) < 1:
+            raise InputError(f"mindbridge bundle: 'n_voxels' {counts[:5]} does not match the saved voxel "
+                             f"statistics of shape {stats}.")
         net = MindBridgeNet(counts, p.emb_dim, p.pooled, p.hidden, p.rank, p.blocks, p.dropout,
                             p.translator_dropout, p.pooling)
         try:
