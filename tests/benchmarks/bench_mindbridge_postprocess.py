@@ -19,6 +19,8 @@ of the training samples): the network alone, ridge alone, the blend at weights 0
 
 Run from the repository root:  python tests/benchmarks/bench_mindbridge_postprocess.py [--seeds 0,1]
 [--set w_corr=1]  (MindBridge parameters changed for every fit; the JSON name gains them)
+[--cv]  (5-fold cross-validation instead of the holdout: digit69 shuffled, miyawaki grouped by
+image, as bench_mindbridge.py; arms averaged over folds; the JSON name gains -cv)
 Writes tests/benchmarks/results/mindbridge-postprocess[-KEY-VALUE].json and prints a table,
 with each seed's out-of-fold PixCorr + SSIM of the chosen maps (training samples only: the
 score that may compare recipes).
@@ -35,7 +37,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_mindbridge import REPO, RESULTS, fmri_recon  # noqa: E402
+from bench_mindbridge import REPO, RESULTS, cv_folds, fmri_recon  # noqa: E402
 
 from decoders import metrics  # noqa: E402
 from decoders.mindbridge import MindBridge  # noqa: E402
@@ -51,9 +53,12 @@ def parts(model, data, rows):
     return model.codec_.decode(emb), model.ridge_.predict(np.asarray(X, np.float32), subject=s), emb
 
 
-def seed_arms(data, seed, params=PARAMS) -> dict:
-    train_rows = np.flatnonzero(data.session == "train")
-    test_rows = np.flatnonzero(data.session == "test")
+def seed_arms(data, seed, params=PARAMS, test_rows=None) -> dict:
+    """Every arm's scores per subject, from one fit on the rows not in ``test_rows`` (default:
+    the files' own train/test split)."""
+    if test_rows is None:
+        test_rows = np.flatnonzero(data.session == "test")
+    train_rows = np.setdiff1d(np.arange(len(data)), test_rows)
     model = MindBridge(**params, seed=seed).fit(data.X[train_rows], stimuli=data.stimuli[train_rows],
                                                subject=data.subject[train_rows])
     net, lin, emb = parts(model, data, test_rows)
@@ -84,6 +89,20 @@ def seed_arms(data, seed, params=PARAMS) -> dict:
     return out
 
 
+def cv_arms(data, seed, params) -> dict:
+    """``seed_arms`` averaged over 5 cross-validation folds (the auto choice: the folds' list)."""
+    folds = [seed_arms(data, seed, params, test_rows) for test_rows in cv_folds(data)]
+    out = {}
+    for s, arms in folds[0].items():
+        out[s] = {arm: {k: float(np.mean([f[s][arm][k] for f in folds])) for k in KEYS}
+                  for arm in arms if arm != "auto choice"}
+        choices = [f[s]["auto choice"] for f in folds]
+        out[s]["auto choice"] = {"map": "/".join(c["map"] for c in choices),
+                                 "oof_scores": {"mean of the chosen": float(np.mean([max(c["oof_scores"].values())
+                                                                                     for c in choices]))}}
+    return out
+
+
 def main(argv=None) -> dict:
     import torch
 
@@ -91,6 +110,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a MindBridge parameter for every fit (numbers only)")
+    parser.add_argument("--cv", action="store_true", help="5-fold cross-validation instead of the holdout")
     args = parser.parse_args(argv)
     changed = {k: float(v) for k, v in (item.split("=", 1) for item in args.set)}
     params = {**PARAMS, **changed}
@@ -98,18 +118,19 @@ def main(argv=None) -> dict:
     seeds = [int(s) for s in args.seeds.split(",")]
     data = fmri_recon()
     t0 = time.perf_counter()
-    per_seed = {seed: seed_arms(data, seed, params) for seed in seeds}
+    per_seed = {seed: (cv_arms(data, seed, params) if args.cv else seed_arms(data, seed, params)) for seed in seeds}
     first = per_seed[seeds[0]]
     mean = {s: {arm: {k: float(np.mean([per_seed[sd][s][arm][k] for sd in seeds])) for k in KEYS}
                 for arm in first[s] if arm != "auto choice"} for s in first}
     oof = {s: [max(per_seed[sd][s]["auto choice"]["oof_scores"].values()) for sd in seeds] for s in first}
     report = {"machine": "2-core x86-64 dev machine, no GPU, shared with other jobs", "params": params,
+              "protocol": "5-fold cross-validation (bench_mindbridge.cv_folds)" if args.cv else "the files' own holdout",
               "oof_pixcorr_plus_ssim_of_chosen_map": oof,
               "seeds": seeds, "seed_mean": mean,
               "auto_choices": {s: [per_seed[sd][s]["auto choice"]["map"] for sd in seeds] for s in first},
               "per_seed": {str(k): v for k, v in per_seed.items()},
               "seconds": round(time.perf_counter() - t0, 1)}
-    print(f"\nholdout, mean over seeds {seeds}\n{'subject':9s} {'arm':38s} " + " ".join(f"{k:>13s}" for k in KEYS))
+    print(f"\n{'5-fold CV' if args.cv else 'holdout'}, mean over seeds {seeds}\n{'subject':9s} {'arm':38s} " + " ".join(f"{k:>13s}" for k in KEYS))
     for s, arms in mean.items():
         for arm, m in arms.items():
             print(f"{s:9s} {arm:38s} " + " ".join(f"{m[k]:13.3f}" for k in KEYS))
@@ -117,7 +138,8 @@ def main(argv=None) -> dict:
     print("out-of-fold PixCorr + SSIM of the chosen map per seed (training samples only):",
           {s: [round(v, 3) for v in vals] for s, vals in oof.items()})
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / ("mindbridge-postprocess" + "".join(f"-{k}-{v:g}" for k, v in changed.items()) + ".json")
+    out = RESULTS / ("mindbridge-postprocess" + "".join(f"-{k}-{v:g}" for k, v in changed.items())
+                     + ("-cv" if args.cv else "") + ".json")
     out.write_text(json.dumps(report, indent=1))
     print(f"wrote {out.relative_to(REPO)}")
     return report
