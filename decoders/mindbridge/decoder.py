@@ -161,7 +161,6 @@ class MindBridge(ReconstructionScore, NeuralDecoder):
                     folds[rows[held]] = k
         oof = np.zeros(images.shape, np.float32)
         quiet = replace(context, on_event=None) if context is not None else None
-        params = {**{k: getattr(self, k) for k in self._get_param_names()}, "intensity_map": "none"}
         for k in range(p.intensity_folds):
             held = folds == k
             if not held.any():
@@ -170,7 +169,7 @@ class MindBridge(ReconstructionScore, NeuralDecoder):
                 if context.cancelled:
                     break
                 context.log(f"mindbridge: intensity map, inner fit {k + 1}/{p.intensity_folds}")
-            inner = type(self)(**params).fit(X[~held], stimuli=images[~held], subject=subject[~held],
+            inner = self._inner_member().fit(X[~held], stimuli=images[~held], subject=subject[~held],
                                              context=quiet)
             oof[held] = inner.predict(X[held], subject=subject[held])
             if p.inner_ensemble:
@@ -359,7 +358,7 @@ class MindBridge(ReconstructionScore, NeuralDecoder):
         images = self.predict_network_images(X, subject=subject)
         ridge = getattr(self, "ridge_", None)
         subjects = _subjects(subject, len(X))
-        images = self._ensemble_average(images, X, subjects)
+        images = self.average_inner_networks(images, X, subjects)
         if ridge is not None:
             b = self.validated_params().ridge_blend
             linear = ridge.predict(np.asarray(X, np.float32), subject=subjects)
@@ -370,8 +369,9 @@ class MindBridge(ReconstructionScore, NeuralDecoder):
                 images[rows] = mapping.apply(images[rows])
         return images
 
-    def _ensemble_average(self, images, X, subjects) -> np.ndarray:
-        """The full fit's network images averaged with the inner fits' (ensemble subjects only)."""
+    def average_inner_networks(self, images, X, subjects) -> np.ndarray:
+        """The full fit's network images ``images`` of ``X`` averaged with the inner fits' for the
+        ensemble's subjects (updated in place and returned)."""
         inner = getattr(self, "inner_", [])
         for s in getattr(self, "ensemble_subjects_", []):
             rows = subjects == s
@@ -444,18 +444,21 @@ class MindBridge(ReconstructionScore, NeuralDecoder):
         self.inner_, self.ensemble_subjects_ = self._inner_networks(arrays, extra)
         return self
 
+    def _inner_member(self) -> "MindBridge":
+        """An unfitted decoder with these parameters that maps no intensities (so keeps no inner fits)."""
+        return type(self)(**{**self.get_params(deep=False), "intensity_map": "none"})
+
     def _inner_networks(self, arrays, extra) -> tuple[list, list]:
         """The inner fits' networks of a bundle (older bundles have none) and the subjects they serve."""
         entries, served = extra.get("inner") or [], extra.get("ensemble_subjects") or []
         if not isinstance(entries, list) or len(entries) > 20 or not isinstance(served, list):
             raise InputError("mindbridge bundle: 'inner' must list at most 20 inner networks.")
-        params = {k: getattr(self, k) for k in self._get_param_names()}
         inner = []
         for i, entry in enumerate(entries):
             if not isinstance(entry, dict):
                 raise InputError(f"mindbridge bundle: inner network {i} is not described by a mapping.")
             prefix = f"inner.{i}."
-            member = type(self)(**params).set_state(
+            member = self._inner_member().set_state(
                 {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)},
                 {**entry, "ridge": None, "intensity": {}, "inner": []})
             inner.append(member)

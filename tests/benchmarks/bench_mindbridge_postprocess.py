@@ -65,7 +65,7 @@ def seed_arms(data, seed, params=PARAMS, test_rows=None) -> dict:
     codec = model.codec_
     blend = 0.5 * lin + 0.5 * net
     test_subject = data.subject[test_rows]
-    ensemble_net = model._ensemble_average(net.copy(), data.X[test_rows], test_subject)
+    ensemble_net = model.average_inner_networks(net.copy(), data.X[test_rows], test_subject)
     ensemble_blend = 0.5 * lin + 0.5 * ensemble_net
     images = {"network only": net, "ridge only": lin,
               **{f"blend {w}": w * lin + (1 - w) * net for w in (0.25, 0.5, 0.75)},
