@@ -181,3 +181,45 @@ def test_child_runs_niced_and_ends_with_the_window_process(qapp, tmp_path):
     else:
         os.kill(child, 9)
         pytest.fail("the worker's child process outlived the window process")
+
+
+def allocate_until(stop: threading.Event) -> int:
+    """Churn out short-lived containers (what matplotlib does building a figure) until told."""
+    rounds = 0
+    while not stop.is_set():
+        _ = [[] for _ in range(2000)]
+        rounds += 1
+    return rounds
+
+
+def test_garbage_of_the_gui_is_collected_on_its_thread_while_a_worker_allocates(qtbot):
+    """Python collects cycles on whichever thread allocates; a worker thread must never be the
+    one that destroys the GUI's objects (a closed pane's figure canvas): Qt forbids it."""
+    import gc
+    import weakref
+
+    from app.gui import gui_gc
+    from app.gui.worker import Worker
+
+    automatic_before = gc.isenabled()
+    stop = threading.Event()
+    worker = Worker(allocate_until, stop)
+    ended = []
+    worker.finished.connect(lambda: ended.append(True))
+    worker.start()
+    assert gui_gc.holding() and not gc.isenabled()
+
+    class Pane:   # stands for a widget and its figure referring to each other
+        pass
+
+    threads = []
+    pane = Pane()
+    pane.figure = Pane()
+    pane.figure.canvas = pane
+    weakref.finalize(pane, lambda: threads.append(threading.current_thread().name))
+    del pane
+    qtbot.waitUntil(lambda: bool(threads), timeout=30_000)   # collected by the timer on this thread
+    stop.set()
+    qtbot.waitUntil(lambda: bool(ended), timeout=30_000)
+    assert threads == [threading.main_thread().name]
+    assert not gui_gc.holding() and gc.isenabled() == automatic_before

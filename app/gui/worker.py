@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
 
+from . import gui_gc
 from .training_process import (Aborted, Failed, Returned, WorkerArg, WorkerFailed, failure_text,
                                run_function)
 
@@ -73,6 +74,7 @@ class Worker(QObject):
         self.exitcode: int | None = None
         self._thread: threading.Thread | None = None
         self._finished = False
+        self._holds_gc = False
         self._relay.connect(self._deliver)
 
     # ------------------------------------------------------------------ control
@@ -81,7 +83,12 @@ class Worker(QObject):
         if self._thread is not None:
             raise RuntimeError(f"worker '{self.label}' was already started")
         self._thread = threading.Thread(target=self._run, name=f"neurodeck-{self.label}", daemon=True)
-        self._thread.start()
+        self._holds_gc = gui_gc.hold()   # no Qt object may be collected on this thread
+        try:
+            self._thread.start()
+        except BaseException:
+            self._release_gc()
+            raise
         return self
 
     def cancel(self) -> None:
@@ -124,6 +131,7 @@ class Worker(QObject):
             # The thread's last act was to send this: once it is joined nothing touches this
             # object any more, so handlers below may deleteLater() it safely.
             self._thread.join()
+            self._release_gc()
             if isinstance(value, Returned):
                 self.returned.emit(value.value)
             elif isinstance(value, Failed):
@@ -133,6 +141,11 @@ class Worker(QObject):
             self._finished = True
             self.finished.emit()
             self._disconnect_all()
+
+    def _release_gc(self) -> None:
+        if self._holds_gc:
+            self._holds_gc = False
+            gui_gc.release()
 
     def _disconnect_all(self) -> None:
         # Plain Python callables (lambdas, closures) connected to a QObject's signals crash
