@@ -63,9 +63,12 @@ def test_score_pane_named_after_what_the_run_reports(qtbot):
     model.apply(EpochEnd(fold=0, epoch=1, n_epochs=2, metrics={"train_loss": 3.0, "train_pix": 1.0}))
     assert not view.score_plot.curves
     assert "no score per epoch" in view.score_plot.note.toPlainText()
+    assert view.score_plot.isHidden() and not view.loss_plot.isHidden()   # the loss curves take the width
     model.start([])
+    assert not view.score_plot.isHidden()
     model.apply(EpochEnd(fold=0, epoch=1, n_epochs=2, metrics={"train_loss": 3.0, "val_masked_r2": 0.2}))
     assert view.score_plot.getPlotItem().titleLabel.text == "masked R²"
+    assert not view.score_plot.isHidden()
     assert view.score_plot.note.toPlainText() == ""
 
 

@@ -48,4 +48,9 @@ def test_grid_refreshes_and_loss_terms_plot_while_training(qtbot, tmp_path):
     assert set(grid.term_curves) == {f"train_{t}" for t in ("emb", "pix", "corr", "clip", "rec", "cyc")}
     assert len(grid.term_curves["train_cyc"].xData) == 6
     assert {key for _, key in view.loss_plot.curves} == {"train_loss", "val_loss"}   # the total, as before
+    assert view.score_plot.isHidden()                    # no score per epoch: the loss takes the width
+    curves_height, tabs_height = view.split.sizes()
+    assert tabs_height > curves_height                   # the first preview gave the images the room
+    view.model.reset()
+    assert not view.score_plot.isHidden()
     view.grab().save(str(tmp_path / "train-view-mindbridge.png"))

@@ -23,12 +23,14 @@ class ImageGrid(QWidget):
         self.max_images = max_images
         self.n_shown = 0
         self.refreshes = 0
+        self._shown = None
         self.caption = QLabel("")
         self.caption.setProperty("class", "hint")
         self.layout_widget = pg.GraphicsLayoutWidget()
         self.terms = pg.PlotWidget(title="loss terms (training)")
         self.terms.setLabel("bottom", "epoch")
-        self.terms.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        self.terms.setLogMode(x=False, y=True)   # the terms differ by orders of magnitude
+        self.terms.addLegend(offset=(-10, 5), labelTextSize="8pt", colCount=3)
         self.term_curves: dict[str, pg.PlotDataItem] = {}
         split = QSplitter(Qt.Horizontal)
         split.addWidget(self.layout_widget)
@@ -43,8 +45,15 @@ class ImageGrid(QWidget):
     def setBackground(self, color) -> None:  # noqa: N802 (Qt naming, as pyqtgraph widgets)
         self.layout_widget.setBackground(color)
         theme.style_plot(self.terms)
+        if self._shown is not None:   # the labels were drawn in the old theme's colour
+            self._draw(*self._shown)
 
     def show_images(self, truth: np.ndarray, decoded: np.ndarray, subjects=None, epoch=None) -> None:
+        self._shown = (truth, decoded, subjects, epoch)
+        self._draw(truth, decoded, subjects, epoch)
+        self.refreshes += 1
+
+    def _draw(self, truth, decoded, subjects, epoch) -> None:
         grid = self.layout_widget
         grid.clear()
         n = min(len(truth), len(decoded), self.max_images)
@@ -60,7 +69,6 @@ class ImageGrid(QWidget):
                 view = grid.addViewBox(row=row, col=i + 1, lockAspect=True, invertY=True, enableMouse=False)
                 view.addItem(pg.ImageItem(np.asarray(images[i], dtype=float).T, levels=(lo, hi)))
         self.n_shown = n
-        self.refreshes += 1
         self.caption.setText(f"epoch {epoch}" if epoch is not None else "")
 
     def update_terms(self, rows: list[dict]) -> None:

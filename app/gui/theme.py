@@ -77,7 +77,7 @@ def apply(app: QApplication, name: str, root: QWidget | None = None) -> None:
     app.setStyleSheet(style_sheet(name))
     pg.setConfigOptions(background=c["plot_background"], foreground=c["plot_foreground"], antialias=False)
     if root is not None:
-        for widget in root.findChildren(QWidget):
+        for widget in [root, *root.findChildren(QWidget)]:
             restyle = getattr(widget, "apply_theme", None)
             if callable(restyle):
                 restyle()

@@ -179,6 +179,7 @@ class TrainingView(QWidget):
         super().__init__(parent)
         self.wb = workbench
         self.model = workbench.training
+        self._previews_sized = False
         self._build()
         self.model.subscribe(self._changed)
         self._clock = QTimer(self, interval=500)
@@ -244,7 +245,7 @@ class TrainingView(QWidget):
         tl.setContentsMargins(0, 0, 0, 0)
         tl.addWidget(curves, 1)
         tl.addWidget(self.curve_note)
-        split = QSplitter(Qt.Vertical)
+        self.split = split = QSplitter(Qt.Vertical)
         split.addWidget(top)
         split.addWidget(self.tabs)
         split.setStretchFactor(0, 3)
@@ -269,6 +270,8 @@ class TrainingView(QWidget):
         if change == "reset":
             self.loss_plot.reset()
             self.score_plot.reset(SCORE_TITLE)
+            self.score_plot.setVisible(True)
+            self._previews_sized = False
             self.confusion.reset(self.model.class_names)
             self.folds.clear()
             self.folds.setRowCount(0)
@@ -292,6 +295,8 @@ class TrainingView(QWidget):
             self.loss_plot.update_fold(info["fold"], rows)
             self.score_plot.update_fold(info["fold"], rows)
             name_score_pane(self.score_plot, rows)
+            # a decoder with losses only (reconstruction, pretraining) leaves the loss curves the width
+            self.score_plot.setVisible(bool(self.score_plot.curves) or not rows)
             self.reconstruction.follow_fold(info["fold"])    # another fold's preview does not stay
             self.reconstruction.images.update_terms(rows)   # per-term losses (e.g. MindBridge)
         elif change == "progress":
@@ -305,6 +310,10 @@ class TrainingView(QWidget):
             self._show_fold_table()
         elif change == "reconstruction":
             self.reconstruction.show_event(self.model.reconstructions[info["view"]])
+            if not self._previews_sized:   # the images need more room than the curves; the user may drag it back
+                self._previews_sized = True
+                total = sum(self.split.sizes())
+                self.split.setSizes([int(total * 0.45), total - int(total * 0.45)])
         elif change == "run_end":
             self._show_progress()
         if change == "state" and self.model.state == "finished" and not self.model.history:
